@@ -32,6 +32,7 @@ def _register() -> None:
         "distillguard.evaluate._cli",
         "distillguard._scan_cli",
         "distillguard.share._cli",
+        "distillguard._demo_cli",
     ):
         try:
             module = importlib.import_module(name)
