@@ -1,12 +1,11 @@
 """distillguard: find distillation campaigns in LLM API logs.
 
-The public Python surface is small and pinned by a test (``tests/test_public_api.py``);
-heavy modules load only when a function is called.
+The public surface is small and pinned by a test (``tests/test_public_api.py``). Each stage
+is a subpackage with its own ``__all__``; its functions are imported from there, e.g.
+``from distillguard.scan import scan``. Heavy modules load only when a function runs.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from distillguard.errors import DistillguardError, UnreadableInputError
 from distillguard.schema import EVENT_SCHEMA, SCHEMA_VERSION
@@ -19,24 +18,4 @@ __all__ = [
     "DistillguardError",
     "UnreadableInputError",
     "__version__",
-    "evaluate",
-    "ingest",
-    "scan",
-    "simulate",
 ]
-
-_LAZY = {
-    "ingest": ("distillguard.ingest", "ingest"),
-    "simulate": ("distillguard.simulate", "simulate"),
-    "evaluate": ("distillguard.evaluate", "evaluate"),
-    "scan": ("distillguard.scan", "scan"),
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        module, attr = _LAZY[name]
-        return getattr(importlib.import_module(module), attr)
-    raise AttributeError(f"module 'distillguard' has no attribute {name!r}")

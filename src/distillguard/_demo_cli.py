@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
         """Simulate a labelled scenario, scan it, evaluate the scan, and point at the report."""
         from rich.console import Console
 
-        from distillguard.evaluate import evaluate
+        from distillguard.evaluate import evaluate, print_report
         from distillguard.scan import scan
         from distillguard.simulate import simulate
 
@@ -33,7 +33,8 @@ def register(app: typer.Typer) -> None:
         console.rule("2/3 scan")
         scan([logs], scan_dir)
         console.rule("3/3 evaluate against the simulator's labels")
-        evaluate(logs / "labels.parquet", scan_dir, events=logs, out=scan_dir / "evaluation.json")
+        result = evaluate(logs / "labels.parquet", scan_dir, events=logs, out=scan_dir / "evaluation.json")
+        print_report(result, console=console)
         console.print(f"\nreport:      [bold]{(scan_dir / 'report.html').resolve()}[/bold]")
         console.print(f"enforcement: {(scan_dir / 'enforcement.csv').resolve()}")
         console.print(f"evaluation:  {(scan_dir / 'evaluation.md').resolve()}")

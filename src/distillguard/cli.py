@@ -28,8 +28,10 @@ def _register() -> None:
 
     for name in (
         "distillguard.ingest._cli",
+        "distillguard.enrich._cli",
         "distillguard.simulate._cli",
         "distillguard.evaluate._cli",
+        "distillguard.report._cli",
         "distillguard._scan_cli",
         "distillguard.share._cli",
         "distillguard._demo_cli",

@@ -1,1 +1,165 @@
-"""campaigns stage."""
+"""Campaigns: link suspicious accounts, cluster them, score campaigns, lift strong members.
+
+Flow: first-pass scores -> candidates (anything not clear, or with coordination evidence)
+-> edges around them (:mod:`.graph`) -> seeded Leiden clusters (:mod:`.cluster`) -> a
+campaign score per cluster -> strong members of a convincing campaign get a
+``campaign_member`` coordination signal -> final scores. Only accounts with an ``attack``
+verdict are listed as campaign members, so campaigns stay pure.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from distillguard.campaigns.cluster import (
+    ClusterParams,
+    campaign_score,
+    evidence_summary,
+    leiden_clusters,
+    order_clusters,
+    strong_members,
+)
+from distillguard.campaigns.graph import GraphParams, build_edges
+from distillguard.detectors.base import DetectionContext, concat_signals, documented, param, signal_rows
+from distillguard.schema import EDGES_SCHEMA
+from distillguard.scoring import ScoringParams, score_accounts
+
+__all__ = ["CampaignParams", "CampaignResult", "ClusterParams", "GraphParams", "find_campaigns"]
+
+
+@dataclass(frozen=True)
+class CampaignParams:
+    graph: GraphParams = field(default_factory=GraphParams)
+    cluster: ClusterParams = field(default_factory=ClusterParams)
+    lift_min_score: float = param(0.6, "campaign score from which strong members are lifted")
+    member_attack_score: float = param(
+        0.75, "campaign score from which a strong, suspicious member is an attack on the campaign's evidence"
+    )
+
+    def documented(self) -> dict[str, dict[str, Any]]:
+        out = documented(self.graph, "graph.")
+        out.update(documented(self.cluster, "cluster."))
+        out["lift_min_score"] = {"value": self.lift_min_score, "doc": "campaign score lifting strong members"}
+        out["member_attack_score"] = {
+            "value": self.member_attack_score,
+            "doc": "campaign score from which a strong, suspicious member is an attack",
+        }
+        return out
+
+
+@dataclass
+class CampaignResult:
+    scored: dict[str, Any]  #: final per-account score/verdict/reasons (see scoring.score_accounts)
+    signals: pa.Table  #: detector signals plus campaign_member signals
+    edges: pa.Table  #: EDGES_SCHEMA
+    campaigns: list[dict[str, Any]]  #: campaigns.json entries
+    campaign_of: dict[str, str]  #: account -> campaign id (attack members only)
+
+
+def find_campaigns(
+    ctx: DetectionContext,
+    signals: pa.Table,
+    scoring: ScoringParams | None = None,
+    params: CampaignParams | None = None,
+) -> CampaignResult:
+    """Cluster linked suspicious accounts into campaigns and produce final scores."""
+    sp = scoring or ScoringParams()
+    p = params or CampaignParams()
+    first = score_accounts(ctx.features, signals, sp)
+    acc = first["account_id"]
+    coord_fired = first["families"][:, 3] > 0
+    candidates = acc[(first["verdict"] != "clear") | coord_fired]
+    edges = build_edges(ctx, candidates, p.graph) if len(candidates) else EDGES_SCHEMA.empty_table()
+    cluster = leiden_clusters(edges, p.cluster)
+    groups = order_clusters(cluster)
+    strong = strong_members(edges, cluster, p.cluster)
+    index = {a: i for i, a in enumerate(acc.tolist())}
+
+    lift = np.zeros(len(acc))
+    for members in groups.values():
+        idx = np.array([index[m] for m in members])
+        verdict = first["verdict"][idx]
+        n_attack = int((verdict == "attack").sum())
+        if n_attack == 0 or len(members) < p.cluster.min_accounts:
+            continue
+        kinds = _inside_kinds(edges, set(members))
+        flagged = verdict != "clear"
+        cscore = campaign_score(first["score"][idx][flagged], n_attack / max(1, flagged.sum()), kinds)
+        if cscore < p.lift_min_score:
+            continue
+        for m in members:
+            if m in strong:
+                lift[index[m]] = max(lift[index[m]], cscore)
+    lifted = signal_rows(
+        acc, "coordination", "campaign_member", lift, lift, p.lift_min_score,
+        ("strong member of a campaign scored {:.2f}", [lift]),
+    )  # fmt: skip
+    all_signals = concat_signals([signals, lifted])
+    final = score_accounts(ctx.features, all_signals, sp, campaign_member=lift >= p.member_attack_score)
+    campaigns, campaign_of = _campaigns(ctx, final, groups, edges, index, p)
+    return CampaignResult(final, all_signals, edges, campaigns, campaign_of)
+
+
+def _inside_kinds(edges: pa.Table, members: set[str]) -> int:
+    kinds = set()
+    for s, d, k in zip(*(edges[c].to_pylist() for c in ("src", "dst", "kind")), strict=True):
+        if s in members and d in members:
+            kinds.add(k)
+    return len(kinds)
+
+
+def _campaigns(
+    ctx: DetectionContext,
+    final: dict[str, Any],
+    groups: dict[int, list[str]],
+    edges: pa.Table,
+    index: dict[str, int],
+    p: CampaignParams,
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    n = ctx.col("n", 0.0)
+    first_ts = ctx.features["first_ts"].to_pylist()
+    last_ts = ctx.features["last_ts"].to_pylist()
+    cap = ctx.col("top_capability")
+    found = []
+    for members in groups.values():
+        attack = [m for m in members if final["verdict"][index[m]] == "attack"]
+        if len(attack) < p.cluster.min_accounts:
+            continue
+        found.append(sorted(attack))
+    found.sort(key=lambda ms: ms[0])
+    campaigns = []
+    campaign_of: dict[str, str] = {}
+    for k, members in enumerate(found, start=1):
+        cid = f"C{k:04d}"
+        idx = np.array([index[m] for m in members])
+        mset = set(members)
+        evidence = evidence_summary(edges, mset)
+        reasons = Counter(r for i in idx for r in final["reasons"][i])
+        caps = Counter(c for c in cap[idx].tolist() if c)
+        campaigns.append(
+            {
+                "campaign_id": cid,
+                "accounts": members,
+                "exchanges": int(n[idx].sum()),
+                "score": round(
+                    campaign_score(final["score"][idx], 1.0, len({e["kind"] for e in evidence})), 6
+                ),
+                "first_seen": _iso(min(first_ts[i] for i in idx)),
+                "last_seen": _iso(max(last_ts[i] for i in idx)),
+                "evidence": evidence,
+                "capabilities": [c for c, _ in caps.most_common(5)],
+                "top_reasons": [r for r, _ in reasons.most_common(8)],
+            }
+        )
+        for m in members:
+            campaign_of[m] = cid
+    return campaigns, campaign_of
+
+
+def _iso(t: Any) -> str:
+    return t.astimezone(__import__("datetime").UTC).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,56 @@
+"""Simulator throughput: simulate a scenario into a temp dir, print events/s and peak RSS.
+
+    .venv/bin/python bench/simulate.py [--scenario small] [--seed 0] [--providers 1] [--keep DIR]
+
+Target (issue 3): >= 300K events/s on the 2-core reference machine; seed scale under 8 GB RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import tempfile
+from pathlib import Path
+
+from distillguard.simulate import simulate
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenario", default="small", help="packaged name or YAML path (default: small)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--providers", type=int, default=1)
+    ap.add_argument("--corpus", default=None, help="optional corpus directory (like shared/data)")
+    ap.add_argument("--keep", default=None, help="write here and keep the output instead of a temp dir")
+    ap.add_argument("--no-progress", action="store_true")
+    args = ap.parse_args()
+
+    tmp = None if args.keep else tempfile.mkdtemp(prefix="dg-sim-bench-")
+    out = Path(args.keep or tmp) / "out"
+    try:
+        res = simulate(
+            args.scenario,
+            out,
+            seed=args.seed,
+            providers=args.providers,
+            corpus=args.corpus,
+            progress=not args.no_progress,
+            overwrite=True,
+        )
+        size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"scenario        {res.scenario}")
+        print(f"events          {res.events:,}")
+        print(f"accounts        {res.accounts:,} ({res.attack_accounts:,} attack)")
+        print(f"seconds         {res.seconds:.2f}")
+        print(f"events/s        {res.events_per_s:,.0f}")
+        print(f"peak RSS        {rss_mb:,.0f} MB")
+        print(f"output size     {size / 2**20:,.1f} MiB ({size / max(res.events, 1):.0f} B/event)")
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

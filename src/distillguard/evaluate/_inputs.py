@@ -1,0 +1,218 @@
+"""Read and check the evaluation inputs: labels, the scan's accounts, the event directory.
+
+Everything a user can get wrong (a missing file, a CSV without ``is_attack``, a scan
+directory without ``accounts.parquet``, a verdict outside the contract) is reported as a
+one-line :class:`DistillguardError` here, so the metric code can trust its inputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from distillguard.errors import DistillguardError, UnreadableInputError
+from distillguard.schema import LABELS_SCHEMA, TIMESTAMP, VERDICTS
+
+
+@dataclass(frozen=True)
+class Joined:
+    """Labels joined to the scan's per-account output, one row per labelled account.
+
+    Accounts the scan did not report get score 0, verdict ``clear`` and no campaign, as
+    if the detector had seen them and let them pass (``missing_from_scan`` counts them).
+    """
+
+    account_id: np.ndarray  # object[str]
+    is_attack: np.ndarray  # bool
+    campaign: np.ndarray  # object[str | None]: true campaign
+    persona: np.ndarray  # object[str]
+    score: np.ndarray  # float64
+    verdict: np.ndarray  # object[str]
+    campaign_id: np.ndarray  # object[str | None]: predicted campaign
+    flagged_at_us: np.ndarray  # int64 epoch microseconds, or the NA sentinel below
+    has_flagged_at: bool  # whether accounts.parquet carries a flagged_at column
+    exchanges: np.ndarray | None  # float64 per-account exchanges from the scan, when reported
+    missing_from_scan: int
+    unlabeled_in_scan: int
+
+    @property
+    def n(self) -> int:
+        return int(self.account_id.size)
+
+
+#: Sentinel for "never flagged" in ``flagged_at_us`` (int64 max sorts after every time).
+NOT_FLAGGED = np.iinfo(np.int64).max
+
+
+def _read_table(path: Path, what: str) -> pa.Table:
+    """Read a Parquet or CSV file, naming the file in any error."""
+    if not path.is_file():
+        raise DistillguardError(f"{what} file not found: {path}")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            return pq.read_table(path)
+        if suffix == ".csv":
+            import pyarrow.csv as pcsv
+
+            return pcsv.read_csv(path)
+    except (pa.ArrowException, OSError) as err:
+        raise UnreadableInputError(path, str(err).splitlines()[0]) from err
+    raise DistillguardError(f"{what} must be .parquet or .csv, got {path.name}")
+
+
+def _bool_column(column: pa.ChunkedArray, path: Path) -> pa.ChunkedArray:
+    """``is_attack`` as bool; CSVs may spell it true/false, 1/0 or yes/no."""
+    if pa.types.is_boolean(column.type):
+        return column
+    import pyarrow.compute as pc
+
+    text = pc.utf8_lower(pc.utf8_trim_whitespace(column.cast(pa.string())))
+    truthy = pc.is_in(text, pa.array(["true", "1", "yes", "t", "y"]))
+    falsy = pc.is_in(text, pa.array(["false", "0", "no", "f", "n"]))
+    bad = pc.invert(pc.or_(truthy, falsy))
+    if pc.any(pc.fill_null(bad, True)).as_py():
+        raise DistillguardError(f"{path}: is_attack must be true/false on every row")
+    return truthy
+
+
+def read_labels(path: Path) -> pa.Table:
+    """Labels as :data:`LABELS_SCHEMA`; one row per account, campaign set on attack rows."""
+    import pyarrow.compute as pc
+
+    table = _read_table(Path(path), "labels")
+    missing = [name for name in LABELS_SCHEMA.names if name not in table.column_names]
+    if missing:
+        raise DistillguardError(f"{path}: labels lack column(s) {', '.join(missing)}")
+    columns = {
+        "account_id": table["account_id"].cast(pa.string()),
+        "is_attack": _bool_column(table["is_attack"], Path(path)),
+        "campaign": table["campaign"].cast(pa.string()),
+        "persona": table["persona"].cast(pa.string()),
+    }
+    # An empty string in a CSV campaign cell means "no campaign".
+    columns["campaign"] = pc.if_else(pc.equal(columns["campaign"], ""), None, columns["campaign"])
+    if columns["account_id"].null_count or columns["persona"].null_count:
+        raise DistillguardError(f"{path}: account_id and persona must be set on every row")
+    labels = pa.table(columns).cast(LABELS_SCHEMA)
+    if pc.count_distinct(labels["account_id"]).as_py() != labels.num_rows:
+        raise DistillguardError(f"{path}: duplicate account_id in labels")
+    # An attack row without a campaign is allowed: it counts as its own singleton campaign.
+    return labels
+
+
+def read_accounts(scan_dir: Path) -> pa.Table:
+    """The scan's ``accounts.parquet``, checked against the scan output contract."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    scan_dir = Path(scan_dir)
+    if not scan_dir.is_dir():
+        raise DistillguardError(f"scan directory not found: {scan_dir}")
+    path = scan_dir / "accounts.parquet"
+    if not path.is_file():
+        raise DistillguardError(f"{scan_dir} is not a scan directory (no accounts.parquet)")
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as err:
+        raise UnreadableInputError(path, str(err).splitlines()[0]) from err
+    missing = [c for c in ("account_id", "score", "verdict") if c not in table.column_names]
+    if missing:
+        raise DistillguardError(f"{path}: lacks column(s) {', '.join(missing)}")
+    score = table["score"].cast(pa.float64())
+    if score.null_count or (
+        table.num_rows
+        and not pc.all(pc.and_(pc.greater_equal(score, 0.0), pc.less_equal(score, 1.0))).as_py()
+    ):
+        raise DistillguardError(f"{path}: score must be a number in [0, 1] on every row")
+    verdict = table["verdict"].cast(pa.string())
+    bad = pc.invert(pc.fill_null(pc.is_in(verdict, pa.array(VERDICTS)), False))
+    if table.num_rows and pc.any(bad).as_py():
+        example = pc.filter(verdict, bad)[0].as_py()
+        raise DistillguardError(f"{path}: verdict {example!r} is not one of {', '.join(VERDICTS)}")
+    account_id = table["account_id"].cast(pa.string())
+    if pc.count_distinct(account_id).as_py() != table.num_rows:
+        raise DistillguardError(f"{path}: duplicate account_id")
+    n = table.num_rows
+    campaign_id = (
+        table["campaign_id"].cast(pa.string())
+        if "campaign_id" in table.column_names
+        else pa.nulls(n, pa.string())
+    )
+    columns = {"account_id": account_id, "score": score, "verdict": verdict, "campaign_id": campaign_id}
+    if "flagged_at" in table.column_names:
+        columns["flagged_at"] = table["flagged_at"].cast(TIMESTAMP)
+    if "exchanges" in table.column_names:
+        columns["exchanges"] = table["exchanges"].cast(pa.int64())
+    return pa.table(columns)
+
+
+def join(labels: pa.Table, accounts: pa.Table) -> Joined:
+    """Left-join labels to scan accounts (accounts the labels do not know are counted, not scored)."""
+    import pyarrow.compute as pc
+
+    joined = labels.join(accounts, keys="account_id", join_type="left outer")
+    # Join output order is unspecified; sort so every downstream number is reproducible.
+    joined = joined.sort_by("account_id")
+    in_scan = pc.is_valid(joined["verdict"])
+    known = pc.is_in(accounts["account_id"], labels["account_id"])
+    has_flagged = "flagged_at" in accounts.column_names
+    if has_flagged:
+        flagged_us = pc.fill_null(pc.cast(joined["flagged_at"], pa.int64()), NOT_FLAGGED).to_numpy()
+    else:
+        flagged_us = np.full(joined.num_rows, NOT_FLAGGED, dtype=np.int64)
+    return Joined(
+        account_id=np.asarray(joined["account_id"].to_pylist(), dtype=object),
+        is_attack=joined["is_attack"].to_numpy(),
+        campaign=np.asarray(joined["campaign"].to_pylist(), dtype=object),
+        persona=np.asarray(joined["persona"].to_pylist(), dtype=object),
+        score=pc.fill_null(joined["score"], 0.0).to_numpy(),
+        verdict=np.asarray(pc.fill_null(joined["verdict"], "clear").to_pylist(), dtype=object),
+        campaign_id=np.asarray(joined["campaign_id"].to_pylist(), dtype=object),
+        flagged_at_us=np.asarray(flagged_us, dtype=np.int64),
+        has_flagged_at=has_flagged,
+        exchanges=(
+            pc.fill_null(joined["exchanges"], 0).to_numpy().astype(np.float64)
+            if "exchanges" in accounts.column_names
+            else None
+        ),
+        missing_from_scan=joined.num_rows - _count_true(in_scan),
+        unlabeled_in_scan=accounts.num_rows - _count_true(known),
+    )
+
+
+def _count_true(mask: pa.ChunkedArray | pa.Array) -> int:
+    import pyarrow.compute as pc
+
+    return int(pc.sum(pc.cast(mask, pa.int64())).as_py() or 0)
+
+
+def events_glob(events: Path | None, labels_path: Path) -> str | None:
+    """The Parquet glob of an event directory, or ``None`` when there are no events to read.
+
+    ``events`` may be the directory holding ``events/`` (ingest and simulate output) or
+    the ``events/`` directory itself; without it, the ``events/`` next to the labels file
+    (simulator layout) is used when present.
+    """
+    if events is None:
+        candidate = Path(labels_path).parent / "events"
+        return _glob(candidate) if candidate.is_dir() else None
+    events = Path(events)
+    if not events.is_dir():
+        raise DistillguardError(f"events directory not found: {events}")
+    root = events / "events" if (events / "events").is_dir() else events
+    glob = _glob(root)
+    if glob is None:
+        raise DistillguardError(f"{events} holds no event Parquet files")
+    return glob
+
+
+def _glob(root: Path) -> str | None:
+    if not any(root.rglob("*.parquet")):
+        return None
+    return str(root / "**" / "*.parquet")

@@ -1,0 +1,218 @@
+"""JSON lines reader: byte blocks of whole lines, parsed by pyarrow, Python only for bad blocks.
+
+A block is parsed by ``pyarrow.json`` in one go (the fast path). If pyarrow rejects
+the block (a malformed line, a value whose JSON type changes between rows, a
+non-object line), that block alone is re-read line by line with :mod:`json`, so a
+bad line costs its block, not the file, and becomes a ``malformed_row``. Nested
+objects become dotted columns (``usage.prompt_tokens``) and arrays become JSON text
+on both paths, so the two paths produce the same columns.
+
+A ``.json`` file whose first character is ``[`` is one JSON array of records; it is
+loaded whole (up to :data:`MAX_DOCUMENT_BYTES`), which is the only unbounded read.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.json as pj
+
+from distillguard.errors import DistillguardError
+from distillguard.ingest._raw import RawBatch, column_less, malformed_rows, numbered
+from distillguard.ingest._sources import SourceFile
+
+#: Bytes of whole lines handed to pyarrow at a time (~50-100K typical log rows).
+DEFAULT_BLOCK_BYTES = 16 << 20
+#: pyarrow parses a block in chunks of this size on its threads; a longer line
+#: sends its block to the line-by-line path.
+_PARSE_CHUNK_BYTES = 1 << 20
+#: Largest single JSON document (not JSON lines) loaded into memory.
+MAX_DOCUMENT_BYTES = 1 << 30
+_WHITESPACE = np.array([9, 10, 13, 32], dtype=np.uint8)
+
+
+def open_stream(src: SourceFile) -> pa.NativeFile:
+    return pa.input_stream(str(src.path), compression="gzip" if src.gzip else None)
+
+
+def first_char(src: SourceFile) -> bytes:
+    """First non-whitespace byte of the (decompressed) file, or b'' if empty."""
+    with open_stream(src) as stream:
+        while True:
+            chunk = stream.read(4096)
+            if not chunk:
+                return b""
+            stripped = chunk.lstrip()
+            if stripped:
+                return stripped[:1]
+
+
+def read_document(src: SourceFile) -> Any:
+    """Load a whole JSON document (size-capped)."""
+    with open_stream(src) as stream:
+        data = stream.read(MAX_DOCUMENT_BYTES + 1)
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise DistillguardError(
+            f"{src.path} is one JSON document over {MAX_DOCUMENT_BYTES >> 20} MiB; write it as JSON lines"
+        )
+    try:
+        return json.loads(data)
+    except ValueError as err:
+        raise DistillguardError(f"cannot read {src.path}: not valid JSON ({err})") from None
+
+
+def iter_line_blocks(src: SourceFile, block_bytes: int = DEFAULT_BLOCK_BYTES) -> Iterator[tuple[bytes, int]]:
+    """Yield ``(block, first_line_number)``; every block holds whole lines only."""
+    line_no = 1
+    carry = b""
+    with open_stream(src) as stream:
+        while True:
+            chunk = stream.read(block_bytes)
+            if not chunk:
+                break
+            data = carry + chunk
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                carry = data
+                continue
+            block, carry = data[: cut + 1], data[cut + 1 :]
+            yield block, line_no
+            line_no += block.count(b"\n")
+    if carry.strip():
+        yield carry, line_no
+
+
+def nonblank_line_numbers(block: bytes, first_line: int) -> np.ndarray:
+    """Line numbers of the lines of ``block`` that hold more than whitespace."""
+    buf = np.frombuffer(block, dtype=np.uint8)
+    newlines = np.flatnonzero(buf == 10)
+    starts = np.concatenate(([0], newlines + 1))
+    ends = np.concatenate((newlines, [len(buf)]))
+    solid = np.concatenate(([0], np.cumsum(~np.isin(buf, _WHITESPACE))))
+    counts = solid[ends] - solid[starts]
+    return np.flatnonzero(counts > 0).astype(np.int64) + first_line
+
+
+def json_text(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Each value of a nested column as compact JSON text (DuckDB's ``to_json``)."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.register("nested_values", pa.table({"v": arr}))
+        out = con.sql("SELECT to_json(v)::VARCHAR AS j FROM nested_values").to_arrow_table()
+    finally:
+        con.close()
+    return out.column("j").combine_chunks().cast(pa.string())
+
+
+def flatten_nested(table: pa.Table) -> pa.Table:
+    """Structs -> dotted columns (repeatedly); lists and maps -> JSON text."""
+    while any(pa.types.is_struct(f.type) for f in table.schema):
+        table = table.flatten()
+    for i, f in enumerate(table.schema):
+        t = f.type
+        if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_map(t):
+            table = table.set_column(i, f.name, json_text(table.column(i)))
+        elif pa.types.is_struct(t) and t.num_fields == 0:
+            table = table.set_column(i, f.name, pa.nulls(table.num_rows, pa.string()))
+    return table
+
+
+def _flatten_object(obj: dict[str, Any], prefix: str, out: dict[str, str | None]) -> None:
+    for key, value in obj.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            _flatten_object(value, f"{name}.", out)
+        elif value is None or isinstance(value, str):
+            out[name] = value
+        else:
+            out[name] = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def records_to_table(records: list[dict[str, Any]]) -> pa.Table:
+    """Python records -> an all-string table with dotted columns (the slow path's shape)."""
+    flat: list[dict[str, str | None]] = []
+    names: dict[str, None] = {}
+    for rec in records:
+        row: dict[str, str | None] = {}
+        _flatten_object(rec, "", row)
+        flat.append(row)
+        names.update(dict.fromkeys(row))
+    if not names:
+        return column_less(len(flat))
+    return pa.table({name: pa.array([r.get(name) for r in flat], pa.string()) for name in names})
+
+
+def parse_lines_slowly(block: bytes, first_line: int) -> tuple[list[dict[str, Any]], list[int], list[tuple[int, str]]]:
+    """Line-by-line parse: (objects, their line numbers, [(line, text)] of malformed lines)."""
+    objects: list[dict[str, Any]] = []
+    numbers: list[int] = []
+    bad: list[tuple[int, str]] = []
+    for offset, line in enumerate(block.split(b"\n")):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            bad.append((first_line + offset, line.decode("utf-8", "replace")))
+            continue
+        if isinstance(obj, dict):
+            objects.append(obj)
+            numbers.append(first_line + offset)
+        else:
+            bad.append((first_line + offset, line.decode("utf-8", "replace")))
+    return objects, numbers, bad
+
+
+def parse_block_fast(block: bytes, first_line: int) -> tuple[pa.Table, np.ndarray] | None:
+    """pyarrow parse of a block, or None when the block needs the line-by-line path."""
+    try:
+        table = pj.read_json(
+            io.BytesIO(block),
+            read_options=pj.ReadOptions(block_size=max(_PARSE_CHUNK_BYTES, 1)),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+    lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+    if table.num_rows == lines:
+        return table, np.arange(first_line, first_line + lines, dtype=np.int64)
+    numbers = nonblank_line_numbers(block, first_line)
+    if len(numbers) != table.num_rows:  # e.g. two objects on one line: let the slow path judge
+        return None
+    return table, numbers
+
+
+def read_jsonl(src: SourceFile, block_bytes: int = DEFAULT_BLOCK_BYTES) -> Iterator[RawBatch]:
+    """JSON records from a JSON-lines file (or one JSON array document)."""
+    name = src.name
+    if first_char(src) == b"[":
+        doc = read_document(src)
+        records = [r for r in doc if isinstance(r, dict)]
+        numbers = [i + 1 for i, r in enumerate(doc) if isinstance(r, dict)]
+        bad = [(i + 1, json.dumps(r)) for i, r in enumerate(doc) if not isinstance(r, dict)]
+        yield RawBatch(
+            records_to_table(records),
+            name,
+            pa.array(numbers, pa.int64()),
+            malformed_rows(name, [b[0] for b in bad], [b[1] for b in bad]),
+        )
+        return
+    for block, first_line in iter_line_blocks(src, block_bytes):
+        fast = parse_block_fast(block, first_line)
+        if fast is not None:
+            table, numbers = fast
+            yield RawBatch(flatten_nested(table), name, pa.array(numbers))
+            continue
+        objects, nums, bad = parse_lines_slowly(block, first_line)
+        yield RawBatch(
+            records_to_table(objects),
+            name,
+            pa.array(nums, pa.int64()) if nums else numbered(0, 0),
+            malformed_rows(name, [b[0] for b in bad], [b[1] for b in bad]),
+        )

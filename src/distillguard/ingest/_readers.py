@@ -1,0 +1,156 @@
+"""Batch readers per container; every low-level failure becomes UnreadableInputError.
+
+Readers never hold a whole file: Parquet is read by row batches, CSV by the
+streaming reader, JSON lines by byte blocks. A reader only parses; validation is
+the validator's job, so readers keep the source's column names and types.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+
+from distillguard.errors import DistillguardError, UnreadableInputError
+from distillguard.ingest._convert import cast_rowwise
+from distillguard.ingest._jsonl import DEFAULT_BLOCK_BYTES, open_stream, read_jsonl
+from distillguard.ingest._raw import RawBatch, malformed_rows
+from distillguard.ingest._sources import SourceFile
+
+#: Rows per Parquet batch (the unit of validation and writing).
+DEFAULT_BATCH_ROWS = 131_072
+
+_READ_ERRORS = (OSError, EOFError, zlib.error, pa.ArrowException, UnicodeDecodeError)
+
+
+def read_parquet(src: SourceFile, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[RawBatch]:
+    """Row batches of a Parquet file; row numbers are 1-based row indices."""
+    pf = pq.ParquetFile(str(src.path))
+    first = 1
+    for batch in pf.iter_batches(batch_size=batch_rows):
+        table = pa.Table.from_batches([batch])
+        yield RawBatch(table, src.name, pa.array(np.arange(first, first + table.num_rows, dtype=np.int64)))
+        first += table.num_rows
+
+
+def _csv_header(src: SourceFile) -> list[str]:
+    with open_stream(src) as stream:
+        reader = pcsv.open_csv(
+            stream,
+            read_options=pcsv.ReadOptions(use_threads=False, block_size=1 << 16),
+            parse_options=pcsv.ParseOptions(
+                delimiter=src.delimiter, newlines_in_values=True, invalid_row_handler=lambda _row: "skip"
+            ),
+            convert_options=pcsv.ConvertOptions(strings_can_be_null=False),
+        )
+        return list(reader.schema.names)
+
+
+def read_csv(src: SourceFile, block_bytes: int = DEFAULT_BLOCK_BYTES) -> Iterator[RawBatch]:
+    """CSV/TSV rows, every column read as text (the validator types them).
+
+    Reading as text keeps one bad value from failing its whole block; reading as
+    binary first lets a row with invalid UTF-8 be quarantined instead of the file.
+    Rows with the wrong number of fields go to quarantine via the invalid-row hook.
+    """
+    try:
+        names = _csv_header(src)
+    except pa.ArrowInvalid as err:
+        if "Empty CSV file" in str(err):
+            return
+        raise
+    bad_rows: list[tuple[int | None, str]] = []
+
+    def on_invalid(row: pcsv.InvalidRow) -> str:
+        bad_rows.append((row.number, row.text))
+        return "skip"
+
+    next_record = 2  # the header is record 1
+    with open_stream(src) as stream:
+        reader = pcsv.open_csv(
+            stream,
+            read_options=pcsv.ReadOptions(use_threads=False, block_size=block_bytes),
+            parse_options=pcsv.ParseOptions(
+                delimiter=src.delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
+            ),
+            convert_options=pcsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.binary()), strings_can_be_null=False
+            ),
+        )
+        for batch in reader:
+            n = batch.num_rows
+            pending = np.array([b[0] if b[0] is not None else -1 for b in bad_rows], dtype=np.int64)
+            candidates = np.arange(next_record, next_record + n + len(pending), dtype=np.int64)
+            numbers = candidates[~np.isin(candidates, pending)][:n]
+            if n:
+                next_record = int(numbers[-1]) + 1
+            emitted = [b for b in bad_rows if b[0] is None or b[0] < next_record]
+            bad_rows[:] = [b for b in bad_rows if not (b[0] is None or b[0] < next_record)]
+            yield _csv_batch(src, batch, numbers, emitted)
+        if bad_rows:
+            yield _csv_batch(src, None, np.zeros(0, dtype=np.int64), bad_rows)
+
+
+def _csv_batch(
+    src: SourceFile, batch: pa.RecordBatch | None, numbers: np.ndarray, bad: list[tuple[int | None, str]]
+) -> RawBatch:
+    malformed = malformed_rows(src.name, [b[0] for b in bad], [b[1] for b in bad])
+    if batch is None:
+        return RawBatch(pa.table({}), src.name, pa.array(numbers), malformed)
+    columns = []
+    invalid = np.zeros(batch.num_rows, dtype=bool)
+    for col in batch.columns:
+        text, bad_utf8 = cast_rowwise(col, pa.string())
+        columns.append(text)
+        invalid |= bad_utf8.to_numpy(zero_copy_only=False)
+    table = pa.Table.from_arrays(columns, names=batch.schema.names)
+    if invalid.any():
+        keep = pa.array(~invalid)
+        broken = pa.Table.from_batches([batch]).filter(pa.array(invalid))
+        texts = [
+            src.delimiter.join(v.decode("utf-8", "replace") if v is not None else "" for v in row.values())
+            for row in broken.to_pylist()
+        ]
+        extra = malformed_rows(src.name, numbers[invalid].tolist(), texts)
+        malformed = pa.concat_tables([malformed, extra])
+        table = table.filter(keep)
+        numbers = numbers[~invalid]
+    return RawBatch(table, src.name, pa.array(numbers), malformed)
+
+
+def read_source(
+    src: SourceFile, *, batch_rows: int = DEFAULT_BATCH_ROWS, block_bytes: int = DEFAULT_BLOCK_BYTES
+) -> Iterator[RawBatch]:
+    """Raw batches of one file; any failure to read it raises UnreadableInputError."""
+    try:
+        if src.container == "parquet":
+            yield from read_parquet(src, batch_rows)
+        elif src.container == "csv":
+            yield from read_csv(src, block_bytes)
+        elif src.container == "jsonl":
+            yield from read_jsonl(src, block_bytes)
+        elif src.container == "otel":
+            from distillguard.ingest._otel import read_otel
+
+            yield from read_otel(src, block_bytes)
+        else:  # pragma: no cover - classify() only yields known containers
+            raise DistillguardError(f"unknown container {src.container!r} for {src.path}")
+    except DistillguardError:
+        raise
+    except _READ_ERRORS as err:
+        raise UnreadableInputError(src.path, _short(err)) from None
+
+
+def _short(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    first = text[0] if text else type(err).__name__
+    if isinstance(err, PermissionError):
+        return "permission denied"
+    if isinstance(err, FileNotFoundError):
+        return "no such file"
+    return first[:200]
+

@@ -1,0 +1,287 @@
+"""Turn a scan directory into the plain data the HTML template renders.
+
+All strings stay raw here; escaping happens once, in the Jinja environment (autoescape
+on), because account ids, evidence and reasons are attacker-controlled text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from distillguard.report._graph import campaign_graph
+from distillguard.report._scan import ScanOutput
+from distillguard.report._timeline import (
+    Timeline,
+    count_events,
+    events_globs,
+    hourly_counts,
+    hourly_timeline,
+    span_timeline,
+)
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """How much the report shows; every cap is stated in the report where it applies."""
+
+    #: Accounts listed in "Top accounts", highest score first.
+    top_accounts: int = 50
+    #: Members listed by name per campaign (all of them are in enforcement.csv).
+    members_listed: int = 200
+    #: Members drawn as rows in a campaign timeline (highest volume first).
+    timeline_members: int = 16
+    #: Most columns in a timeline; longer campaigns use buckets of several hours.
+    timeline_buckets: int = 168
+    #: Nodes drawn in a campaign's account graph (highest score first).
+    graph_nodes: int = 80
+    #: Seed and iterations of the force layout (same seed, same picture).
+    graph_seed: int = 0
+    graph_iterations: int = 150
+
+
+# scan_meta.json keys read for the summary, first match wins (top level, then "counts").
+_META_KEYS: dict[str, tuple[str, ...]] = {
+    "events": ("events", "events_scanned", "events_accepted", "rows_accepted", "events_total"),
+    "prompt_present": ("prompt_text_present", "prompts_present", "has_prompt_text", "prompt_text"),
+    "recall_loss": (
+        "metadata_only_recall_loss",
+        "recall_loss_without_prompts",
+        "prompt_recall_loss",
+        "recall_loss",
+    ),
+    "metadata_only": ("metadata_only",),
+    "generated": ("finished_at", "created_at", "generated_at", "as_of"),
+}
+
+
+def meta_value(meta: dict[str, Any], what: str) -> Any:
+    """The first of ``_META_KEYS[what]`` present in ``meta`` or ``meta['counts']``."""
+    for scope in (meta, meta.get("counts") if isinstance(meta.get("counts"), dict) else {}):
+        for key in _META_KEYS[what]:
+            if key in scope and scope[key] is not None:
+                return scope[key]
+    return None
+
+
+def _thresholds(meta: dict[str, Any]) -> list[dict[str, Any]]:
+    raw = meta.get("thresholds")
+    if not isinstance(raw, dict):
+        return []
+    rows = []
+    for name, spec in sorted(raw.items()):
+        if isinstance(spec, dict):
+            rows.append({"name": name, "value": spec.get("value"), "doc": spec.get("doc") or ""})
+        else:
+            rows.append({"name": name, "value": spec, "doc": ""})
+    return rows
+
+
+def _details(meta: dict[str, Any]) -> list[dict[str, Any]]:
+    """Scalar facts from scan_meta (top level and one level down), for the "scan details" table."""
+    rows = []
+    for key, value in meta.items():
+        if key == "thresholds":
+            continue
+        if isinstance(value, dict):
+            rows += [
+                {"name": f"{key}.{k}", "value": v}
+                for k, v in value.items()
+                if isinstance(v, str | int | float | bool) or v is None
+            ]
+        elif isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+            rows.append({"name": key, "value": ", ".join(str(v) for v in value)})
+        elif isinstance(value, str | int | float | bool):
+            rows.append({"name": key, "value": value})
+    return rows
+
+
+def _prompt_statement(meta: dict[str, Any]) -> dict[str, Any]:
+    present = meta_value(meta, "prompt_present")
+    metadata_only = meta_value(meta, "metadata_only")
+    loss = meta_value(meta, "recall_loss")
+    if present is None and metadata_only is None:
+        return {"state": "unknown", "text": "scan_meta.json does not say whether prompt text was present"}
+    if present and not metadata_only:
+        return {"state": "yes", "text": "prompt text present: content signals were used"}
+    if isinstance(loss, int | float):
+        loss_text = f"expected recall loss {loss:.0%}" if loss <= 1 else f"expected recall loss {loss}"
+    elif loss:
+        loss_text = f"expected recall loss: {loss}"
+    else:
+        loss_text = "scan_meta.json states no recall loss figure"
+    why = "no prompt text in the input" if present is False else "metadata-only scan (prompt text ignored)"
+    return {"state": "no", "text": f"{why}: content signals were off; {loss_text}"}
+
+
+def _membership(scan: ScanOutput) -> dict[str, list[str]]:
+    """campaign_id -> members (campaigns.json lists, else accounts.parquet campaign_id)."""
+    import pyarrow.compute as pc
+
+    grouped = scan.accounts.filter(pc.is_valid(scan.accounts["campaign_id"]))
+    by_column: dict[str, list[str]] = {}
+    for acc, cid in zip(grouped["account_id"].to_pylist(), grouped["campaign_id"].to_pylist(), strict=True):
+        by_column.setdefault(cid, []).append(acc)
+    out = {}
+    for c in scan.campaigns:
+        cid = str(c["campaign_id"])
+        listed = [str(a) for a in c.get("accounts") or []]
+        out[cid] = listed or sorted(by_column.get(cid, []))
+    return out
+
+
+def _signals_by_account(signals: pa.Table | None, accounts: list[str]) -> dict[str, list[dict[str, Any]]]:
+    import pyarrow.compute as pc
+
+    if signals is None or not accounts:
+        return {}
+    rows = signals.filter(pc.is_in(signals["account_id"], pa.array(accounts, pa.string())))
+    rows = rows.sort_by([("account_id", "ascending"), ("strength", "descending"), ("signal", "ascending")])
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in rows.to_pylist():
+        out.setdefault(r["account_id"], []).append(r)
+    return out
+
+
+def build_context(scan: ScanOutput, events: Any, config: ReportConfig) -> dict[str, Any]:
+    """Everything ``report.html.j2`` renders, computed from the scan (and the events if given)."""
+    import pyarrow.compute as pc
+
+    acc = scan.accounts
+    ids = acc["account_id"].to_pylist()
+    verdicts = dict(zip(ids, acc["verdict"].to_pylist(), strict=True))
+    scores = dict(zip(ids, acc["score"].to_pylist(), strict=True))
+    exchanges = dict(zip(ids, pc.fill_null(acc["exchanges"], 0).to_pylist(), strict=True))
+    counts = {v: 0 for v in ("attack", "suspicious", "clear")}
+    for v in verdicts.values():
+        counts[v] = counts.get(v, 0) + 1
+    membership = _membership(scan)
+    campaigns = sorted(scan.campaigns, key=lambda c: (-float(c.get("score") or 0.0), str(c["campaign_id"])))
+    drawn = {
+        str(c["campaign_id"]): sorted(
+            membership[str(c["campaign_id"])], key=lambda a: (-exchanges.get(a, 0), -scores.get(a, 0.0), a)
+        )[: config.timeline_members]
+        for c in campaigns
+    }
+    timelines = _timelines(scan, events, campaigns, membership, drawn, config)
+    campaign_rows = []
+    for i, c in enumerate(campaigns):
+        cid = str(c["campaign_id"])
+        members = membership[cid]
+        ranked = sorted(members, key=lambda a: (-scores.get(a, 0.0), a))
+        campaign_rows.append(
+            {
+                "id": cid,
+                "anchor": f"campaign-{i + 1}",
+                "size": len(members),
+                "exchanges": c.get("exchanges"),
+                "score": c.get("score"),
+                "first_seen": c.get("first_seen"),
+                "last_seen": c.get("last_seen"),
+                "capabilities": [str(x) for x in c.get("capabilities") or []],
+                "top_reasons": [str(x) for x in c.get("top_reasons") or []],
+                "evidence": _evidence(c.get("evidence")),
+                "members": [
+                    {"id": a, "verdict": verdicts.get(a, "clear"), "score": scores.get(a)}
+                    for a in ranked[: config.members_listed]
+                ],
+                "members_hidden": max(0, len(members) - config.members_listed),
+                "timeline": timelines[cid],
+                "graph": campaign_graph(
+                    members,
+                    verdicts,
+                    scores,
+                    scan.edges,
+                    max_nodes=config.graph_nodes,
+                    seed=config.graph_seed,
+                    iterations=config.graph_iterations,
+                ),
+            }
+        )
+    top = acc.sort_by([("score", "descending"), ("account_id", "ascending")]).slice(0, config.top_accounts)
+    top_rows = top.to_pylist()
+    signals = _signals_by_account(scan.signals, [r["account_id"] for r in top_rows])
+    anchors = {r["id"]: r["anchor"] for r in campaign_rows}
+    for r in top_rows:
+        r["signals"] = signals.get(r["account_id"], [])
+        r["reasons"] = r.get("reasons") or []
+        r["campaign_anchor"] = anchors.get(r.get("campaign_id"))
+    events_total = meta_value(scan.meta, "events")
+    if events_total is None and events is not None:
+        events_total = count_events(events_globs(events))
+    exchanges_known = scan.accounts["exchanges"].null_count < scan.accounts.num_rows
+    return {
+        "scan_name": scan.path.name,
+        "generated": meta_value(scan.meta, "generated"),
+        "events_total": events_total,
+        "events_from_accounts": sum(exchanges.values()) if events_total is None and exchanges_known else None,
+        "accounts_total": acc.num_rows,
+        "verdicts": counts,
+        "campaign_count": len(campaigns),
+        "quarantined": scan.quarantined,
+        "prompt": _prompt_statement(scan.meta),
+        "thresholds": _thresholds(scan.meta),
+        "details": _details(scan.meta),
+        "campaigns": campaign_rows,
+        "top_accounts": top_rows,
+        "config": config,
+        "missing_files": scan.missing,
+        "has_signals": scan.signals is not None,
+    }
+
+
+def _evidence(raw: Any) -> list[dict[str, Any]]:
+    if not isinstance(raw, list):
+        return []
+    rows = []
+    for e in raw:
+        if not isinstance(e, dict):
+            rows.append({"kind": "", "detail": str(e), "accounts": [], "weight": None})
+            continue
+        accounts = e.get("accounts") if isinstance(e.get("accounts"), list) else []
+        rows.append(
+            {
+                "kind": str(e.get("kind", "")),
+                "detail": str(e.get("detail", "")),
+                "accounts": [str(a) for a in accounts],
+                "weight": e.get("weight"),
+            }
+        )
+    return sorted(rows, key=lambda r: -(r["weight"] if isinstance(r["weight"], int | float) else 0))
+
+
+def _timelines(
+    scan: ScanOutput,
+    events: Any,
+    campaigns: list[dict[str, Any]],
+    membership: dict[str, list[str]],
+    drawn: dict[str, list[str]],
+    config: ReportConfig,
+) -> dict[str, Timeline]:
+    ids = [str(c["campaign_id"]) for c in campaigns]
+    if events is None:
+        return {
+            cid: span_timeline(scan.accounts, drawn[cid], len(membership[cid]) - len(drawn[cid]))
+            for cid in ids
+        }
+    drawn_sets = {cid: set(drawn[cid]) for cid in ids}
+    rows = [(str(k), a, a in drawn_sets[cid]) for k, cid in enumerate(ids) for a in membership[cid]]
+    members = pa.table(
+        {
+            "ckey": pa.array([r[0] for r in rows], pa.string()),
+            "account_id": pa.array([r[1] for r in rows], pa.string()),
+            "drawn": pa.array([r[2] for r in rows], pa.bool_()),
+        }
+    )
+    counts, params = hourly_counts(events_globs(events), members, config.timeline_buckets)
+    import pyarrow.compute as pc
+
+    out = {}
+    for k, cid in enumerate(ids):
+        part = counts.filter(pc.equal(counts["ckey"], str(k)))
+        out[cid] = hourly_timeline(
+            drawn[cid], len(membership[cid]) - len(drawn[cid]), part, params.get(str(k))
+        )
+    return out

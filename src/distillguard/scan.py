@@ -1,0 +1,315 @@
+"""The pipeline end to end: logs -> events -> enrich -> features -> signals -> campaigns -> scores.
+
+``scan(inputs, out)`` writes the scan directory (spec "Scan output contract"):
+accounts.parquet, campaigns.json, quarantine.parquet, signals.parquet, edges.parquet,
+scan_meta.json, then report.html and enforcement.csv through the report stage. Every
+detection step is a function of the event view in one DuckDB connection, which is what
+lets the replay re-run the same pipeline on "the events seen by time t" for ``flagged_at``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from distillguard.errors import DistillguardError
+from distillguard.schema import QUARANTINE_SCHEMA
+
+__all__ = ["METADATA_ONLY_RECALL_LOSS", "DetectionParams", "ScanResult", "detect", "scan"]
+
+#: Recall lost without prompt text, measured by ``bench/detect.py`` (small, seeds 0-2:
+#: full-run recall minus metadata-only recall, all attack personas pooled). Stated in
+#: scan_meta.json and the report whenever a scan runs without prompts.
+METADATA_ONLY_RECALL_LOSS = 0.0
+
+
+@dataclass(frozen=True)
+class DetectionParams:
+    """Every knob of one detection pass (features, detectors, scoring, campaigns)."""
+
+    features: Any = None
+    detectors: Any = None
+    scoring: Any = None
+    campaigns: Any = None
+    replay: Any = None
+
+    def resolved(self) -> DetectionParams:
+        from distillguard.campaigns import CampaignParams
+        from distillguard.detectors import default_detectors
+        from distillguard.features import FeatureParams
+        from distillguard.scoring import ReplaySchedule, ScoringParams
+
+        return DetectionParams(
+            features=self.features or FeatureParams(),
+            detectors=self.detectors or default_detectors(),
+            scoring=self.scoring or ScoringParams(),
+            campaigns=self.campaigns or CampaignParams(),
+            replay=self.replay or ReplaySchedule(),
+        )
+
+    def thresholds(self) -> dict[str, dict[str, Any]]:
+        from distillguard.detectors import all_thresholds
+        from distillguard.detectors.base import documented
+
+        p = self.resolved()
+        out = {f"features.{k}": v for k, v in p.features.documented().items()}
+        out.update(all_thresholds(p.detectors))
+        out.update(documented(p.scoring, "scoring."))
+        out.update({f"campaigns.{k}": v for k, v in p.campaigns.documented().items()})
+        out.update(documented(p.replay, "replay."))
+        return out
+
+
+@dataclass
+class ScanResult:
+    """What a scan produced (also on disk under ``out``)."""
+
+    out: Path
+    accounts: pa.Table
+    campaigns: list[dict[str, Any]]
+    signals: pa.Table
+    edges: pa.Table
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def verdict_counts(self) -> dict[str, int]:
+        v = np.asarray(self.accounts["verdict"].to_pylist(), dtype=object)
+        return {k: int((v == k).sum()) for k in ("attack", "suspicious", "clear")}
+
+
+def connect() -> Any:
+    """A DuckDB connection for detection (UTC; order-free aggregation)."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def detect(con: Any, src: str, *, has_prompts: bool, params: DetectionParams) -> Any:
+    """One full detection pass over the event view ``src`` -> (features, CampaignResult)."""
+    from distillguard.campaigns import find_campaigns
+    from distillguard.detectors import DetectionContext, run_detectors
+    from distillguard.features import compute_features
+
+    p = params.resolved()
+    features = compute_features(con, src, p.features)
+    ctx = DetectionContext(con=con, src=src, features=features, has_prompts=has_prompts)
+    signals = run_detectors(ctx, p.detectors)
+    return features, find_campaigns(ctx, signals, p.scoring, p.campaigns)
+
+
+def replay_flagged_at(
+    con: Any, *, has_prompts: bool, params: DetectionParams, targets: set[str], progress: Any = None
+) -> dict[str, dt.datetime]:
+    """First replay checkpoint at which each target account already had an ``attack`` verdict.
+
+    The pipeline is re-run on the events up to each checkpoint (same code as ``--as-of``).
+    Replay stops once every target is flagged or the budget (``ReplaySchedule.budget_s``) is
+    spent; targets not reached keep the end of the input (an upper bound, never a guess).
+    """
+    from distillguard.scoring import replay_schedule
+
+    p = params.resolved()
+    start, end = con.execute("SELECT min(ts), max(ts) FROM ev").fetchall()[0]
+    if start is None:
+        return {}
+    checkpoints = replay_schedule(start, end, p.replay)
+    found: dict[str, dt.datetime] = {}
+    task = progress.add_task("replay", total=len(checkpoints)) if progress else None
+    started = time.perf_counter()
+    for t in checkpoints:
+        if time.perf_counter() - started > p.replay.budget_s:
+            break
+        con.execute(f"CREATE OR REPLACE TEMP VIEW ev_cp AS SELECT * FROM ev WHERE ts <= '{t.isoformat()}'")
+        _, result = detect(con, "ev_cp", has_prompts=has_prompts, params=p)
+        scored = result.scored
+        hit = scored["account_id"][scored["verdict"] == "attack"]
+        for a in hit.tolist():
+            if a in targets and a not in found:
+                found[a] = t
+        if progress:
+            progress.advance(task)
+        if len(found) == len(targets):
+            break
+    return found
+
+
+def scan(
+    inputs: Sequence[str | Path] | str | Path,
+    out: str | Path,
+    *,
+    infra: Sequence[str | Path] | None = None,
+    intel: Sequence[str | Path] | str | Path | None = None,
+    key_file: str | Path | None = None,
+    as_of: dt.datetime | str | None = None,
+    metadata_only: bool = False,
+    progress: bool = True,
+    replay: bool = True,
+    params: DetectionParams | None = None,
+    report: bool = True,
+) -> ScanResult:
+    """Scan logs (anything ingest reads, or an event directory) and write the scan directory.
+
+    ``as_of`` keeps only events at or before that time (the scan "as it would have run then");
+    ``metadata_only`` ignores prompt text even when present; ``intel`` adds partner signals
+    (family ``intel``) matched under the sharing group's ``key_file``; ``replay`` re-runs the
+    pipeline at checkpoints to measure ``flagged_at``.
+    """
+    from distillguard.features import register_events
+
+    if isinstance(inputs, str | Path):
+        inputs = [inputs]
+    out = Path(out)
+    params = (params or DetectionParams()).resolved()
+    cutoff = _parse_as_of(as_of)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    bar = _progress(progress)
+    with bar:
+        step = bar.add_task("scan", total=6) if bar else None
+
+        def tick(name: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            timings[name] = round(now - clock, 3)
+            clock = now
+            if bar:
+                bar.update(step, advance=1, description=f"scan: {name} done")
+
+        from distillguard.features._source import load_events
+
+        loaded = load_events(inputs, infra=infra, metadata_only=metadata_only, as_of=cutoff)
+        tick("load+enrich")
+        con = connect()
+        n_events = register_events(con, loaded.events, "ev")
+        intel_signals = _intel(intel, loaded.events, key_file)
+        tick("register")
+        features, result = detect(con, "ev", has_prompts=loaded.has_prompts, params=params)
+        if intel_signals is not None and intel_signals.num_rows:
+            from distillguard.campaigns import find_campaigns
+            from distillguard.detectors import DetectionContext
+            from distillguard.detectors.base import concat_signals
+
+            ctx = DetectionContext(con=con, src="ev", features=features, has_prompts=loaded.has_prompts)
+            base = result.signals.filter(pa.compute.not_equal(result.signals["signal"], "campaign_member"))
+            result = find_campaigns(ctx, concat_signals([base, intel_signals]), params.scoring, params.campaigns)
+        tick("detect")
+        targets = set(result.scored["account_id"][result.scored["verdict"] == "attack"].tolist())
+        flagged: dict[str, dt.datetime] = {}
+        if replay and targets:
+            flagged = replay_flagged_at(
+                con, has_prompts=loaded.has_prompts, params=params, targets=targets, progress=bar
+            )
+        end = con.execute("SELECT max(ts) FROM ev").fetchall()[0][0]
+        for a in targets:
+            flagged.setdefault(a, end)
+        tick("replay")
+        from distillguard.scoring import accounts_table
+
+        accounts = accounts_table(features, result.scored, result.campaign_of, flagged)
+        meta = _meta(inputs, loaded, n_events, metadata_only, cutoff, params, accounts, result, timings)
+        _write(out, accounts, result, loaded.quarantine, meta)
+        tick("write")
+        report_note = _write_report_files(out, loaded.event_inputs) if report else "skipped"
+        meta["report"] = report_note
+        tick("report")
+        meta["timings_s"] = timings
+        (out / "scan_meta.json").write_text(json.dumps(meta, indent=2, default=str, sort_keys=True))
+        con.close()
+    return ScanResult(out, accounts, result.campaigns, result.signals, result.edges, meta)
+
+
+def _parse_as_of(as_of: dt.datetime | str | None) -> dt.datetime | None:
+    if as_of is None or isinstance(as_of, dt.datetime):
+        return as_of if as_of is None or as_of.tzinfo else as_of.replace(tzinfo=dt.UTC)
+    try:
+        t = dt.datetime.fromisoformat(str(as_of).replace("Z", "+00:00"))
+    except ValueError:
+        raise DistillguardError(f"--as-of {as_of!r} is not an ISO 8601 time") from None
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
+def _intel(intel: Any, events: pa.Table, key_file: Any) -> pa.Table | None:
+    if not intel:
+        return None
+    if key_file is None:
+        raise DistillguardError("--intel needs --key-file (the sharing group's key)")
+    try:
+        from distillguard.share.intel import intel_signals
+    except ImportError:
+        raise DistillguardError("--intel needs the share stage (distillguard.share.intel)") from None
+    paths = [intel] if isinstance(intel, str | Path) else list(intel)
+    return intel_signals(paths, events, key_file=key_file)
+
+
+def _progress(enabled: bool) -> Any:
+    if not enabled:
+        import contextlib
+
+        class _Null(contextlib.nullcontext):
+            def __bool__(self) -> bool:
+                return False
+
+        return _Null()
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), transient=True)
+
+
+def _meta(inputs, loaded, n_events, metadata_only, cutoff, params, accounts, result, timings) -> dict[str, Any]:  # noqa: ANN001
+    verdicts = accounts["verdict"].to_pylist()
+    return {
+        "inputs": loaded.event_inputs or [str(Path(i).resolve()) for i in inputs],
+        "events": n_events,
+        "accounts": accounts.num_rows,
+        "quarantined": loaded.quarantine.num_rows,
+        "prompt_text_present": loaded.has_prompts,
+        "metadata_only": bool(metadata_only or not loaded.has_prompts),
+        "metadata_only_recall_loss": None if loaded.has_prompts else METADATA_ONLY_RECALL_LOSS,
+        "as_of": cutoff.isoformat() if cutoff else None,
+        "counts": {
+            "attack": verdicts.count("attack"),
+            "suspicious": verdicts.count("suspicious"),
+            "clear": verdicts.count("clear"),
+            "campaigns": len(result.campaigns),
+            "signals": result.signals.num_rows,
+            "edges": result.edges.num_rows,
+        },
+        "enrich": loaded.enrich_note,
+        "thresholds": params.thresholds(),
+        "finished_at": dt.datetime.now(dt.UTC).isoformat(),
+        "timings_s": timings,
+    }
+
+
+def _write(out: Path, accounts: pa.Table, result: Any, quarantine: pa.Table, meta: dict[str, Any]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    pq.write_table(accounts, out / "accounts.parquet")
+    pq.write_table(result.signals, out / "signals.parquet")
+    pq.write_table(result.edges, out / "edges.parquet")
+    pq.write_table(quarantine.cast(QUARANTINE_SCHEMA) if quarantine.num_rows else
+                   QUARANTINE_SCHEMA.empty_table(), out / "quarantine.parquet")  # fmt: skip
+    (out / "campaigns.json").write_text(json.dumps(result.campaigns, indent=2, sort_keys=True))
+    (out / "scan_meta.json").write_text(json.dumps(meta, indent=2, default=str, sort_keys=True))
+
+
+def _write_report_files(out: Path, event_inputs: list[str]) -> str:
+    """report.html and enforcement.csv through the report stage (if it is installed)."""
+    try:
+        from distillguard.report import write_enforcement_csv, write_report
+    except ImportError:
+        return "report stage unavailable"
+    events = event_inputs[0] if len(event_inputs) == 1 else (event_inputs or None)
+    write_report(out, events=events)
+    write_enforcement_csv(out)
+    return "written"

@@ -1,0 +1,237 @@
+"""``distillguard share ...`` commands (import-light: the work happens inside each command)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+share_app = typer.Typer(
+    name="share",
+    help="Share keyed indicators with other providers (STIX 2.1 / TAXII 2.1). See docs/sharing.md.",
+    no_args_is_help=True,
+)
+
+KeyOpt = Annotated[Path, typer.Option("--key-file", "-k", help="Sharing-group key file (share keygen).")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Sharing config (TOML/YAML/JSON).")]
+IdentityOpt = Annotated[str | None, typer.Option("--identity", help="Our provider name (else from config).")]
+TlpOpt = Annotated[
+    str | None, typer.Option("--tlp", help="TLP 2.0 level: clear|green|amber|amber+strict|red.")
+]
+
+
+def _table(title: str, rows: list[tuple[str, object]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False)
+    for k, v in rows:
+        table.add_row(k, str(v))
+    Console().print(table)
+
+
+def _taxii_target(server: str | None, collection: str | None, config: Path | None) -> tuple[str, str]:
+    from distillguard.errors import DistillguardError
+    from distillguard.share._config import load_config
+
+    taxii = load_config(config).taxii
+    server = server or taxii.get("server")
+    collection = collection or taxii.get("collection")
+    if not server or not collection:
+        raise DistillguardError(
+            "TAXII server and collection needed: --server URL --collection ID (or config)"
+        )
+    return str(server), str(collection)
+
+
+@share_app.command("keygen")
+def keygen_cmd(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Key file to write (mode 0600).")],
+    rotate: Annotated[
+        Path | None, typer.Option("--rotate", help="Old key file: its keys become 'previous'.")
+    ] = None,
+    lifetime_days: Annotated[int, typer.Option(help="Days until the new key expires.")] = 365,
+    keep_previous_days: Annotated[
+        int | None, typer.Option(help="Cap on how long the retired key stays accepted.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Generate a sharing-group key with a fresh key id (distribute it out of band)."""
+    from distillguard.share._keys import generate_key
+
+    ring = generate_key(
+        out,
+        rotate=rotate,
+        lifetime_days=lifetime_days,
+        keep_previous_days=keep_previous_days,
+        overwrite=force,
+    )
+    _table(
+        "sharing key",
+        [
+            ("file", out),
+            ("key_id", ring.current.key_id),
+            ("expires", ring.current.expires),
+            ("previous keys", ", ".join(k.key_id for k in ring.previous) or "-"),
+        ],
+    )
+
+
+@share_app.command("export")
+def export_cmd(
+    scan: Annotated[Path, typer.Option("--scan", help="Scan output directory.")],
+    key_file: KeyOpt,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Bundle file to write.")],
+    events: Annotated[
+        list[Path] | None, typer.Option("--events", help="Event dir(s); default: scan_meta.json inputs.")
+    ] = None,
+    identity: IdentityOpt = None,
+    config: ConfigOpt = None,
+    tlp: TlpOpt = None,
+) -> None:
+    """Export the scan's campaigns as a STIX 2.1 bundle of keyed indicators."""
+    from distillguard.share._export import export_bundle
+
+    res = export_bundle(
+        scan, key_file=key_file, out=out, events=events or None, identity=identity, config=config, tlp=tlp
+    )
+    rows: list[tuple[str, object]] = [
+        ("bundle", res.path),
+        ("campaigns", res.campaigns),
+        ("indicators", res.indicators),
+        ("objects", res.objects),
+    ]
+    rows += [
+        (f"{k} values", f"{v} (withheld as common: {res.withheld_common.get(k, 0)})")
+        for k, v in res.values_by_kind.items()
+    ]
+    _table("share export", rows)
+
+
+@share_app.command("push")
+def push_cmd(
+    bundles: Annotated[list[Path], typer.Argument(help="Bundle files to push.")],
+    server: Annotated[
+        str | None, typer.Option("--server", help="TAXII 2.1 API root (or discovery) URL.")
+    ] = None,
+    collection: Annotated[str | None, typer.Option("--collection", help="Collection id.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Push bundles to a TAXII 2.1 collection (credentials: DISTILLGUARD_TAXII_USER/_PASSWORD)."""
+    from distillguard.share._taxii import push
+
+    server, collection = _taxii_target(server, collection, config)
+    res = push(bundles, server=server, collection=collection, config=config)
+    _table(
+        "share push",
+        [
+            ("objects", res.objects),
+            ("accepted", res.succeeded),
+            ("rejected or already present", res.failed),
+            ("envelopes", res.envelopes),
+            ("left out (extension-definition)", res.skipped),
+        ],
+    )
+
+
+@share_app.command("pull")
+def pull_cmd(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory (or .json file) for pulled bundles.")],
+    server: Annotated[
+        str | None, typer.Option("--server", help="TAXII 2.1 API root (or discovery) URL.")
+    ] = None,
+    collection: Annotated[str | None, typer.Option("--collection", help="Collection id.")] = None,
+    state_file: Annotated[
+        Path | None, typer.Option("--state-file", help="Remembers X-TAXII-Date-Added-Last between pulls.")
+    ] = None,
+    added_after: Annotated[
+        str | None, typer.Option("--added-after", help="Override the saved state.")
+    ] = None,
+    page_size: Annotated[int, typer.Option(help="Objects per page requested.")] = 100,
+    config: ConfigOpt = None,
+) -> None:
+    """Pull new objects from a TAXII 2.1 collection, following pagination; resumable."""
+    from distillguard.share._config import load_config
+    from distillguard.share._taxii import pull
+
+    server, collection = _taxii_target(server, collection, config)
+    state = state_file or load_config(config).taxii.get("state_file")
+    res = pull(
+        server=server,
+        collection=collection,
+        out=out,
+        config=config,
+        state_file=state,
+        added_after=added_after,
+        page_size=page_size,
+    )
+    _table(
+        "share pull",
+        [
+            ("objects", res.objects),
+            ("pages", res.pages),
+            ("written to", res.path or "-"),
+            ("added_after used", res.added_after or "-"),
+            ("date added last", res.date_added_last or "-"),
+        ],
+    )
+
+
+@share_app.command("match")
+def match_cmd(
+    inputs: Annotated[list[Path], typer.Argument(help="Local event dirs / Parquet files.")],
+    intel: Annotated[list[Path], typer.Option("--intel", help="Partner bundle file(s) or directories.")],
+    key_file: KeyOpt,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")],
+    identity: IdentityOpt = None,
+    config: ConfigOpt = None,
+    tlp: TlpOpt = None,
+    min_jaccard: Annotated[float, typer.Option(help="Template match threshold (Jaccard estimate).")] = 0.7,
+) -> None:
+    """Match partners' indicators against local events; write matches and STIX sightings."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from distillguard.share._match import match
+    from distillguard.share._sketch import SketchParams
+
+    res = match(
+        intel,
+        inputs,
+        key_file=key_file,
+        out=out,
+        identity=identity,
+        config=config,
+        tlp=tlp,
+        sketch=SketchParams(min_jaccard=min_jaccard),
+    )
+    _table(
+        "share match",
+        [
+            ("indicators used", res.indicators),
+            ("matched accounts", res.accounts),
+            ("partners", res.partners),
+            ("sightings", res.sightings),
+            ("skipped", ", ".join(f"{k}={v}" for k, v in sorted(res.skipped.items())) or "-"),
+            ("written to", res.out),
+        ],
+    )
+    if len(res.matches):
+        table = Table(title="matched accounts (first 20)")
+        for col in ("account", "partner", "kind", "values", "events"):
+            table.add_column(col)
+        for row in res.matches.slice(0, 20).to_pylist():
+            table.add_row(
+                row["account_id"],
+                row["partner_name"],
+                row["kind"],
+                str(row["matched_values"]),
+                f"{row['events']}/{row['account_events']}",
+            )
+        Console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``distillguard share`` to the main app."""
+    app.add_typer(share_app, name="share")
