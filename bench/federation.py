@@ -112,7 +112,7 @@ def main() -> None:
     t1 = time.perf_counter()
     for name, events in dirs.items():
         scan_dir = args.out / "scan_alone" / name
-        scan([events], scan_dir, progress=False, report=False)
+        scan([events], scan_dir, progress=False, report=False, replay=False)
         before[name] = _rates(scan_dir, labels)
         res = export_bundle(scan_dir, key_file=key, out=args.out / "bundles" / f"{name}.json", identity=name)
         bundles[name] = res.path
@@ -136,7 +136,15 @@ def main() -> None:
                 else [_drop_own(got.path, identity_id_for(name), args.out / "inbox" / name / "partners.json")]
             )
             scan_dir = args.out / "scan_shared" / name
-            scan([events], scan_dir, intel=intel or None, key_file=key, progress=False, report=False)
+            scan(
+                [events],
+                scan_dir,
+                intel=intel or None,
+                key_file=key,
+                progress=False,
+                report=False,
+                replay=False,
+            )
             after[name] = _rates(scan_dir, labels)
     console.print(f"TAXII exchange ({pushed} objects accepted) + rescans ({time.perf_counter() - t2:.1f}s)")
 

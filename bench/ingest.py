@@ -113,7 +113,9 @@ def child(kind: str, path: str, out: str) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=5_000_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", type=Path, help="write inputs/outputs here instead of a temp dir")
@@ -146,9 +148,10 @@ def main() -> int:
             r = json.loads(proc.stdout.strip().splitlines()[-1])
             ok = r["events_per_s"] >= TARGETS[kind]
             failed |= not ok
+            verdict = "ok" if ok else "MISSED"
             print(
                 f"{kind:8s} {size_mb:8.0f} MiB  {r['rows']:>10,} rows  {r['seconds']:6.1f} s  "
-                f"{r['events_per_s']:>10,.0f} events/s (target {TARGETS[kind]:,}: {'ok' if ok else 'MISSED'})  "
+                f"{r['events_per_s']:>10,.0f} events/s (target {TARGETS[kind]:,}: {verdict})  "
                 f"peak RSS {r['peak_rss_mb']:,.0f} MB  quarantined {r['quarantined']:,}",
                 flush=True,
             )

@@ -13,7 +13,9 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command()
     def scan(
-        inputs: list[Path] = typer.Argument(..., help="Raw logs (any format ingest reads) or an event directory."),
+        inputs: list[Path] = typer.Argument(
+            ..., help="Raw logs (any format ingest reads) or an event directory."
+        ),
         out: Path = typer.Option(..., "--out", help="Scan directory to write."),
         infra: list[Path] = typer.Option(None, "--infra", help="IP infrastructure files (ASN, ranges)."),
         intel: Path = typer.Option(None, "--intel", help="Partner intel (STIX bundles) to match."),

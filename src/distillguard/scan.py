@@ -24,12 +24,13 @@ import pyarrow.parquet as pq
 from distillguard.errors import DistillguardError
 from distillguard.schema import QUARANTINE_SCHEMA
 
-__all__ = ["METADATA_ONLY_RECALL_LOSS", "DetectionParams", "ScanResult", "detect", "scan"]
+__all__ = ["ScanResult", "scan"]
 
-#: Recall lost without prompt text, measured by ``bench/detect.py`` (small, seeds 0-2:
-#: full-run recall minus metadata-only recall, all attack personas pooled). Stated in
-#: scan_meta.json and the report whenever a scan runs without prompts.
-METADATA_ONLY_RECALL_LOSS = 0.0
+#: Recall lost without prompt text, measured by ``bench/detect.py`` (scenario small, seeds
+#: 0-2: full recall 0.98/0.95/0.96 vs metadata-only 0.11/0.11/0.13, all attack personas
+#: pooled; benign FPR stays <= 0.06%). Stated in scan_meta.json and the report whenever a
+#: scan runs without prompts: the cross-account template evidence is what catches fleets.
+METADATA_ONLY_RECALL_LOSS = 0.86
 
 
 @dataclass(frozen=True)
@@ -201,8 +202,12 @@ def scan(
             from distillguard.detectors.base import concat_signals
 
             ctx = DetectionContext(con=con, src="ev", features=features, has_prompts=loaded.has_prompts)
-            base = result.signals.filter(pa.compute.not_equal(result.signals["signal"], "campaign_member"))
-            result = find_campaigns(ctx, concat_signals([base, intel_signals]), params.scoring, params.campaigns)
+            import pyarrow.compute as pc
+
+            base = result.signals.filter(pc.not_equal(result.signals["signal"], "campaign_member"))
+            result = find_campaigns(
+                ctx, concat_signals([base, intel_signals]), params.scoring, params.campaigns
+            )
         tick("detect")
         targets = set(result.scored["account_id"][result.scored["verdict"] == "attack"].tolist())
         flagged: dict[str, dt.datetime] = {}
@@ -266,7 +271,9 @@ def _progress(enabled: bool) -> Any:
     return Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), transient=True)
 
 
-def _meta(inputs, loaded, n_events, metadata_only, cutoff, params, accounts, result, timings) -> dict[str, Any]:  # noqa: ANN001
+def _meta(
+    inputs, loaded, n_events, metadata_only, cutoff, params, accounts, result, timings
+) -> dict[str, Any]:
     verdicts = accounts["verdict"].to_pylist()
     return {
         "inputs": loaded.event_inputs or [str(Path(i).resolve()) for i in inputs],
@@ -297,8 +304,10 @@ def _write(out: Path, accounts: pa.Table, result: Any, quarantine: pa.Table, met
     pq.write_table(accounts, out / "accounts.parquet")
     pq.write_table(result.signals, out / "signals.parquet")
     pq.write_table(result.edges, out / "edges.parquet")
-    pq.write_table(quarantine.cast(QUARANTINE_SCHEMA) if quarantine.num_rows else
-                   QUARANTINE_SCHEMA.empty_table(), out / "quarantine.parquet")  # fmt: skip
+    pq.write_table(
+        quarantine.cast(QUARANTINE_SCHEMA) if quarantine.num_rows else QUARANTINE_SCHEMA.empty_table(),
+        out / "quarantine.parquet",
+    )
     (out / "campaigns.json").write_text(json.dumps(result.campaigns, indent=2, sort_keys=True))
     (out / "scan_meta.json").write_text(json.dumps(meta, indent=2, default=str, sort_keys=True))
 

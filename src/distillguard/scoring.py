@@ -35,6 +35,9 @@ WEAK_SIGNAL_WEIGHTS: dict[str, float] = {
     "burst_outlier": 0.6,
     "created_together": 0.45,
     "shared_template": 0.45,
+    "shared_system_prompt": 0.45,
+    # common schedules (nightly batch windows, class hours) synchronize unrelated customers
+    "synchronized": 0.45,
     "shared_payment": 0.8,
     "shared_infra": 0.8,
 }
@@ -49,7 +52,9 @@ class ScoringParams:
 
     family_fire: float = param(0.5, "a family fires when its pooled strength reaches this")
     family_cap: float = param(0.6, "the most one family can contribute to the score (keeps it below attack)")
-    attack_score: float = param(0.7, "score at or above which corroborated evidence is an attack")
+    attack_score: float = param(
+        0.65, "score at or above which corroborated evidence is an attack (two families firing at ~0.7)"
+    )
     suspicious_score: float = param(0.4, "score at or above which an account goes to review")
     min_families: int = param(2, "independent families that must fire for an attack verdict")
     require_cross_account: bool = param(True, "an attack needs coordination or intel among its families")
@@ -152,7 +157,9 @@ def accounts_table(
             "verdict": pa.array(scored["verdict"].tolist(), pa.string()),
             "campaign_id": pa.array([campaign_of.get(a) for a in ids], pa.string()),
             "reasons": pa.array(scored["reasons"], pa.list_(pa.string())),
-            "flagged_at": pa.array([flagged_at.get(a) for a in ids], ACCOUNTS_SCHEMA.field("flagged_at").type),
+            "flagged_at": pa.array(
+                [flagged_at.get(a) for a in ids], ACCOUNTS_SCHEMA.field("flagged_at").type
+            ),
             "exchanges": features["n"].cast(pa.int64()),
             "first_seen": features["first_ts"].cast(ACCOUNTS_SCHEMA.field("first_seen").type),
             "last_seen": features["last_ts"].cast(ACCOUNTS_SCHEMA.field("last_seen").type),

@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from dg_detect_world import World, standard_world  # noqa: E402
+from dg_detect_world import World, standard_world
 
 
 @pytest.fixture

@@ -94,61 +94,118 @@ class World:
         for i in range(k):
             n = int(self.rng.integers(5, 80))
             fams = self.rng.integers(10_000, 10_000_000, n)
-            self._add(f"hob{i:03d}", self.human_times(n), "benign_hobbyist", template_family=fams,
-                      prompt=[f"hob{i} q{j}" for j in range(n)], tag_cot=self.rng.random(n) < 0.05)  # fmt: skip
+            self._add(
+                f"hob{i:03d}",
+                self.human_times(n),
+                "benign_hobbyist",
+                template_family=fams,
+                prompt=[f"hob{i} q{j}" for j in range(n)],
+                tag_cot=self.rng.random(n) < 0.05,
+            )
 
     def enterprise(self, k: int, n: int = 3000) -> None:
         for i in range(k):
-            self._add(f"ent{i}", self.regular_times(n, 60.0, 0.3), "benign_enterprise_batch",
-                      client_ip=f"34.1.{i}.{i + 1}", ip_kind="hosting", account_tier="enterprise",
-                      template_family=900 + i, prompt=[f"ent{i} doc {j}" for j in range(n)],
-                      tls_fingerprint="t13d_python")  # fmt: skip
+            self._add(
+                f"ent{i}",
+                self.regular_times(n, 60.0, 0.3),
+                "benign_enterprise_batch",
+                client_ip=f"34.1.{i}.{i + 1}",
+                ip_kind="hosting",
+                account_tier="enterprise",
+                template_family=900 + i,
+                prompt=[f"ent{i} doc {j}" for j in range(n)],
+                tls_fingerprint="t13d_python",
+            )
 
     def university(self, k: int, n: int = 15) -> None:
         start = self.rng.uniform(DAY, 2 * DAY)
         for i in range(k):
             times = start + np.sort(self.rng.uniform(0, 3600, n))
-            self._add(f"edu{i:03d}", times, "benign_university", client_ip="128.32.5.9", ip_kind="residential",
-                      account_tier="edu", template_family=777, prompt=[f"assignment q{j % 5}" for j in range(n)],
-                      tag_cot=self.rng.random(n) < 0.6, payment_fingerprint=f"pay-edu{i}",
-                      account_created_at=T0 + dt.timedelta(seconds=start - 600 + i))  # fmt: skip
+            self._add(
+                f"edu{i:03d}",
+                times,
+                "benign_university",
+                client_ip="128.32.5.9",
+                ip_kind="residential",
+                account_tier="edu",
+                template_family=777,
+                prompt=[f"assignment q{j % 5}" for j in range(n)],
+                tag_cot=self.rng.random(n) < 0.6,
+                payment_fingerprint=f"pay-edu{i}",
+                account_created_at=T0 + dt.timedelta(seconds=start - 600 + i),
+            )
 
     def eval_harness(self, k: int, n: int = 400) -> None:
         for i in range(k):
-            self._add(f"evl{i}", self.regular_times(n, 20.0, 0.5, start=i * 3600.0), "benign_eval_harness",
-                      template_family=555, tag_cot=True, prompt=[f"gsm8k {j}" for j in range(n)],
-                      ip_kind="hosting", client_ip=f"35.2.{i}.1", tls_fingerprint="t13d_python")  # fmt: skip
+            self._add(
+                f"evl{i}",
+                self.regular_times(n, 20.0, 0.5, start=i * 3600.0),
+                "benign_eval_harness",
+                template_family=555,
+                tag_cot=True,
+                prompt=[f"gsm8k {j}" for j in range(n)],
+                ip_kind="hosting",
+                client_ip=f"35.2.{i}.1",
+                tls_fingerprint="t13d_python",
+            )
 
     def team_card(self, k: int) -> None:
         for i in range(k):
             n = int(self.rng.integers(20, 120))
-            self._add(f"team{i}", self.human_times(n), "benign_team_card", payment_fingerprint="pay-team",
-                      template_family=self.rng.integers(10_000, 10_000_000, n),
-                      prompt=[f"team{i} q{j}" for j in range(n)])  # fmt: skip
+            self._add(
+                f"team{i}",
+                self.human_times(n),
+                "benign_team_card",
+                payment_fingerprint="pay-team",
+                template_family=self.rng.integers(10_000, 10_000_000, n),
+                prompt=[f"team{i} q{j}" for j in range(n)],
+            )
 
     def relay_users(self, k: int) -> None:
         for i in range(k):
             n = int(self.rng.integers(30, 100))
             ips = [f"172.225.{self.rng.integers(0, 255)}.{self.rng.integers(1, 255)}" for _ in range(n)]
-            self._add(f"icl{i:02d}", self.human_times(n), "benign_private_relay", client_ip=ips, ip_kind="relay",
-                      asn=self.rng.integers(1, 30, n), template_family=self.rng.integers(10_000, 10_000_000, n),
-                      prompt=[f"icl{i} q{j}" for j in range(n)])  # fmt: skip
+            self._add(
+                f"icl{i:02d}",
+                self.human_times(n),
+                "benign_private_relay",
+                client_ip=ips,
+                ip_kind="relay",
+                asn=self.rng.integers(1, 30, n),
+                template_family=self.rng.integers(10_000, 10_000_000, n),
+                prompt=[f"icl{i} q{j}" for j in range(n)],
+            )
 
     def sync_harvest(self, k: int, n: int = 300, campaign: str = "sync") -> None:
         period = 120.0
         for i in range(k):
-            self._add(f"{campaign}{i:02d}", self.regular_times(n, period, 0.1, start=i * period / k),
-                      "attack_sync_harvest", payment_fingerprint=f"pay-{campaign}", ip_kind="hosting",
-                      client_ip=f"45.9.{i % 4}.7", template_family=4242, tag_cot=True,
-                      prompt=[f"{campaign}{i} task {j}" for j in range(n)], tls_fingerprint="t13d_go",
-                      output_tokens=self.rng.integers(1500, 4000, n), reasoning_output_tokens=self.rng.integers(
-                          1000, 3000, n))  # fmt: skip
+            self._add(
+                f"{campaign}{i:02d}",
+                self.regular_times(n, period, 0.1, start=i * period / k),
+                "attack_sync_harvest",
+                payment_fingerprint=f"pay-{campaign}",
+                ip_kind="hosting",
+                client_ip=f"45.9.{i % 4}.7",
+                template_family=4242,
+                tag_cot=True,
+                prompt=[f"{campaign}{i} task {j}" for j in range(n)],
+                tls_fingerprint="t13d_go",
+                output_tokens=self.rng.integers(1500, 4000, n),
+                reasoning_output_tokens=self.rng.integers(1000, 3000, n),
+            )
 
     def low_and_slow(self, k: int, n: int = 40) -> None:
         for i in range(k):
-            self._add(f"lns{i:03d}", self.human_times(n, sessions=6), "attack_low_and_slow",
-                      template_family=31337, tag_cot=True, prompt=[f"lns{i} problem {j}" for j in range(n)],
-                      client_ip=f"73.{i}.{i}.9", asn=1000 + i)  # fmt: skip
+            self._add(
+                f"lns{i:03d}",
+                self.human_times(n, sessions=6),
+                "attack_low_and_slow",
+                template_family=31337,
+                tag_cot=True,
+                prompt=[f"lns{i} problem {j}" for j in range(n)],
+                client_ip=f"73.{i}.{i}.9",
+                asn=1000 + i,
+            )
 
     def table(self) -> pa.Table:
         from distillguard.schema import TIMESTAMP
@@ -186,5 +243,8 @@ def detection_context(table: pa.Table, has_prompts: bool = True) -> Any:
 
 def fired(signals: pa.Table, signal: str) -> set[str]:
     """Accounts on which ``signal`` fired."""
-    return {a for a, s in zip(signals["account_id"].to_pylist(), signals["signal"].to_pylist(), strict=True)
-            if s == signal}  # fmt: skip
+    return {
+        a
+        for a, s in zip(signals["account_id"].to_pylist(), signals["signal"].to_pylist(), strict=True)
+        if s == signal
+    }

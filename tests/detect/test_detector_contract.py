@@ -6,7 +6,7 @@ these checks for free, and cannot ship without documented thresholds.
 
 from __future__ import annotations
 
-import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from dg_detect_world import detection_context, standard_world
 
@@ -70,5 +70,5 @@ def test_quiet_on_plain_population(det) -> None:
     w = World(seed=3)
     w.hobbyists(150)
     out = det.detect(detection_context(w.table()))
-    noisy = set(out.filter(pa.compute.greater_equal(out["strength"], 0.75))["account_id"].to_pylist())
+    noisy = set(out.filter(pc.greater_equal(out["strength"], 0.75))["account_id"].to_pylist())
     assert len(noisy) <= 3, sorted(noisy)

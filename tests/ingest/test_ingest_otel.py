@@ -83,7 +83,11 @@ def test_sdk_export_is_ingested(tmp_path, export):
     assert first["event_id"] == "chatcmpl-1"
     assert first["account_id"] == "org-42"
     assert first["model"] == "frontier-1"
-    assert (first["input_tokens"], first["output_tokens"], first["reasoning_output_tokens"]) == (120, 900, 700)
+    assert (first["input_tokens"], first["output_tokens"], first["reasoning_output_tokens"]) == (
+        120,
+        900,
+        700,
+    )
     assert first["timestamp"].isoformat() == "2026-01-01T00:00:00+00:00"
     assert first["duration_ms"] == 1500
     assert first["client_ip"] == "198.51.100.23"

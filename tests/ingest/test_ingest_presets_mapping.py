@@ -31,10 +31,31 @@ def _spend_rows() -> list[dict]:
         "metadata": {"user_api_key_alias": "ci"},
     }
     return [
-        {**base, "request_id": "r1", "api_key": HASHED, "user": "u1", "team_id": "t1", "organization_id": "o1"},
-        {**base, "request_id": "r2", "api_key": HASHED, "user": "u2", "team_id": "t1", "organization_id": None},
-        {**base, "request_id": "r3", "api_key": "sk-raw-key", "user": None, "team_id": "", "organization_id": None,
-         "status": "failure"},
+        {
+            **base,
+            "request_id": "r1",
+            "api_key": HASHED,
+            "user": "u1",
+            "team_id": "t1",
+            "organization_id": "o1",
+        },
+        {
+            **base,
+            "request_id": "r2",
+            "api_key": HASHED,
+            "user": "u2",
+            "team_id": "t1",
+            "organization_id": None,
+        },
+        {
+            **base,
+            "request_id": "r3",
+            "api_key": "sk-raw-key",
+            "user": None,
+            "team_id": "",
+            "organization_id": None,
+            "status": "failure",
+        },
     ]
 
 
@@ -76,9 +97,17 @@ def test_litellm_account_choice(tmp_path, write):
 
 def test_yaml_and_toml_mappings_agree(tmp_path, write):
     rows = [
-        {"req": {"id": f"r{i}", "ts": 1_767_225_600 + i}, "org": None if i % 2 else f"o{i}", "team": "tm",
-         "usage": {"prompt_tokens": i, "completion_tokens": 2 * i}, "model_name": "m", "ip": "192.0.2.1",
-         "auth_header": "secret", "latency_ms": 100 + i, "region": "eu"}
+        {
+            "req": {"id": f"r{i}", "ts": 1_767_225_600 + i},
+            "org": None if i % 2 else f"o{i}",
+            "team": "tm",
+            "usage": {"prompt_tokens": i, "completion_tokens": 2 * i},
+            "model_name": "m",
+            "ip": "192.0.2.1",
+            "auth_header": "secret",
+            "latency_ms": 100 + i,
+            "region": "eu",
+        }
         for i in range(4)
     ]
     src = write(tmp_path / "gw.jsonl", rows)

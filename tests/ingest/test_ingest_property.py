@@ -147,7 +147,10 @@ def test_csv_junk_never_loses_rows(rows, garbage, delimiter):
 def test_parquet_junk_and_truncation(rows, cut):
     names = list(dict.fromkeys(k for r in rows for k in r))
     table = pa.table(
-        {n: pa.array([None if r.get(n) is None else json.dumps(r.get(n)) for r in rows], pa.string()) for n in names}
+        {
+            n: pa.array([None if r.get(n) is None else json.dumps(r.get(n)) for r in rows], pa.string())
+            for n in names
+        }
     )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "x.parquet"

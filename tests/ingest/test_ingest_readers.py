@@ -24,7 +24,14 @@ def _accepted(inputs, **kw) -> tuple[pa.Table, pa.Table]:
 
 @pytest.mark.parametrize(
     ("name", "gz"),
-    [("x.parquet", False), ("x.jsonl", False), ("x.jsonl", True), ("x.csv", False), ("x.csv", True), ("x.tsv", False)],
+    [
+        ("x.parquet", False),
+        ("x.jsonl", False),
+        ("x.jsonl", True),
+        ("x.csv", False),
+        ("x.csv", True),
+        ("x.tsv", False),
+    ],
 )
 def test_every_container_reads_the_same_events(tmp_path, rows, write, name, gz):
     path = write(tmp_path / name, rows(30), gz=gz)
@@ -94,7 +101,9 @@ def test_jsonl_line_numbers_survive_blank_and_bad_lines(tmp_path, rows):
 
 
 def test_jsonl_fast_path_line_numbers_with_blank_lines(tmp_path, rows):
-    good = [json.dumps({**r, "input_tokens": -1 if i == 2 else r["input_tokens"]}) for i, r in enumerate(rows(3))]
+    good = [
+        json.dumps({**r, "input_tokens": -1 if i == 2 else r["input_tokens"]}) for i, r in enumerate(rows(3))
+    ]
     path = tmp_path / "x.jsonl"
     path.write_text("\n\n".join(good) + "\n")
     _, rejected = _accepted(path)
@@ -143,9 +152,9 @@ def test_parquet_timestamps_any_unit_naive_is_utc(tmp_path):
         table = pa.table(
             {
                 "event_id": [f"{unit}1"],
-                "timestamp": pa.array([1_767_225_600], pa.int64()).cast(pa.timestamp("s")).cast(
-                    pa.timestamp(unit)
-                ),
+                "timestamp": pa.array([1_767_225_600], pa.int64())
+                .cast(pa.timestamp("s"))
+                .cast(pa.timestamp(unit)),
                 "account_id": ["a"],
                 "model": ["m"],
                 "input_tokens": pa.array([1], pa.int32()),
@@ -161,14 +170,14 @@ def test_parquet_timestamps_any_unit_naive_is_utc(tmp_path):
 def test_unreadable_files_raise_naming_the_file(tmp_path):
     bad = tmp_path / "broken.parquet"
     bad.write_bytes(b"PAR1 not really")
-    with pytest.raises(UnreadableInputError, match="broken.parquet"):
+    with pytest.raises(UnreadableInputError, match=r"broken\.parquet"):
         ingest(bad, tmp_path / "out")
     assert not (tmp_path / "out" / "events").exists()
     gz = tmp_path / "broken.jsonl.gz"
     gz.write_bytes(b"\x1f\x8b\x08\x00garbage")
     with pytest.raises(UnreadableInputError, match=r"broken\.jsonl\.gz"):
         ingest(gz, tmp_path / "out")
-    with pytest.raises(UnreadableInputError, match="missing.csv"):
+    with pytest.raises(UnreadableInputError, match=r"missing\.csv"):
         ingest(tmp_path / "missing.csv", tmp_path / "out")
 
 
@@ -224,3 +233,27 @@ def test_all_rows_quarantined_still_gives_a_valid_event_dir(tmp_path, rows, writ
     assert result.accepted == 0 and result.quarantined == 3
     assert open_events(result.out).to_table().num_rows == 0
     assert Path(result.out / "events").is_dir()
+
+
+def test_public_surface_is_pinned():
+    import distillguard
+    import distillguard.ingest as ingest_pkg
+
+    assert sorted(ingest_pkg.__all__) == [
+        "IngestResult",
+        "Mapping",
+        "ValidationOptions",
+        "WriterOptions",
+        "ingest",
+        "is_event_dir",
+        "iter_event_batches",
+        "load_mapping",
+        "open_events",
+    ]
+    assert distillguard.ingest is ingest_pkg.ingest or callable(distillguard.ingest)
+
+
+def test_summary_reports_thresholds_and_mapping(tmp_path, rows, write):
+    result = ingest(write(tmp_path / "x.jsonl", rows(2)), tmp_path / "out")
+    assert result.summary["thresholds"]["min_timestamp"].startswith("1990-01-01")
+    assert result.summary["mapping"]["timestamp_unit"] == "ms"

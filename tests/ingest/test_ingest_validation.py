@@ -42,7 +42,12 @@ BAD_ROWS = {
     ],
     "negative_tokens": [{"input_tokens": -1}, {"output_tokens": -3}, {"reasoning_output_tokens": -2}],
     "invalid_ip": [{"client_ip": "300.1.2.3"}, {"client_ip": "1.2.3"}, {"client_ip": "2001:db8:::1"}],
-    "malformed_row": [{"input_tokens": "many"}, {"stream": "maybe"}, {"duration_ms": -5}, {"temperature": "hot"}],
+    "malformed_row": [
+        {"input_tokens": "many"},
+        {"stream": "maybe"},
+        {"duration_ms": -5},
+        {"temperature": "hot"},
+    ],
 }
 
 
@@ -97,7 +102,7 @@ def test_first_valid_copy_wins_over_an_invalid_first_copy(tmp_path, rows, write)
 
 
 def test_summary_counts_add_up(tmp_path, rows, write):
-    data = rows(10) + [{**rows(1)[0], "event_id": "x", "client_ip": "nope"}]
+    data = [*rows(10), {**rows(1)[0], "event_id": "x", "client_ip": "nope"}]
     result = ingest(write(tmp_path / "x.csv", data), tmp_path / "out")
     assert result.rows_read == 11
     assert result.accepted + result.quarantined == result.rows_read

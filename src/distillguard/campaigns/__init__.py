@@ -37,6 +37,9 @@ class CampaignParams:
     graph: GraphParams = field(default_factory=GraphParams)
     cluster: ClusterParams = field(default_factory=ClusterParams)
     lift_min_score: float = param(0.6, "campaign score from which strong members are lifted")
+    attack_share_full: float = param(
+        0.2, "share of corroborated attack members at which a cluster's attack evidence is full"
+    )
     member_attack_score: float = param(
         0.75, "campaign score from which a strong, suspicious member is an attack on the campaign's evidence"
     )
@@ -44,6 +47,10 @@ class CampaignParams:
     def documented(self) -> dict[str, dict[str, Any]]:
         out = documented(self.graph, "graph.")
         out.update(documented(self.cluster, "cluster."))
+        out["attack_share_full"] = {
+            "value": self.attack_share_full,
+            "doc": "share of corroborated attack members at which a cluster's attack evidence is full",
+        }
         out["lift_min_score"] = {"value": self.lift_min_score, "doc": "campaign score lifting strong members"}
         out["member_attack_score"] = {
             "value": self.member_attack_score,
@@ -85,20 +92,25 @@ def find_campaigns(
         idx = np.array([index[m] for m in members])
         verdict = first["verdict"][idx]
         n_attack = int((verdict == "attack").sum())
-        if n_attack == 0 or len(members) < p.cluster.min_accounts:
+        if n_attack < p.cluster.min_accounts:
             continue
         kinds = _inside_kinds(edges, set(members))
-        flagged = verdict != "clear"
-        cscore = campaign_score(first["score"][idx][flagged], n_attack / max(1, flagged.sum()), kinds)
+        flagged = float((verdict != "clear").mean())
+        cscore = campaign_score(flagged, n_attack / len(members), kinds, p.attack_share_full)
         if cscore < p.lift_min_score:
             continue
         for m in members:
             if m in strong:
                 lift[index[m]] = max(lift[index[m]], cscore)
     lifted = signal_rows(
-        acc, "coordination", "campaign_member", lift, lift, p.lift_min_score,
+        acc,
+        "coordination",
+        "campaign_member",
+        lift,
+        lift,
+        p.lift_min_score,
         ("strong member of a campaign scored {:.2f}", [lift]),
-    )  # fmt: skip
+    )
     all_signals = concat_signals([signals, lifted])
     final = score_accounts(ctx.features, all_signals, sp, campaign_member=lift >= p.member_attack_score)
     campaigns, campaign_of = _campaigns(ctx, final, groups, edges, index, p)
@@ -147,7 +159,9 @@ def _campaigns(
                 "accounts": members,
                 "exchanges": int(n[idx].sum()),
                 "score": round(
-                    campaign_score(final["score"][idx], 1.0, len({e["kind"] for e in evidence})), 6
+                    0.5 * float(np.mean(final["score"][idx]))
+                    + 0.5 * campaign_score(1.0, 1.0, len({e["kind"] for e in evidence})),
+                    6,
                 ),
                 "first_seen": _iso(min(first_ts[i] for i in idx)),
                 "last_seen": _iso(max(last_ts[i] for i in idx)),

@@ -34,7 +34,8 @@ dev AS (
          sum(pa * c) / sum(c) AS accounts_per_prompt
   FROM ph GROUP BY fam
 ), tags AS (
-  SELECT template_family AS fam, avg(CASE WHEN cot OR extraction_tag THEN 1.0 ELSE 0.0 END) AS harvest_tag_share
+  SELECT template_family AS fam,
+         avg(CASE WHEN cot OR extraction_tag THEN 1.0 ELSE 0.0 END) AS harvest_tag_share
   FROM {src} WHERE template_family IS NOT NULL GROUP BY template_family
 ), d AS (SELECT * FROM dev WHERE acc_share >= {devoted_share}),
 colo AS (
@@ -87,6 +88,29 @@ WHERE af.c <= {owner_max_share} * fl.events AND af.c <= {member_max_ratio} * fl.
 ORDER BY af.fam, af.account_id
 """
 
+#: Exact system prompts carrying harvest instructions (CoT / rubric / rewrite tags) that
+#: unrelated accounts each use for a real part of their traffic: a relay operator injects
+#: one such prompt into every call it forwards, whichever customer's key it uses.
+SYSTEM_PROMPT_SQL = """
+WITH s AS (
+  SELECT account_id, system_hash, count(*) AS c,
+         avg(CASE WHEN cot OR extraction_tag THEN 1.0 ELSE 0.0 END) AS h
+  FROM {src} WHERE system_hash IS NOT NULL GROUP BY account_id, system_hash
+), tot AS (SELECT account_id, count(*) AS t FROM {src} GROUP BY account_id),
+u AS (
+  SELECT s.account_id, s.system_hash, s.c, s.h, coalesce(f.payment, s.account_id) AS pay
+  FROM s JOIN tot USING (account_id) JOIN {feats} f USING (account_id)
+  WHERE s.c / tot.t >= {devoted_share}
+), g AS (
+  SELECT system_hash, count(DISTINCT pay) AS payments, sum(c * h) / sum(c) AS harvest
+  FROM u GROUP BY system_hash
+)
+SELECT u.account_id, max(g.payments) AS payments
+FROM u JOIN g USING (system_hash)
+WHERE g.harvest >= {harvest_share} AND g.payments >= {min_payments}
+GROUP BY u.account_id ORDER BY u.account_id
+"""
+
 #: Datacenter egress IPs shared by accounts on different payment instruments. Residential,
 #: mobile, relay and campus addresses are left out on purpose: NAT makes sharing them normal.
 HOSTING_IP_SQL = """
@@ -104,7 +128,8 @@ ORDER BY ai.client_ip, ai.account_id
 """
 
 #: SynchroTrap-style synchronized actions. An action is (time bucket, key), the key being the
-#: template family when prompts exist (else the model): specific keys keep cells small. For every pair of accounts the
+#: template family when prompts exist (else the model): specific keys keep cells small.
+#: For every pair of accounts the
 #: overlap of their action sets is compared with what independent accounts would share
 #: (|A| * |B| / active buckets of the key); cells crowded by more than ``max_cell`` accounts
 #: are skipped (they carry no pairwise information and would make the join quadratic).
@@ -151,7 +176,6 @@ def register_features(con: Any, features: pa.Table, name: str = "feats") -> str:
     """Expose the feature table to SQL as ``name`` (payment, created_at, tier...)."""
     con.register(name, features)
     return name
-
 
 
 #: Accounts sharing a payment instrument, and how much of each member's traffic goes to

@@ -115,9 +115,17 @@ def order_clusters(cluster: dict[str, int]) -> dict[int, list[str]]:
     return groups
 
 
-def campaign_score(member_scores: np.ndarray, attack_share: float, kinds: int) -> float:
-    """Campaign score in [0, 1]: how sure we are of its members (mean score), how many of
-    them are already corroborated attacks (saturating at half), and whether more than one
-    independent kind of evidence links them (one kind alone is never conclusive)."""
-    mean = float(np.mean(member_scores)) if len(member_scores) else 0.0
-    return float(np.clip(0.5 * mean + 0.3 * min(1.0, 2 * attack_share) + 0.2 * min(kinds, 2) / 2, 0, 1))
+def campaign_score(
+    flagged_share: float, attack_share: float, kinds: int, attack_share_full: float = 0.2
+) -> float:
+    """Campaign score in [0, 1] from cluster-level evidence: the share of members that are
+    at least suspicious, the share already corroborated as attacks (full at
+    ``attack_share_full``: a fleet's thinnest members never corroborate on their own), and
+    whether more than one independent kind of link holds it together."""
+    return float(
+        np.clip(
+            0.4 * flagged_share + 0.3 * min(1.0, attack_share / attack_share_full) + 0.3 * min(kinds, 2) / 2,
+            0.0,
+            1.0,
+        )
+    )

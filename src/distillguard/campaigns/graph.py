@@ -10,6 +10,7 @@ blow-up does not.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +33,9 @@ class GraphParams:
     seed: int = param(0, "seed of the expander links")
 
 
-def _group_pairs(members: np.ndarray, p: GraphParams, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _group_pairs(
+    members: np.ndarray, p: GraphParams, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     k = len(members)
     if k < 2:
         return np.empty(0, dtype=object), np.empty(0, dtype=object)
@@ -59,7 +62,7 @@ def _group_edges(
     keys, members = keys[order], np.asarray(members, dtype=object)[order]
     bounds = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1], True])
     srcs, dsts, evs = [], [], []
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+    for a, b in itertools.pairwise(bounds):
         s, d = _group_pairs(members[a:b], p, rng)
         if len(s):
             srcs.append(s)
@@ -109,18 +112,26 @@ def build_edges(ctx: Any, candidates: np.ndarray, params: GraphParams | None = N
     if size is not None:
         known = np.array([v is not None for v in pay.tolist()]) & (size >= 2)
         k, m = touching(pay[known], acc[known])
-        tables += _group_edges("payment", k, m, p.weight_payment, "payment instrument shared by {n} accounts", p)
+        tables += _group_edges(
+            "payment", k, m, p.weight_payment, "payment instrument shared by {n} accounts", p
+        )
     fleet = ctx.cache.get("fleet_families")
     af = ctx.cache.get("account_families")
     if fleet is not None and af is not None and fleet.num_rows:
         fams = set(fleet["fam"].to_pylist())
         fam_col = af["fam"].to_pylist()
         mask = np.array([f in fams for f in fam_col], dtype=bool)
-        k, m = touching(np.asarray(fam_col, dtype=object)[mask], np.asarray(af["account_id"].to_pylist())[mask])
-        tables += _group_edges("template", k, m, p.weight_template, "fleet template family {key} ({n} accounts)", p)
+        k, m = touching(
+            np.asarray(fam_col, dtype=object)[mask], np.asarray(af["account_id"].to_pylist())[mask]
+        )
+        tables += _group_edges(
+            "template", k, m, p.weight_template, "fleet template family {key} ({n} accounts)", p
+        )
     thr = ctx.cache.get("created_threshold")
     if thr is not None:
-        created = np.asarray(ctx.features["created_at"].cast(pa.int64()).to_numpy(zero_copy_only=False), float)
+        created = np.asarray(
+            ctx.features["created_at"].cast(pa.int64()).to_numpy(zero_copy_only=False), float
+        )
         ok = np.isfinite(created)
         bucket = np.floor(created[ok] / (ctx.cache.get("created_bucket_s", 600) * 1e6)).astype(np.int64)
         _, inv, counts = np.unique(bucket, return_inverse=True, return_counts=True)
@@ -135,10 +146,17 @@ def build_edges(ctx: Any, candidates: np.ndarray, params: GraphParams | None = N
     if sync is not None and sync.num_rows:
         s = np.asarray(sync["src"].to_pylist(), dtype=object)
         d = np.asarray(sync["dst"].to_pylist(), dtype=object)
-        hot = np.array([a in cand or b in cand for a, b in zip(s.tolist(), d.tolist(), strict=True)], dtype=bool)
+        hot = np.array(
+            [a in cand or b in cand for a, b in zip(s.tolist(), d.tolist(), strict=True)], dtype=bool
+        )
         lift = sync["lift"].to_numpy(zero_copy_only=False)[hot]
-        ev = np.array([f"{x:.0f} shared actions, lift {y:.1f}" for x, y in
-                       zip(sync["shared"].to_numpy()[hot], lift, strict=True)], dtype=object)  # fmt: skip
+        ev = np.array(
+            [
+                f"{x:.0f} shared actions, lift {y:.1f}"
+                for x, y in zip(sync["shared"].to_numpy()[hot], lift, strict=True)
+            ],
+            dtype=object,
+        )
         if hot.any():
             tables.append(_table(s[hot], d[hot], "sync", p.weight_sync, ev))
     if not tables:
@@ -150,6 +168,8 @@ def build_edges(ctx: Any, candidates: np.ndarray, params: GraphParams | None = N
     edges = edges.rename_columns(
         [{"weight_max": "weight", "evidence_first": "evidence"}.get(c, c) for c in edges.column_names]
     )
-    return edges.select(EDGES_SCHEMA.names).cast(EDGES_SCHEMA).sort_by(
-        [("src", "ascending"), ("dst", "ascending"), ("kind", "ascending")]
+    return (
+        edges.select(EDGES_SCHEMA.names)
+        .cast(EDGES_SCHEMA)
+        .sort_by([("src", "ascending"), ("dst", "ascending"), ("kind", "ascending")])
     )

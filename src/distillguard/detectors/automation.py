@@ -37,7 +37,9 @@ class AutomationDetector(Detector):
         cv_threshold: float = param(
             0.5, "inter-arrival CV below this is machine-regular (Poisson = 1; real clients 3-16)"
         )
-        periodic_share: float = param(0.5, "share of gaps within tolerance of the median gap that is periodic")
+        periodic_share: float = param(
+            0.5, "share of gaps within tolerance of the median gap that is periodic"
+        )
         fast_gap_share: float = param(0.6, "share of gaps under the think-time floor that means no human")
         min_requests: int = param(20, "requests an account needs before egress/fingerprint shares count")
         hosting_share: float = param(0.8, "share of traffic from hosting/VPN/Tor egress")
@@ -47,7 +49,9 @@ class AutomationDetector(Detector):
         )
         rotation_min_requests: int = param(8, "requests an account needs before IP rotation is judged")
         relay_exempt_share: float = param(0.5, "accounts with this share of relay egress are never rotating")
-        country_mismatch_share: float = param(0.8, "share of traffic from a country other than the billing one")
+        country_mismatch_share: float = param(
+            0.8, "share of traffic from a country other than the billing one"
+        )
         rare_fingerprint_share: float = param(0.9, "share of traffic on TLS fingerprints almost nobody uses")
 
     def _detect(self, ctx: DetectionContext) -> list[pa.Table]:
@@ -60,66 +64,93 @@ class AutomationDetector(Detector):
         cv = ctx.col("gap_cv", np.inf)
         out = [
             signal_rows(
-                acc, fam, "machine_timing",
+                acc,
+                fam,
+                "machine_timing",
                 ramp(np.where(timed, -cv, -np.inf), -p.cv_threshold, -0.1),
-                cv, p.cv_threshold,
+                cv,
+                p.cv_threshold,
                 ("inter-arrival CV {:.2f} over {:.0f} gaps (humans are bursty: CV > 1)", [cv, gaps]),
             )
-        ]  # fmt: skip
+        ]
         per = ctx.col("periodic_share", 0.0)
         out.append(
             signal_rows(
-                acc, fam, "periodic_timing",
+                acc,
+                fam,
+                "periodic_timing",
                 ramp(np.where(timed, per, 0.0), p.periodic_share, 0.95),
-                per, p.periodic_share, ("{:.0%} of gaps within 10% of the median gap", [per]),
+                per,
+                p.periodic_share,
+                ("{:.0%} of gaps within 10% of the median gap", [per]),
             )
-        )  # fmt: skip
+        )
         fast = ctx.col("fast_gap_share", 0.0)
         out.append(
             signal_rows(
-                acc, fam, "no_think_time",
+                acc,
+                fam,
+                "no_think_time",
                 ramp(np.where(timed, fast, 0.0), p.fast_gap_share, 1.0),
-                fast, p.fast_gap_share, ("{:.0%} of requests follow the previous one within seconds", [fast]),
+                fast,
+                p.fast_gap_share,
+                ("{:.0%} of requests follow the previous one within seconds", [fast]),
             )
-        )  # fmt: skip
+        )
         busy = n >= p.min_requests
         host = ctx.col("hosting_share", 0.0)
         out.append(
             signal_rows(
-                acc, fam, "hosting_egress",
+                acc,
+                fam,
+                "hosting_egress",
                 ramp(np.where(busy, host, 0.0), p.hosting_share, 1.0),
-                host, p.hosting_share, ("{:.0%} of traffic from hosting/VPN/Tor networks", [host]),
+                host,
+                p.hosting_share,
+                ("{:.0%} of traffic from hosting/VPN/Tor networks", [host]),
             )
-        )  # fmt: skip
+        )
         ips = ctx.col("ips", 0.0)
         asns = np.maximum(ctx.col("asns", 0.0), ctx.col("prefixes", 0.0))
         per_req = ips / np.maximum(n, 1.0)
         rotating = (
-            (n >= p.rotation_min_requests) & (asns >= p.rotation_min_networks) & (ctx.col("relay_share", 0.0) < p.relay_exempt_share)
+            (n >= p.rotation_min_requests)
+            & (asns >= p.rotation_min_networks)
+            & (ctx.col("relay_share", 0.0) < p.relay_exempt_share)
         )
         out.append(
             signal_rows(
-                acc, fam, "ip_rotation",
+                acc,
+                fam,
+                "ip_rotation",
                 ramp(np.where(rotating, per_req, 0.0), p.rotation_ips_per_request, 0.9),
-                per_req, p.rotation_ips_per_request,
+                per_req,
+                p.rotation_ips_per_request,
                 ("{:.0f} IPs across {:.0f} networks for {:.0f} requests", [ips, asns, n]),
             )
-        )  # fmt: skip
+        )
         mism = ctx.col("country_mismatch_share", 0.0)
         out.append(
             signal_rows(
-                acc, fam, "country_mismatch",
+                acc,
+                fam,
+                "country_mismatch",
                 ramp(np.where(busy, mism, 0.0), p.country_mismatch_share, 1.0),
-                mism, p.country_mismatch_share,
+                mism,
+                p.country_mismatch_share,
                 ("{:.0%} of traffic from outside the billing country {}", [mism, ctx.col("country")]),
             )
-        )  # fmt: skip
+        )
         rare = ctx.col("rare_tls_share", 0.0)
         out.append(
             signal_rows(
-                acc, fam, "rare_fingerprint",
+                acc,
+                fam,
+                "rare_fingerprint",
                 ramp(np.where(busy, rare, 0.0), p.rare_fingerprint_share, 1.0),
-                rare, p.rare_fingerprint_share, ("{:.0%} of traffic on rarely seen TLS fingerprints", [rare]),
+                rare,
+                p.rare_fingerprint_share,
+                ("{:.0%} of traffic on rarely seen TLS fingerprints", [rare]),
             )
-        )  # fmt: skip
+        )
         return out

@@ -34,9 +34,11 @@ SELECT account_id, arg_max(ip_prefix, c) AS site, arg_max(ip_kind, c) AS site_ki
 class CoordinationDetector(Detector):
     family = "coordination"
     signals = (
+        "shared_system_prompt",
         "shared_payment",
         "shared_template",
         "shared_harvest_template",
+        "shared_system_prompt",
         "synchronized",
         "created_together",
         "shared_infra",
@@ -54,20 +56,26 @@ class CoordinationDetector(Detector):
         cohesion_min: float = param(
             0.6, "share of an account's prompts in its card's common templates: one job, not a team"
         )
-        devoted_share: float = param(0.05, "share of an account's prompts in a family that makes it a user of it")
+        devoted_share: float = param(
+            0.05, "share of an account's prompts in a family that makes it a user of it"
+        )
         owner_max_share: float = param(
             0.2, "an account sending more than this share of a family's traffic owns it (not a fleet member)"
         )
         member_max_ratio: float = param(
-            20.0, "an account sending this many times a family's median member volume is a heavy "
+            20.0,
+            "an account sending this many times a family's median member volume is a heavy "
             "independent user of it (an eval harness), not one of a fleet's many small members",
         )
         fleet_min_share: float = param(0.3, "share of an account's prompts in fleet families that fires")
-        fleet_min_payments: int = param(5, "unrelated (distinct-payment) devoted accounts that make a fleet family")
+        fleet_min_payments: int = param(
+            5, "unrelated (distinct-payment) devoted accounts that make a fleet family"
+        )
         fleet_full_payments: int = param(25, "unrelated devoted accounts at which a fleet family is certain")
         fleet_min_devoted_events: float = param(0.5, "share of a family's traffic from devoted accounts")
         fleet_max_cross_dup: float = param(
-            1.0, "max share of a family's prompts repeated across accounts (1 = off: fleets reuse public corpora)"
+            1.0,
+            "max share of a family's prompts repeated across accounts (1 = off: fleets reuse public corpora)",
         )
         fleet_max_repeat: float = param(
             0.3,
@@ -75,9 +83,12 @@ class CoordinationDetector(Detector):
             "assignments send the same prompts from every account, fleets split a task set",
         )
         harvest_family_share: float = param(
-            0.5, "share of a fleet family's prompts with harvest tags (CoT, rubric, rewrite...) that is harvest"
+            0.5,
+            "share of a fleet family's prompts with harvest tags (CoT, rubric, rewrite...) that is harvest",
         )
-        fleet_max_colocated: float = param(0.3, "max share of a family's devoted accounts behind one non-datacenter /24")
+        fleet_max_colocated: float = param(
+            0.3, "max share of a family's devoted accounts behind one non-datacenter /24"
+        )
         sync_bucket_s: int = param(600, "time bucket (s) of SynchroTrap actions")
         sync_max_cell: int = param(100, "(bucket, key) cells with more accounts carry no pair information")
         sync_min_actions: int = param(8, "actions an account needs before synchrony is judged")
@@ -94,15 +105,14 @@ class CoordinationDetector(Detector):
         infra_max_accounts: int = param(5000, "larger shared IPs are public gateways, not fleet infra")
 
     def _detect(self, ctx: DetectionContext) -> list[pa.Table]:
-        p = self.params
         acc = ctx.accounts
-        fam = self.family
         index = {a: i for i, a in enumerate(acc.tolist())}
         feats = _groups.register_features(ctx.con, ctx.features, "feats")
         out = [self._payment(ctx, acc, index, feats), self._created(ctx, acc)]
 
         if ctx.has_prompts:
             out.extend(self._templates(ctx, acc, index, feats))
+            out.append(self._system_prompts(ctx, acc, index, feats))
         out.append(self._sync(ctx, acc, index))
         out.append(self._infra(ctx, acc, index, feats))
         return out
@@ -111,16 +121,30 @@ class CoordinationDetector(Detector):
         self, ctx: DetectionContext, acc: np.ndarray, index: dict[str, int], feats: str
     ) -> list[pa.Table]:
         p = self.params
-        sites = pa.table({"account_id": pa.array(acc.tolist(), pa.string()),
-                          "site": pa.array(self._sites(ctx, acc).tolist(), pa.string())})  # fmt: skip
+        sites = pa.table(
+            {
+                "account_id": pa.array(acc.tolist(), pa.string()),
+                "site": pa.array(self._sites(ctx, acc).tolist(), pa.string()),
+            }
+        )
         ctx.con.register("acct_sites", sites)
         fams = _groups.run(
-            ctx.con, _groups.FAMILY_SQL, src=ctx.src, feats=feats, sites="acct_sites", devoted_share=p.devoted_share
+            ctx.con,
+            _groups.FAMILY_SQL,
+            src=ctx.src,
+            feats=feats,
+            sites="acct_sites",
+            devoted_share=p.devoted_share,
         )
         fleet = fams.filter(self._fleet_mask(fams))
         ctx.con.register("fleet_fams", fleet)
-        fmt = {"src": ctx.src, "fleet": "fleet_fams", "owner_max_share": p.owner_max_share,
-               "devoted_share": p.devoted_share, "member_max_ratio": p.member_max_ratio}  # fmt: skip
+        fmt = {
+            "src": ctx.src,
+            "fleet": "fleet_fams",
+            "owner_max_share": p.owner_max_share,
+            "devoted_share": p.devoted_share,
+            "member_max_ratio": p.member_max_ratio,
+        }
         per = _groups.run(ctx.con, _groups.ACCOUNT_FLEET_SQL, **fmt)
         ctx.cache["fleet_families"] = fleet
         ctx.cache["account_families"] = _groups.run(ctx.con, _groups.ACCOUNT_FLEET_PAIRS_SQL, **fmt)
@@ -132,15 +156,61 @@ class CoordinationDetector(Detector):
             share[idx] = per["fleet_share"].to_numpy(zero_copy_only=False)
             pays[idx] = per["fleet_payments"].to_numpy(zero_copy_only=False)
             harvest[idx] = per["fleet_harvest_share"].fill_null(0.0).to_numpy(zero_copy_only=False)
-        strength = np.where(share >= p.fleet_min_share, ramp(pays, p.fleet_min_payments, p.fleet_full_payments), 0.0)
+        strength = np.where(
+            share >= p.fleet_min_share, ramp(pays, p.fleet_min_payments, p.fleet_full_payments), 0.0
+        )
         is_harvest = harvest >= p.harvest_family_share
-        evidence = ("{:.0%} of prompts in template families dominated by {:.0f} unrelated accounts", [share, pays])
+        evidence = (
+            "{:.0%} of prompts in template families dominated by {:.0f} unrelated accounts",
+            [share, pays],
+        )
         return [
-            signal_rows(acc, self.family, "shared_template", np.where(is_harvest, 0.0, strength), pays,
-                        p.fleet_min_payments, evidence),
-            signal_rows(acc, self.family, "shared_harvest_template", np.where(is_harvest, strength, 0.0), pays,
-                        p.fleet_min_payments, evidence),
-        ]  # fmt: skip
+            signal_rows(
+                acc,
+                self.family,
+                "shared_template",
+                np.where(is_harvest, 0.0, strength),
+                pays,
+                p.fleet_min_payments,
+                evidence,
+            ),
+            signal_rows(
+                acc,
+                self.family,
+                "shared_harvest_template",
+                np.where(is_harvest, strength, 0.0),
+                pays,
+                p.fleet_min_payments,
+                evidence,
+            ),
+        ]
+
+    def _system_prompts(
+        self, ctx: DetectionContext, acc: np.ndarray, index: dict[str, int], feats: str
+    ) -> pa.Table:
+        p = self.params
+        rows = _groups.run(
+            ctx.con,
+            _groups.SYSTEM_PROMPT_SQL,
+            src=ctx.src,
+            feats=feats,
+            devoted_share=p.devoted_share,
+            harvest_share=p.harvest_family_share,
+            min_payments=p.infra_min_payments,
+        )
+        pays = np.zeros(len(acc))
+        idx = np.array([index[a] for a in rows["account_id"].to_pylist()], dtype=np.int64)
+        if len(idx):
+            pays[idx] = rows["payments"].to_numpy(zero_copy_only=False)
+        return signal_rows(
+            acc,
+            self.family,
+            "shared_system_prompt",
+            ramp(pays, p.infra_min_payments, 4 * p.infra_min_payments),
+            pays,
+            p.infra_min_payments,
+            ("harvest system prompt shared with {:.0f} unrelated customers", [pays]),
+        )
 
     def _fleet_mask(self, fams: pa.Table) -> pa.Array:
         import pyarrow.compute as pc
@@ -172,20 +242,34 @@ class CoordinationDetector(Detector):
         strength = ramp(size, p.payment_min_accounts, p.payment_full_accounts)
         cohesion = np.zeros(len(acc))
         if ctx.has_prompts:
-            coh = _groups.run(ctx.con, _groups.PAYMENT_COHESION_SQL, src=ctx.src, feats=feats,
-                              min_accounts=p.cohesive_min_accounts, cohesion_frac=p.cohesion_frac)  # fmt: skip
+            coh = _groups.run(
+                ctx.con,
+                _groups.PAYMENT_COHESION_SQL,
+                src=ctx.src,
+                feats=feats,
+                min_accounts=p.cohesive_min_accounts,
+                cohesion_frac=p.cohesion_frac,
+            )
             idx = np.array([index[a] for a in coh["account_id"].to_pylist()], dtype=np.int64)
             if len(idx):
                 cohesion[idx] = coh["cohesion"].to_numpy(zero_copy_only=False)
             cohesive = cohesion >= p.cohesion_min
             strength = np.maximum(
-                strength, np.where(cohesive, ramp(size, p.cohesive_min_accounts, p.cohesive_full_accounts), 0.0)
+                strength,
+                np.where(cohesive, ramp(size, p.cohesive_min_accounts, p.cohesive_full_accounts), 0.0),
             )
         return signal_rows(
-            acc, self.family, "shared_payment", strength, size, p.payment_min_accounts,
-            ("payment instrument shared by {:.0f} accounts ({:.0%} of prompts in their common templates)",
-             [size, cohesion]),
-        )  # fmt: skip
+            acc,
+            self.family,
+            "shared_payment",
+            strength,
+            size,
+            p.payment_min_accounts,
+            (
+                "payment instrument shared by {:.0f} accounts ({:.0%} of prompts in their common templates)",
+                [size, cohesion],
+            ),
+        )
 
     def _created(self, ctx: DetectionContext, acc: np.ndarray) -> pa.Table:
         p = self.params
@@ -214,23 +298,35 @@ class CoordinationDetector(Detector):
         ctx.cache["created_threshold"] = threshold
         ctx.cache["created_bucket_s"] = p.created_bucket_s
         return signal_rows(
-            acc, self.family, "created_together",
-            ramp(size, threshold, 3 * threshold), size, threshold,
+            acc,
+            self.family,
+            "created_together",
+            ramp(size, threshold, 3 * threshold),
+            size,
+            threshold,
             ("created with {:.0f} other accounts in one burst", [size - 1]),
-        )  # fmt: skip
+        )
 
     def _sync(self, ctx: DetectionContext, acc: np.ndarray, index: dict[str, int]) -> pa.Table:
         import pyarrow.compute as pc
 
         p = self.params
         pairs = _groups.run(
-            ctx.con, _groups.SYNC_SQL, src=ctx.src, key="coalesce(template_family, hash(model))", bucket_s=p.sync_bucket_s, max_cell=p.sync_max_cell,
-            min_actions=p.sync_min_actions, min_shared=p.sync_min_shared,
-        )  # fmt: skip
+            ctx.con,
+            _groups.SYNC_SQL,
+            src=ctx.src,
+            key="coalesce(template_family, hash(model))",
+            bucket_s=p.sync_bucket_s,
+            max_cell=p.sync_max_cell,
+            min_actions=p.sync_min_actions,
+            min_shared=p.sync_min_shared,
+        )
         pairs = pairs.filter(
-            pc.and_(pc.greater_equal(pairs["lift"], p.sync_min_lift),
-                    pc.greater_equal(pairs["overlap"], p.sync_min_overlap))
-        )  # fmt: skip
+            pc.and_(
+                pc.greater_equal(pairs["lift"], p.sync_min_lift),
+                pc.greater_equal(pairs["overlap"], p.sync_min_overlap),
+            )
+        )
         sites = self._sites(ctx, acc)
         site_of = dict(zip(acc.tolist(), sites.tolist(), strict=True))
         known = sites[sites != None]  # noqa: E711
@@ -240,20 +336,26 @@ class CoordinationDetector(Detector):
         # NAT-aware: a pair behind one site, or both behind busy shared sites (campus NATs), is
         # explained by where they sit, not by a common operator
         keep = [
-            not (site_of.get(s) is not None and (site_of.get(s) == site_of.get(d)
-                 or (site_of.get(s) in nat and site_of.get(d) in nat)))
+            not (
+                site_of.get(s) is not None
+                and (site_of.get(s) == site_of.get(d) or (site_of.get(s) in nat and site_of.get(d) in nat))
+            )
             for s, d in zip(src_l, dst_l, strict=True)
-        ]  # fmt: skip
+        ]
         pairs = pairs.filter(pa.array(keep, pa.bool_()))
         ctx.cache["sync_pairs"] = pairs
         partners = np.zeros(len(acc))
         for a in pairs["src"].to_pylist() + pairs["dst"].to_pylist():
             partners[index[a]] += 1
         return signal_rows(
-            acc, self.family, "synchronized",
-            ramp(partners, p.sync_min_partners, p.sync_full_partners), partners, p.sync_min_partners,
+            acc,
+            self.family,
+            "synchronized",
+            ramp(partners, p.sync_min_partners, p.sync_full_partners),
+            partners,
+            p.sync_min_partners,
             ("active in lockstep with {:.0f} accounts far beyond chance", [partners]),
-        )  # fmt: skip
+        )
 
     def _sites(self, ctx: DetectionContext, acc: np.ndarray) -> np.ndarray:
         """Each account's main non-datacenter network (/24), or None (datacenter / unknown)."""
@@ -261,7 +363,9 @@ class CoordinationDetector(Detector):
             site = ctx.con.sql(_SITE_SQL.format(src=ctx.src)).to_arrow_table()
             of = {
                 a: (s if k not in ("hosting", "vpn", "tor") else None)
-                for a, s, k in zip(*(site[c].to_pylist() for c in ("account_id", "site", "site_kind")), strict=True)
+                for a, s, k in zip(
+                    *(site[c].to_pylist() for c in ("account_id", "site", "site_kind")), strict=True
+                )
             }
             ctx.cache["sites"] = np.array([of.get(a) for a in acc.tolist()], dtype=object)
         return ctx.cache["sites"]
@@ -269,16 +373,24 @@ class CoordinationDetector(Detector):
     def _infra(self, ctx: DetectionContext, acc: np.ndarray, index: dict[str, int], feats: str) -> pa.Table:
         p = self.params
         ips = _groups.run(
-            ctx.con, _groups.HOSTING_IP_SQL, src=ctx.src, feats=feats,
-            min_payments=p.infra_min_payments, max_accounts=p.infra_max_accounts,
-        )  # fmt: skip
+            ctx.con,
+            _groups.HOSTING_IP_SQL,
+            src=ctx.src,
+            feats=feats,
+            min_payments=p.infra_min_payments,
+            max_accounts=p.infra_max_accounts,
+        )
         ctx.cache["hosting_ips"] = ips
         best = np.zeros(len(acc))
         for a, n in zip(ips["account_id"].to_pylist(), ips["payments"].to_pylist(), strict=True):
             i = index[a]
             best[i] = max(best[i], n)
         return signal_rows(
-            acc, self.family, "shared_infra",
-            ramp(best, p.infra_min_payments, 4 * p.infra_min_payments), best, p.infra_min_payments,
+            acc,
+            self.family,
+            "shared_infra",
+            ramp(best, p.infra_min_payments, 4 * p.infra_min_payments),
+            best,
+            p.infra_min_payments,
             ("datacenter egress IP shared with {:.0f} unrelated customers", [best]),
-        )  # fmt: skip
+        )

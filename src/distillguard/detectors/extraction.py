@@ -23,7 +23,12 @@ from distillguard.detectors.base import DetectionContext, Detector, param, ramp,
 
 class ExtractionDetector(Detector):
     family = "extraction"
-    signals = ("cot_elicitation_share", "extraction_prompt_share", "narrow_capability", "template_concentration")
+    signals = (
+        "cot_elicitation_share",
+        "extraction_prompt_share",
+        "narrow_capability",
+        "template_concentration",
+    )
     needs_prompts = True
 
     @dataclass(frozen=True)
@@ -39,7 +44,9 @@ class ExtractionDetector(Detector):
 
     def _share_threshold(self, x: np.ndarray, eligible: np.ndarray) -> float:
         p = self.params
-        med, scale, _ = filtered_baseline(np.where(eligible, x, np.nan), p.share_z, p.mad_floor, p.filter_rounds)
+        med, scale, _ = filtered_baseline(
+            np.where(eligible, x, np.nan), p.share_z, p.mad_floor, p.filter_rounds
+        )
         if not np.isfinite(med):
             return p.share_floor
         return float(min(0.95, max(p.share_floor, med + p.share_z * scale)))
@@ -58,28 +65,40 @@ class ExtractionDetector(Detector):
             thr = self._share_threshold(x, tagged)
             out.append(
                 signal_rows(
-                    acc, fam, name, ramp(np.where(tagged, x, 0.0), thr, 1.0), x, thr,
+                    acc,
+                    fam,
+                    name,
+                    ramp(np.where(tagged, x, 0.0), thr, 1.0),
+                    x,
+                    thr,
                     ("{:.0%} of prompts " + what, [x]),
                 )
-            )  # fmt: skip
+            )
         n = ctx.col("n", 0.0)
         busy = n >= p.min_focus_requests
         cap = ctx.col("cap_top_share", 0.0)
         out.append(
             signal_rows(
-                acc, fam, "narrow_capability",
+                acc,
+                fam,
+                "narrow_capability",
                 ramp(np.where(busy & (ctx.col("capabilities", 0.0) > 0), cap, 0.0), p.capability_focus, 1.0),
-                cap, p.capability_focus, ("{:.0%} of traffic aimed at one capability ({})",
-                                          [cap, ctx.col("top_capability")]),
+                cap,
+                p.capability_focus,
+                ("{:.0%} of traffic aimed at one capability ({})", [cap, ctx.col("top_capability")]),
             )
-        )  # fmt: skip
+        )
         top3 = ctx.col("top3_share", 0.0)
         tmpl = ctx.col("tmpl_n", 0.0) >= p.min_focus_requests
         out.append(
             signal_rows(
-                acc, fam, "template_concentration",
+                acc,
+                fam,
+                "template_concentration",
                 ramp(np.where(tmpl, top3, 0.0), p.template_focus, 1.0),
-                top3, p.template_focus, ("{:.0%} of prompts from three template families", [top3]),
+                top3,
+                p.template_focus,
+                ("{:.0%} of prompts from three template families", [top3]),
             )
-        )  # fmt: skip
+        )
         return out

@@ -31,7 +31,9 @@ class TrafficDetector(Detector):
 
     @dataclass(frozen=True)
     class Params:
-        z_threshold: float = param(4.0, "robust z (log scale, per signup path) above which traffic is abnormal")
+        z_threshold: float = param(
+            4.0, "robust z (log scale, per signup path) above which traffic is abnormal"
+        )
         z_full: float = param(8.0, "robust z at which an abnormal-traffic signal reaches full strength")
         mad_floor_log: float = param(0.35, "floor of the log-scale MAD, so a homogeneous tier is not brittle")
         mad_floor_share: float = param(0.05, "floor of the MAD of reasoning-token share")
@@ -53,7 +55,13 @@ class TrafficDetector(Detector):
         specs = [
             ("volume_outlier", np.log1p(n), None, p.mad_floor_log, "log requests"),
             ("output_tokens_outlier", np.log1p(ctx.col("out_tok", 0.0)), None, p.mad_floor_log, "log tokens"),
-            ("output_ratio_outlier", np.log(ctx.col("out_in_ratio", 1.0)), enough, p.mad_floor_log, "log o/i"),
+            (
+                "output_ratio_outlier",
+                np.log(ctx.col("out_in_ratio", 1.0)),
+                enough,
+                p.mad_floor_log,
+                "log o/i",
+            ),
             ("reasoning_share_outlier", ctx.col("reasoning_share"), enough, p.mad_floor_share, "share"),
             ("burst_outlier", np.log1p(ctx.col("peak_hour_n", 0.0)), None, p.mad_floor_log, "log peak/h"),
         ]

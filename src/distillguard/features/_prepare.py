@@ -44,6 +44,8 @@ _COLUMNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("capability", "VARCHAR", ("capability",)),
     # exact-duplicate detection across accounts (benchmarks repeat; harvest sweeps do not)
     ("prompt_hash", "UBIGINT", ("hash(prompt)",)),
+    # exact system prompt (relays inject one harvest system prompt into every forwarded call)
+    ("system_hash", "UBIGINT", ("hash(system_prompt)",)),
 )
 
 #: Column names of the normalized view, in order.
@@ -86,7 +88,13 @@ def view_sql(available: set[str], source: str, extra_tags: dict[str, str] | None
 COT_TAG_HINTS: tuple[str, ...] = ("cot", "reasoning_reconstruct", "reasoning_elicit", "step_by_step")
 #: Tag column name fragments that mean "harvest-style request" (rubric, rewrite, eval-as-judge...).
 EXTRACTION_TAG_HINTS: tuple[str, ...] = (
-    "rubric", "rewrite", "forced_language", "grading", "judge", "extraction", "harvest",
+    "rubric",
+    "rewrite",
+    "forced_language",
+    "grading",
+    "judge",
+    "extraction",
+    "harvest",
 )
 
 

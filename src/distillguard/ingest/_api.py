@@ -72,7 +72,12 @@ def iter_event_batches(
     columns; duplicates are detected across the whole stream.
     """
     run = IngestRun(
-        inputs, format=format, mapping=mapping, account_from=account_from, batch_rows=batch_rows, options=options
+        inputs,
+        format=format,
+        mapping=mapping,
+        account_from=account_from,
+        batch_rows=batch_rows,
+        options=options,
     )
     yield from run
 

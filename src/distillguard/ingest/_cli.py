@@ -19,7 +19,9 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path, typer.Option("--out", "-o", help="Output event directory.")],
         format: Annotated[
             str,
-            typer.Option("--format", "-f", help="auto|parquet|jsonl|csv|otel|litellm (auto: from extension)."),
+            typer.Option(
+                "--format", "-f", help="auto|parquet|jsonl|csv|otel|litellm (auto: from extension)."
+            ),
         ] = "auto",
         mapping: Annotated[
             Path | None, typer.Option("--mapping", "-m", help="Column-mapping file (YAML or TOML).")
@@ -31,8 +33,12 @@ def register(app: typer.Typer) -> None:
                 help="litellm: account_id from auto|organization|team|api_key|user (auto: org, team, key).",
             ),
         ] = None,
-        overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing ingest output.")] = False,
-        batch_rows: Annotated[int, typer.Option("--batch-rows", help="Rows per Parquet read batch.")] = 131_072,
+        overwrite: Annotated[
+            bool, typer.Option("--overwrite", help="Replace existing ingest output.")
+        ] = False,
+        batch_rows: Annotated[
+            int, typer.Option("--batch-rows", help="Rows per Parquet read batch.")
+        ] = 131_072,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
     ) -> None:
         """Read API logs, validate them against the event schema and write an event directory."""

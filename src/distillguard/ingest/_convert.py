@@ -153,7 +153,7 @@ def to_float64(arr: pa.Array) -> Converted:
     if pa.types.is_null(t):
         return pa.nulls(n, pa.float64()), _all_false(n)
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
-        values = pc.cast(arr, pa.float64())
+        values = pc.cast(arr, pa.float64(), safe=False)  # huge ints lose precision, not the row
         values = _null_where(values, _fill_false(pc.is_nan(values)))
         inf = _fill_false(pc.is_inf(values))
         return _null_where(values, inf), inf

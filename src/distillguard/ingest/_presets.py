@@ -181,7 +181,9 @@ def derive_litellm(table: pa.Table, mapping: Mapping) -> pa.Table:
     status = _col(table, "status")
     if status is not None:
         low = pc.utf8_lower(to_string(status)[0])
-        mapped = pc.if_else(pc.equal(low, "success"), "ok", pc.if_else(pc.equal(low, "failure"), "error", low))
+        mapped = pc.if_else(
+            pc.equal(low, "success"), "ok", pc.if_else(pc.equal(low, "failure"), "error", low)
+        )
         table = _add(table, "derived.status", mapped)
     start, end = _col(table, "startTime"), _col(table, "endTime")
     if start is not None and end is not None:
@@ -198,6 +200,8 @@ DERIVERS: dict[str, Derive] = {"otel": derive_otel, "litellm": derive_litellm}
 def resolve(fmt: str, user: Mapping | None, account_from: str | None = None) -> tuple[Mapping, Derive | None]:
     """The effective mapping and derive step for ``--format``/``--mapping``/``--account-from``."""
     preset = user.preset if user is not None and user.preset else None
+    if preset is None and user is not None and user.format == "otel":
+        preset = "otel"  # OTLP spans are only meaningful through the OTel preset
     if fmt in PRESET_MAPPINGS:
         if preset is not None and preset != fmt:
             raise DistillguardError(f"--format {fmt} conflicts with the mapping's preset {preset}")

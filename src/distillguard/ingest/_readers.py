@@ -153,4 +153,3 @@ def _short(err: BaseException) -> str:
     if isinstance(err, FileNotFoundError):
         return "no such file"
     return first[:200]
-

@@ -261,6 +261,16 @@ def summary_dict(run: IngestRun, *, days: list[str], seconds: float) -> dict[str
         "accounts": len(s.accounts),
         "days": days,
         "extra_columns": {k: str(v) for k, v in run.extra_types.items()},
+        "thresholds": {
+            "min_timestamp": run.options.min_timestamp.isoformat(),
+            "max_timestamp": run.options.max_timestamp.isoformat(),
+        },
+        "mapping": {
+            "columns": {k: list(v) for k, v in run.mapping.columns.items()},
+            "timestamp_unit": run.mapping.timestamp_unit,
+            "timestamp_format": run.mapping.timestamp_format,
+            "account_from": run.mapping.account_from,
+        },
         "files": [vars(f) for f in s.files],
         "seconds": round(seconds, 3),
         "events_per_second": round(s.rows_read / seconds, 1) if seconds > 0 else None,

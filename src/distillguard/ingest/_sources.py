@@ -94,7 +94,9 @@ def _event_dir_files(root: Path) -> list[SourceFile]:
     return [SourceFile(p, "parquet") for p in sorted((root / "events").rglob("*.parquet"))]
 
 
-def expand_inputs(inputs: list[str | os.PathLike[str]], fmt: str = "auto") -> tuple[list[SourceFile], list[str]]:
+def expand_inputs(
+    inputs: list[str | os.PathLike[str]], fmt: str = "auto"
+) -> tuple[list[SourceFile], list[str]]:
     """Resolve every input to files; returns ``(files, skipped)`` (skipped: unknown types in dirs)."""
     if fmt not in FORMATS:
         raise DistillguardError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")

@@ -100,7 +100,9 @@ def _bool_np(mask: pa.Array) -> np.ndarray:
     return pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
 
 
-def _typed_column(mapped: pa.Table, f: pa.Field, n: int, options: ValidationOptions) -> tuple[pa.Array, pa.Array]:
+def _typed_column(
+    mapped: pa.Table, f: pa.Field, n: int, options: ValidationOptions
+) -> tuple[pa.Array, pa.Array]:
     """One schema column typed, plus the mask of present-but-unreadable values."""
     if f.name not in mapped.column_names:
         values, bad = pa.nulls(n, f.type), pa.array(np.zeros(n, dtype=bool))
@@ -144,7 +146,9 @@ def validate(mapped: pa.Table, n: int, options: ValidationOptions, *, stringify_
         _mark(codes, unreadable[name], "bad_timestamp")
     for name in TOKEN_COLUMNS:
         _mark(codes, pc.less(columns[name], 0), "negative_tokens")
-    bad_ip = pc.or_(pc.invert(pc.fill_null(valid_ip_mask(columns["client_ip"]), True)), unreadable["client_ip"])
+    bad_ip = pc.or_(
+        pc.invert(pc.fill_null(valid_ip_mask(columns["client_ip"]), True)), unreadable["client_ip"]
+    )
     _mark(codes, bad_ip, "invalid_ip")
     type_errors = np.zeros(n, dtype=bool)
     for name, bad in unreadable.items():
@@ -205,7 +209,7 @@ def rows_as_json(rows: pa.Table, n: int) -> pa.Array:
         frame = pl.from_arrow(rows)
         encoded = frame.select(pl.struct(pl.all()).struct.json_encode().alias("j")).to_series()
         return encoded.to_arrow().cast(pa.string())
-    except Exception:  # noqa: BLE001 - any Polars gap falls back to DuckDB below
+    except Exception:
         pass
     import duckdb
 

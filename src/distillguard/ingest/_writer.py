@@ -23,7 +23,9 @@ from distillguard.schema import QUARANTINE_SCHEMA
 _MICROS_PER_DAY = 86_400_000_000
 #: Nearly-unique columns: dictionary-encoding them costs time (~35% of writing)
 #: and gains nothing, so they are written plain.
-_NO_DICTIONARY = frozenset({"event_id", "timestamp", "prompt", "system_prompt", "conversation_id", "duration_ms"})
+_NO_DICTIONARY = frozenset(
+    {"event_id", "timestamp", "prompt", "system_prompt", "conversation_id", "duration_ms"}
+)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 

@@ -65,7 +65,7 @@ PROFILES: dict[str, Profile] = {
         network={"residential": 0.35, "proxy": 0.25, "hosting": 0.25, "vpn": 0.1, "mobile": 0.05},
         clients={**DEV_CLIENTS, "aiohttp": 0.1, "httpx": 0.1},
         volume_sigma=0.9,
-        timing=TimingSpec(profile="flat", strength=0.4, session_len=30.0, gap_s=8.0, gap_shape=0.9),
+        timing=TimingSpec(profile="flat", strength=0.4, session_len=30.0, gap_s=8.0),
         tokens_in=(6.8, 0.9),
         tokens_out=(6.2, 0.8),
         prompts={"code_sweep": 0.35, "tool_sweep": 0.3, "vision_sweep": 0.2, "cot": 0.1, "paraphrase": 0.05},
@@ -87,7 +87,7 @@ PROFILES: dict[str, Profile] = {
         clients={"openai_python": 0.3, "httpx": 0.2, "aiohttp": 0.2, "openai_node": 0.15, "litellm": 0.15},
         age_days=(3.0, 0.8),
         volume_sigma=0.6,
-        timing=TimingSpec(profile="flat", strength=0.15, session_len=15.0, gap_s=5.0, gap_shape=0.8),
+        timing=TimingSpec(profile="flat", strength=0.15, session_len=15.0, gap_s=5.0),
         tokens_in=(6.3, 0.9),
         tokens_out=(5.9, 0.9),
         prompts={
@@ -116,7 +116,7 @@ PROFILES: dict[str, Profile] = {
         clients=MIXED_CLIENTS,
         age_days=(20.0, 0.8),
         volume_sigma=0.5,
-        timing=TimingSpec(profile="human", strength=0.8, session_len=5.0, gap_s=60.0, gap_shape=0.6),
+        timing=TimingSpec(profile="human", strength=0.8, session_len=5.0, gap_s=60.0, burstiness=0.1),
         tokens_out=(5.6, 0.8),
         prompts={"paraphrase": 0.6, "cot": 0.15, "forced_language": 0.05, "chat": 0.2},
         models={"legacy": 0.4, "mini": 0.3, "flagship": 0.3},
@@ -132,7 +132,7 @@ PROFILES: dict[str, Profile] = {
         clients={"openai_node": 0.4, "go_http": 0.3, "openai_python": 0.3},
         age_days=(60.0, 0.6),
         volume_sigma=0.5,
-        timing=TimingSpec(profile="human", strength=0.5, session_len=50.0, gap_s=2.5, gap_shape=0.8),
+        timing=TimingSpec(profile="human", strength=0.5, mode="steady"),  # a service: always on
         prompts={"chat": 0.6, "dev": 0.3, "agent_task": 0.1},
         system_prompts=tuple(P.RELAY_SYSTEM_PROMPTS),
         system_share=0.9,
@@ -158,6 +158,8 @@ SWEEP_BURST_HOURS = 2.0
 SWEEP_BANNED_SHARE = 0.25
 #: Relay: share of a victim's requests that go through the stolen key once hijacked.
 STOLEN_SHARE = 0.65
+#: Relay: how the attacker's tooling uses a stolen key (bursts of forwarded requests).
+STOLEN_TIMING = TimingSpec(profile="human", strength=0.5, session_len=50.0, gap_s=2.5)
 #: Relay: hijack happens in this fraction range of the scenario.
 HIJACK_WINDOW = (0.1, 0.6)
 
@@ -264,9 +266,8 @@ class Relay(Persona):
             stolen = np.floor(c * STOLEN_SHARE).astype(np.int64)
             own = c - stolen
             dev = BENIGN["benign_developer"]
-            t, sess = session_times(
-                rng, world.clock, own, acc.lo_h[vic], acc.hi_h[vic], acc.tz[vic], dev.timing
-            )
+            lo, hi, tz = acc.lo_h[vic], acc.hi_h[vic], acc.tz[vic]
+            t, sess = session_times(rng, world.clock, own, lo, hi, tz, dev.timing, keys=acc.key[vic])
             out.append((dev, Chunk(acc=np.repeat(vic, own), t_s=t, sess=sess, index=4 * index + 1)))
             keep = stolen > 0
             if keep.any():
@@ -278,7 +279,8 @@ class Relay(Persona):
                     acc.extra["hijack_h"][sv],
                     acc.hi_h[sv],
                     np.full(len(sv), 11),
-                    self.profile.timing,
+                    STOLEN_TIMING,
+                    keys=acc.key[sv] ^ np.uint64(0x5701E),  # the attacker's tooling, not the owner
                 )
                 a = np.repeat(sv, sc)
                 op_ips = acc.ips[acc.ip_off[0] : acc.ip_off[0] + acc.ip_n[0]]

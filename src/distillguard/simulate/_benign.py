@@ -1,5 +1,10 @@
 """Benign personas, including the hard negatives that each resemble one attack signal.
 
+Timing: every persona's in-session (or, for backends, per-window) inter-arrival cv is
+drawn from the ServeGen per-client window fit (``_timing_fit``); ``burstiness`` only
+places a persona inside it (batch workers and eval loops regular, humans and agents a
+little burstier) and sessions, diurnal profile and volume carry the persona semantics.
+
 Hard negatives and the attack signal each one mimics (they must stay clear):
 
 * ``benign_batch_enterprise``: templated prompts at high volume from cloud IPs, machine-regular timing.
@@ -26,7 +31,13 @@ from distillguard.simulate._ids import mix64
 from distillguard.simulate._persona import Persona
 from distillguard.simulate._profile import AZURE_CODE_IN, Profile
 from distillguard.simulate._timing import TimingSpec, session_times
+from distillguard.simulate._timing_fit import STEADY_TROUGH_TO_PEAK
 from distillguard.simulate._world import World
+
+#: Diurnal strength of always-on backends: ServeGen steady clients' median hourly profile
+#: has trough / peak = STEADY_TROUGH_TO_PEAK; on the "human" curve (trough 0.05 of peak)
+#: that is strength (1 - ratio) / (1 - 0.05).
+STEADY_STRENGTH = round((1.0 - STEADY_TROUGH_TO_PEAK) / (1.0 - 0.05), 3)
 
 HOBBY_CLIENTS = {
     "openai_python": 0.30,
@@ -59,8 +70,8 @@ PROFILES: dict[str, Profile] = {
         roam={"mobile": 0.08},
         clients=HOBBY_CLIENTS,
         volume_sigma=1.2,
-        # Calibrated against ServeGen per-client CV (bench/realism.py): median ~5, p90 ~8.
-        timing=TimingSpec(profile="human", strength=0.85, session_len=16.0, gap_s=22.0, gap_shape=0.35),
+        # Window cv from the ServeGen fit (_timing_fit); sessions on the evening-heavy clock.
+        timing=TimingSpec(profile="human", strength=0.85, session_len=16.0, gap_s=22.0, burstiness=0.1),
         prompts={"chat": 0.84, "dev": 0.1, "vision_benign": 0.06},
         models={"flagship": 0.45, "mini": 0.45, "legacy": 0.1},
     ),
@@ -70,7 +81,7 @@ PROFILES: dict[str, Profile] = {
         network={"residential": 0.55, "corporate": 0.3, "hosting": 0.15},
         roam={"mobile": 0.04, "hosting": 0.05},
         clients=DEV_CLIENTS,
-        timing=TimingSpec(profile="work", strength=0.75, session_len=12.0, gap_s=30.0, gap_shape=0.5),
+        timing=TimingSpec(profile="work", strength=0.75, session_len=12.0, gap_s=30.0),
         tokens_in=AZURE_CODE_IN,
         prompts={"dev": 0.7, "chat": 0.2, "agent_task": 0.1},
         models={"flagship": 0.5, "mini": 0.3, "reasoning": 0.2},
@@ -85,7 +96,7 @@ PROFILES: dict[str, Profile] = {
         clients={"openai_python": 0.4, "openai_node": 0.3, "go_http": 0.15, "okhttp": 0.05, "httpx": 0.1},
         age_days=(420.0, 0.7),
         volume_sigma=1.0,
-        timing=TimingSpec(profile="human", strength=0.6, session_len=40.0, gap_s=6.0, gap_shape=0.7),
+        timing=TimingSpec(profile="human", strength=STEADY_STRENGTH, mode="steady"),
         prompts={"product_user": 1.0},
         system_prompts=tuple(P.PRODUCT_SYSTEM_PROMPTS),
         system_share=1.0,
@@ -105,7 +116,9 @@ PROFILES: dict[str, Profile] = {
         clients={"python_requests": 0.4, "openai_python": 0.4, "go_http": 0.2},
         age_days=(700.0, 0.5),
         volume_sigma=0.6,
-        timing=TimingSpec(profile="night_batch", strength=0.95, session_len=1500.0, gap_s=0.9, gap_shape=3.0),
+        timing=TimingSpec(
+            profile="night_batch", strength=0.95, session_len=1500.0, gap_s=0.9, burstiness=-0.5
+        ),
         tokens_in=(6.2, 0.5),
         tokens_out=(3.9, 0.6),
         prompts={"batch": 1.0},
@@ -123,7 +136,7 @@ PROFILES: dict[str, Profile] = {
         clients={"openai_python": 0.6, "litellm": 0.2, "httpx": 0.2},
         age_days=(500.0, 0.6),
         volume_sigma=0.5,
-        timing=TimingSpec(profile="work", strength=0.5, session_len=600.0, gap_s=1.4, gap_shape=1.5),
+        timing=TimingSpec(profile="work", strength=0.5, session_len=600.0, gap_s=1.4, burstiness=-0.5),
         tokens_in=(5.4, 0.6),
         tokens_out=(6.0, 0.7),
         prompts={"benchmark": 1.0},
@@ -142,7 +155,7 @@ PROFILES: dict[str, Profile] = {
         tiers={"paid": 0.5, "startup": 0.5},
         network={"hosting": 0.6, "residential": 0.4},
         clients={"langchain": 0.4, "openai_python": 0.3, "litellm": 0.2, "openai_node": 0.1},
-        timing=TimingSpec(profile="work", strength=0.5, session_len=25.0, gap_s=3.0, gap_shape=1.2),
+        timing=TimingSpec(profile="work", strength=0.5, session_len=25.0, gap_s=3.0, burstiness=0.2),
         tokens_in=(7.6, 0.8),
         tokens_out=(4.6, 0.9),
         prompts={"agent_step": 0.75, "agent_task": 0.25},
@@ -160,9 +173,7 @@ PROFILES: dict[str, Profile] = {
         clients={"chrome": 0.4, "openai_python": 0.4, "safari": 0.2},
         age_days=(30.0, 0.2),
         volume_sigma=0.5,
-        timing=TimingSpec(
-            profile="human", strength=0.8, session_len=5.0, gap_s=70.0, gap_shape=0.7, mode="slots"
-        ),
+        timing=TimingSpec(profile="human", strength=0.8, session_len=5.0, gap_s=70.0, mode="slots"),
         prompts={"chat": 1.0},  # the other 80% are the class assignments (see UniversityClass)
         models={"mini": 0.7, "flagship": 0.3},
         new_model_share=0.1,
@@ -172,7 +183,7 @@ PROFILES: dict[str, Profile] = {
         tiers={"paid": 0.6, "startup": 0.4},
         network={"corporate": 0.5, "residential": 0.5},
         clients=DEV_CLIENTS,
-        timing=TimingSpec(profile="work", strength=0.75, session_len=10.0, gap_s=35.0, gap_shape=0.5),
+        timing=TimingSpec(profile="work", strength=0.75, session_len=10.0, gap_s=35.0),
         tokens_in=AZURE_CODE_IN,
         prompts={"dev": 0.6, "chat": 0.3, "agent_task": 0.1},
         models={"flagship": 0.5, "mini": 0.3, "reasoning": 0.2},
@@ -182,7 +193,7 @@ PROFILES: dict[str, Profile] = {
         tiers={"free": 0.6, "paid": 0.4},
         network={"relay": 1.0},
         clients={"safari": 0.55, "openai_node": 0.2, "chrome": 0.15, "openai_python": 0.1},
-        timing=TimingSpec(profile="human", strength=0.85, session_len=16.0, gap_s=22.0, gap_shape=0.35),
+        timing=TimingSpec(profile="human", strength=0.85, session_len=16.0, gap_s=22.0, burstiness=0.1),
         prompts={"chat": 0.9, "vision_benign": 0.1},
         models={"flagship": 0.5, "mini": 0.5},
     ),
@@ -208,6 +219,8 @@ class UniversityClass(Persona):
         pos, c = 0, 0
         while pos < n:
             size = int(rng.integers(CLASS_SIZE[0], CLASS_SIZE[1] + 1))
+            if n - (pos + size) < CLASS_SIZE[0]:  # no stub class: the rest joins this one
+                size = n - pos
             cls[pos : pos + size] = c
             pos, c = pos + size, c + 1
         acc.extra["class"] = cls
@@ -247,6 +260,7 @@ class UniversityClass(Persona):
             self.profile.timing,
             slot_start_h=np.zeros(len(idx)),
             slot_len_h=MEETING_HOURS,
+            keys=acc.key[idx],
         )
         # Every session happens in one of the class's meetings: same hour for the whole class.
         t = t + _session_meeting(rng, sess, cls, acc.extra["meetings"]) * 3600.0

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 from distillguard.schema import EVENT_SCHEMA
 from distillguard.simulate import _prompts
 from distillguard.simulate._accounts import Accounts
-from distillguard.simulate._ids import ids_for, ipv4_strings, key64, mix64
+from distillguard.simulate._ids import ids_for, ip_strings, key64, mix64
 from distillguard.simulate._profile import Profile
 from distillguard.simulate._world import World
 
@@ -37,7 +37,7 @@ class Chunk:
     sess: np.ndarray  # int session number (conversation grouping)
     index: int = 0  # chunk number within the persona (< 2**24): makes event ids unique
     key_slot: np.ndarray | None = None  # force the API key slot (e.g. a stolen key)
-    ip: np.ndarray | None = None  # force addresses (uint32)
+    ip: np.ndarray | None = None  # force addresses (uint64 codes, see _netranges)
     client_row: np.ndarray | None = None  # force client rows
     prompt: pa.Array | None = None  # force prompts where not null (same order as ``acc``)
 
@@ -163,7 +163,7 @@ def build_events(
         "api_key_id": key_ids,
         "end_user_id": eu,
         "reasoning_output_tokens": pa.array(reasoning_tok),
-        "client_ip": ipv4_strings(ip),
+        "client_ip": ip_strings(ip, ip ^ mix64(acc.key[a] ^ day.astype(np.uint64))),
         "user_agent": ua,
         "tls_fingerprint": tls,
         "payment_fingerprint": cached["payment_fingerprint"].take(a_arr),

@@ -1,12 +1,26 @@
-"""Network infrastructure the simulated traffic comes from: IPv4 prefixes by kind.
+"""Network infrastructure the simulated traffic comes from: prefixes by kind, IPv4 and IPv6.
 
-This is the ONE place the simulator learns where addresses live. Without a corpus it
-uses the small built-in table below: real, publicly announced prefixes of well-known
-networks (so an IP-infrastructure enrichment that knows the same networks classifies
-the traffic correctly), one row per prefix with the operator's ASN and country. It is
-deliberately small and coarse; ``enrich/data`` owns the authoritative embedded list and
-this table can be pointed at it later. With ``--corpus DIR`` the hosting, VPN, Tor and
-relay kinds come from the real range feeds in ``DIR/ip_infra`` instead.
+This is the ONE place the simulator learns where addresses live. Without a corpus:
+
+* ``hosting`` and ``relay`` come from the enrich stage's embedded list
+  (``distillguard/enrich/data/builtin_prefixes.csv``, the table ``IpInfra.builtin()``
+  reads), so every simulated cloud or privacy-relay address is classified as such by
+  enrichment without ``--corpus``. Its one ``mobile`` row (RFC 6598 carrier-grade NAT
+  space) is not used: those addresses never reach a public API as a source address.
+* the other kinds use the small table below: real, publicly announced prefixes of
+  well-known networks, one row per prefix with the operator's ASN and country. The
+  enrich list has no residential / corporate / university / VPN / Tor prefixes (it
+  recognises VPNs by ASN, which needs an IP-to-ASN feed), so these stay here.
+* IPv6: residential ISPs and mobile carriers hand each subscriber its own /64 (no NAT),
+  so v6 clients are modelled as /64 networks drawn from the operators' v6 allocations
+  below (interface ids are added per account and day when events are written).
+
+With ``--corpus DIR`` the hosting, VPN, Tor and relay kinds come from the real range
+feeds in ``DIR/ip_infra`` instead.
+
+Addresses are ``uint64`` codes: an IPv4 address is its 32-bit value; an IPv6 client is
+the upper 64 bits of its /64 (always >= 2**32 for global unicast ``2000::/3``), see
+``_ids.ip_strings``.
 
 Kinds: ``residential`` (home ISPs), ``mobile`` (carrier CGNAT egress: many users per
 address), ``corporate`` and ``university`` (NAT: a whole organisation behind a few
@@ -18,6 +32,8 @@ Residential proxy pools are drawn from ``residential``: that is what makes them 
 from __future__ import annotations
 
 import csv
+import io
+import ipaddress
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +55,7 @@ KINDS: tuple[str, ...] = (
 )
 
 # (cidr, asn, organisation, country). Public allocations of the named operators.
+# hosting and relay: see _enrich_rows (the enrich stage's embedded list).
 _BUILTIN: dict[str, list[tuple[str, int, str, str]]] = {
     "residential": [
         ("73.0.0.0/8", 7922, "Comcast Cable", "US"),
@@ -82,21 +99,6 @@ _BUILTIN: dict[str, list[tuple[str, int, str, str]]] = {
         ("129.132.0.0/16", 559, "ETH Zurich (SWITCH)", "CH"),
         ("133.11.0.0/16", 2907, "University of Tokyo (SINET)", "JP"),
     ],
-    "hosting": [
-        ("3.208.0.0/12", 14618, "Amazon AWS", "US"),
-        ("54.144.0.0/14", 14618, "Amazon AWS", "US"),
-        ("52.0.0.0/15", 16509, "Amazon AWS", "US"),
-        ("34.64.0.0/10", 396982, "Google Cloud", "US"),
-        ("35.184.0.0/13", 396982, "Google Cloud", "US"),
-        ("20.36.0.0/14", 8075, "Microsoft Azure", "US"),
-        ("129.146.0.0/16", 31898, "Oracle Cloud", "US"),
-        ("159.89.0.0/16", 14061, "DigitalOcean", "US"),
-        ("165.227.0.0/16", 14061, "DigitalOcean", "US"),
-        ("49.12.0.0/16", 24940, "Hetzner Online", "DE"),
-        ("51.75.0.0/16", 16276, "OVH", "FR"),
-        ("47.88.0.0/14", 45102, "Alibaba Cloud", "SG"),
-        ("43.128.0.0/14", 132203, "Tencent Cloud", "SG"),
-    ],
     "vpn": [
         ("185.213.154.0/24", 39351, "31173 Services (Mullvad)", "SE"),
         ("146.70.0.0/16", 9009, "M247", "GB"),
@@ -109,12 +111,51 @@ _BUILTIN: dict[str, list[tuple[str, int, str, str]]] = {
         ("199.249.230.0/24", 62744, "Tor exit relays (Quintex)", "US"),
         ("23.129.64.0/24", 396507, "Tor exit relays (Emerald Onion)", "US"),
     ],
-    "relay": [
-        ("172.224.224.0/19", 36183, "Akamai (iCloud Private Relay)", "US"),
-        ("104.28.0.0/16", 13335, "Cloudflare (iCloud Private Relay)", "US"),
-        ("146.75.160.0/19", 54113, "Fastly (iCloud Private Relay)", "US"),
+}
+
+
+# IPv6 allocations (RIR records) of residential ISPs and mobile carriers: (cidr, asn, org, country).
+_BUILTIN_V6: dict[str, list[tuple[str, int, str, str]]] = {
+    "residential": [
+        ("2601::/20", 7922, "Comcast Cable", "US"),
+        ("2600:1700::/24", 7018, "AT&T Internet Services", "US"),
+        ("2600:6c00::/24", 20115, "Charter Communications", "US"),
+        ("2003::/19", 3320, "Deutsche Telekom", "DE"),
+        ("2a01:e00::/26", 12322, "Free SAS", "FR"),
+        ("2a01:cb00::/24", 3215, "Orange", "FR"),
+        ("2a00:23c0::/26", 2856, "British Telecommunications", "GB"),
+        ("2001:8000::/20", 1221, "Telstra", "AU"),
+        ("240e::/20", 4134, "China Telecom", "CN"),
+        ("2408:8000::/20", 4837, "China Unicom", "CN"),
+        ("2405:201::/32", 55836, "Reliance Jio (JioFiber)", "IN"),
+    ],
+    "mobile": [
+        ("2607:fb90::/32", 21928, "T-Mobile USA", "US"),
+        ("2600:1000::/24", 22394, "Verizon Wireless", "US"),
+        ("2600:300::/24", 20057, "AT&T Mobility", "US"),
+        ("2a01:598::/32", 3320, "Telekom Deutschland (mobile)", "DE"),
+        ("2409:4000::/22", 55836, "Reliance Jio", "IN"),
+        ("2401:4900::/32", 45609, "Bharti Airtel", "IN"),
+        ("2409:8000::/20", 9808, "China Mobile", "CN"),
     ],
 }
+#: Kinds of the enrich stage's embedded prefix list used as is (same meaning in both).
+ENRICH_KINDS: tuple[str, ...] = ("hosting", "relay")
+
+
+def _enrich_rows(kind: str) -> list[tuple[str, int, str, str]]:
+    """Rows of ``kind`` from ``distillguard/enrich/data/builtin_prefixes.csv`` (IPv4 only)."""
+    from importlib.resources import files
+
+    path = files("distillguard.enrich").joinpath("data/builtin_prefixes.csv")
+    if not path.is_file():
+        raise DistillguardError("enrich/data/builtin_prefixes.csv is missing: the package is incomplete")
+    rows = csv.DictReader(io.StringIO(path.read_text()))
+    return [
+        (r["cidr"], int(r["asn"] or 0), r["org"], "ZZ")
+        for r in rows
+        if r["kind"] == kind and ":" not in r["cidr"]
+    ]
 
 
 @dataclass(frozen=True)
@@ -130,6 +171,35 @@ class PrefixTable:
 
     def __len__(self) -> int:
         return len(self.base)
+
+
+@dataclass(frozen=True)
+class PrefixTable6:
+    """IPv6 prefixes of one kind: first /64 (upper 64 bits), number of /64s, owner, country."""
+
+    kind: str
+    base: np.ndarray  # uint64 upper 64 bits of the first /64
+    size: np.ndarray  # uint64 number of /64 networks in the prefix
+    asn: np.ndarray
+    org: tuple[str, ...]
+    country: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+
+def _table6(kind: str, rows: list[tuple[str, int, str, str]]) -> PrefixTable6:
+    nets = [ipaddress.IPv6Network(c) for c, *_ in rows]
+    if any(n.prefixlen > 64 for n in nets):
+        raise DistillguardError(f"IPv6 prefixes of {kind!r} must be /64 or shorter")
+    return PrefixTable6(
+        kind=kind,
+        base=np.array([int(n.network_address) >> 64 for n in nets], dtype=np.uint64),
+        size=np.array([1 << (64 - n.prefixlen) for n in nets], dtype=np.uint64),
+        asn=np.array([a for _, a, _, _ in rows], dtype=np.int64),
+        org=tuple(o for _, _, o, _ in rows),
+        country=np.array([k for *_, k in rows]),
+    )
 
 
 def _parse_cidr(cidr: str) -> tuple[int, int] | None:
@@ -167,23 +237,26 @@ def _table(kind: str, rows: list[tuple[str, int, str, str]]) -> PrefixTable:
 class NetRanges:
     """Samples addresses of a network kind, vectorized; optionally matching a country."""
 
-    def __init__(self, tables: dict[str, PrefixTable], source: str) -> None:
+    def __init__(
+        self, tables: dict[str, PrefixTable], source: str, v6: dict[str, PrefixTable6] | None = None
+    ) -> None:
         missing = [k for k in KINDS if k not in tables]
         if missing:
             raise DistillguardError(f"network ranges lack kinds: {', '.join(missing)}")
         self.tables = tables
         self.source = source
+        self.v6 = v6 if v6 is not None else {k: _table6(k, rows) for k, rows in _BUILTIN_V6.items()}
 
     @classmethod
     def builtin(cls) -> NetRanges:
-        """The small embedded table (works without any data on disk)."""
-        return cls({k: _table(k, rows) for k, rows in _BUILTIN.items()}, "builtin")
+        """The embedded tables (work without any data on disk); hosting/relay from enrich."""
+        return cls(_builtin_tables(), "builtin (hosting, relay: enrich/data/builtin_prefixes.csv)")
 
     @classmethod
     def from_corpus(cls, root: Path) -> NetRanges:
         """Hosting/VPN/Tor/relay from ``root/ip_infra`` feeds; the other kinds built in."""
         ip = Path(root) / "ip_infra"
-        tables = {k: _table(k, rows) for k, rows in _BUILTIN.items()}
+        tables = _builtin_tables()
         loaders = {
             "hosting": _cloud_rows,
             "vpn": lambda d: _plain_rows(d / "x4b_vpn_ipv4.txt", 0, "commercial VPN (X4B list)"),
@@ -196,17 +269,17 @@ class NetRanges:
             if rows:
                 tables[kind] = _table(kind, rows)
                 used.append(kind)
-        return cls(tables, f"corpus:{root} ({', '.join(used) or 'none'})" if used else "builtin")
+        return cls(tables, f"corpus:{root} ({', '.join(used)})" if used else cls.builtin().source)
 
     def sample(self, kind: str, rng: np.random.Generator, n: int) -> np.ndarray:
-        """``n`` addresses (uint32) of ``kind``, prefixes weighted by sqrt(size)."""
+        """``n`` IPv4 address codes (uint64) of ``kind``, prefixes weighted by sqrt(size)."""
         t = self.tables[kind]
         w = np.sqrt(t.size.astype(np.float64))
         idx = rng.choice(len(t), size=n, p=w / w.sum())
         return self._hosts(t, idx, rng)
 
     def sample_in_country(self, kind: str, rng: np.random.Generator, countries: np.ndarray) -> np.ndarray:
-        """One address per entry of ``countries``, from that country's prefixes when any exist."""
+        """One IPv4 address per entry of ``countries``, from that country's prefixes when any exist."""
         t = self.tables[kind]
         countries = np.asarray(countries)
         idx = rng.integers(0, len(t), size=len(countries))
@@ -223,7 +296,32 @@ class NetRanges:
         # Skip network and broadcast addresses where the prefix has room for hosts.
         span = np.where(size > 2, size - 2, size).astype(np.float64)
         off = np.floor(rng.random(len(idx)) * span).astype(np.uint64) + (size > 2)
-        return (t.base[idx] + off).astype(np.uint32)
+        return t.base[idx] + off
+
+    def has_v6(self, kind: str, countries: np.ndarray) -> np.ndarray:
+        """Whether each country has IPv6 prefixes of ``kind`` here (only those get v6 clients)."""
+        t = self.v6.get(kind)
+        return np.zeros(len(countries), bool) if t is None else np.isin(countries, t.country)
+
+    def sample_v6(self, kind: str, rng: np.random.Generator, countries: np.ndarray) -> np.ndarray:
+        """One subscriber /64 (upper 64 bits, uint64) per country, from that country's v6 prefixes."""
+        t = self.v6[kind]
+        countries = np.asarray(countries)
+        idx = rng.integers(0, len(t), size=len(countries))
+        for c in np.unique(countries):
+            own = np.flatnonzero(t.country == c)
+            if len(own):
+                sel = np.flatnonzero(countries == c)
+                idx[sel] = own[rng.integers(0, len(own), size=len(sel))]
+        off = np.floor(rng.random(len(idx)) * t.size[idx].astype(np.float64)).astype(np.uint64)
+        return t.base[idx] + np.minimum(off, t.size[idx] - np.uint64(1))
+
+
+def _builtin_tables() -> dict[str, PrefixTable]:
+    tables = {k: _table(k, rows) for k, rows in _BUILTIN.items()}
+    for kind in ENRICH_KINDS:
+        tables[kind] = _table(kind, _enrich_rows(kind))
+    return tables
 
 
 def _cloud_rows(ip: Path) -> list[tuple[str, int, str, str]]:

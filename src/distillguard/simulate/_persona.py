@@ -16,7 +16,7 @@ from distillguard.simulate._accounts import Accounts, allocate_counts, make_acco
 from distillguard.simulate._events import Chunk
 from distillguard.simulate._ids import mix64
 from distillguard.simulate._profile import Profile
-from distillguard.simulate._timing import load_balanced_times, session_times
+from distillguard.simulate._timing import load_balanced_times, session_times, steady_times
 from distillguard.simulate._world import World
 
 
@@ -60,9 +60,22 @@ class Persona:
                 rng, world.clock, counts, lo, hi, spec, utc_offset=int(acc.tz[idx][0]) - 11
             )
             return t, np.arange(len(t))
-        scale = session_scale(acc.key[idx])
+        keys = acc.key[idx]
+        if spec.mode == "steady":
+            return steady_times(
+                rng, world.clock, counts, acc.lo_h[idx], acc.hi_h[idx], acc.tz[idx], spec, keys=keys
+            )
+        scale = session_scale(keys)
         return session_times(
-            rng, world.clock, counts, acc.lo_h[idx], acc.hi_h[idx], acc.tz[idx], spec, session_scale=scale
+            rng,
+            world.clock,
+            counts,
+            acc.lo_h[idx],
+            acc.hi_h[idx],
+            acc.tz[idx],
+            spec,
+            session_scale=scale,
+            keys=keys,
         )
 
     def batches(

@@ -33,6 +33,33 @@ class GenMeta:
     image: bool = False  # request carries an image
 
 
+#: Slots filled by one uniform draw from a pool (looked up on every template fill).
+_SIMPLE_SLOTS: dict[str, list[str]] = {
+    "topic": P.TOPICS,
+    "concept": P.CONCEPTS,
+    "concept2": P.CONCEPTS,
+    "city": P.CITIES,
+    "city2": P.CITIES,
+    "person": P.PEOPLE,
+    "event": P.EVENTS,
+    "dish": P.DISHES,
+    "ingredient": P.INGREDIENTS,
+    "howto": P.HOWTOS,
+    "book": P.BOOKS,
+    "sentence": P.SENTENCES,
+    "lang": P.LANGS_CODE,
+    "lang2": P.LANGS_CODE,
+    "language": P.LANGUAGES,
+    "error": P.ERRORS,
+    "code_task": P.CODE_TASKS,
+    "regex": P.REGEXES,
+    "region": P.REGIONS,
+    "text": P.SENSITIVE_TEXTS,
+    "question": P.SENSITIVE_QUESTIONS,
+    "product": P.PRODUCTS,
+}
+
+
 class _Slots(dict):
     """Lazily fills ``{slot}`` names from pools; one instance per filled template."""
 
@@ -49,32 +76,8 @@ class _Slots(dict):
 
     def __missing__(self, key: str) -> str:
         r = self.r
-        simple = {
-            "topic": P.TOPICS,
-            "concept": P.CONCEPTS,
-            "concept2": P.CONCEPTS,
-            "city": P.CITIES,
-            "city2": P.CITIES,
-            "person": P.PEOPLE,
-            "event": P.EVENTS,
-            "dish": P.DISHES,
-            "ingredient": P.INGREDIENTS,
-            "howto": P.HOWTOS,
-            "book": P.BOOKS,
-            "sentence": P.SENTENCES,
-            "lang": P.LANGS_CODE,
-            "lang2": P.LANGS_CODE,
-            "language": P.LANGUAGES,
-            "error": P.ERRORS,
-            "code_task": P.CODE_TASKS,
-            "regex": P.REGEXES,
-            "region": P.REGIONS,
-            "text": P.SENSITIVE_TEXTS,
-            "question": P.SENSITIVE_QUESTIONS,
-            "product": P.PRODUCTS,
-        }
-        if key in simple:
-            val = r.choice(simple[key])
+        if key in _SIMPLE_SLOTS:
+            val = r.choice(_SIMPLE_SLOTS[key])
         elif key in ("a", "b", "c"):
             val = str(r.randint(3, 480))
         elif key == "k":
@@ -233,23 +236,12 @@ class PromptCache:
             )
         return self._base[name]
 
-    def family(self, rng: np.random.Generator, name: str, n: int) -> pa.Array:
-        """``n`` prompts of family ``name``: base + fresh bodies, prefixed and suffixed."""
+    def bodies(self, rng: np.random.Generator, name: str, n: int) -> pa.Array:
+        """Body pool for ``n`` prompts of family ``name``: the base pool plus fresh bodies."""
         fam = FAMILIES[name]
         r = random.Random(int(rng.integers(0, 2**63 - 1)))
         fresh = [fam.body(r, self.corpus) for _ in range(min(n, FRESH_PER_CHUNK))]
-        pool = pa.concat_arrays([self.base(name), pa.array(fresh, type=pa.string())])
-        parts = [_pick(rng, pool, n)]
-        if fam.prefix:
-            parts.insert(0, _pick(rng, list(fam.prefix), n))
-        if fam.suffix:
-            parts.append(_pick(rng, list(fam.suffix), n))
-        return parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "")
-
-
-def _pick(rng: np.random.Generator, pool: pa.Array | list[str], n: int) -> pa.Array:
-    arr = pool if isinstance(pool, pa.Array) else pa.array(pool, type=pa.string())
-    return arr.take(pa.array(rng.integers(0, len(arr), size=n)))
+        return pa.concat_arrays([self.base(name), pa.array(fresh, type=pa.string())])
 
 
 def assignment_prompts(rng: np.random.Generator, assignment: np.ndarray) -> pa.Array:
@@ -264,21 +256,47 @@ def assignment_prompts(rng: np.random.Generator, assignment: np.ndarray) -> pa.A
 def generate(
     rng: np.random.Generator, mix: dict[str, float], n: int, cache: PromptCache
 ) -> tuple[pa.Array, np.ndarray]:
-    """``n`` prompts drawn from the family ``mix``; also each event's family code."""
+    """``n`` prompts drawn from the family ``mix``; also each event's family code.
+
+    Per event we pick (vectorized) an index into one concatenated pool of prefixes, of
+    bodies and of suffixes, so the prompt column is built in event order with three
+    ``take`` and one join: no per-family pieces to concatenate and reorder.
+    """
     names = list(mix)
     for name in names:
         if name not in FAMILIES:
             raise ValueError(f"unknown prompt family {name!r}; known: {', '.join(FAMILY_NAMES)}")
     p = np.array([mix[k] for k in names], dtype=np.float64)
     fam = rng.choice(len(names), size=n, p=p / p.sum()) if len(names) > 1 else np.zeros(n, np.int64)
-    order = np.argsort(fam, kind="stable")
     counts = np.bincount(fam, minlength=len(names))
-    pieces = [cache.family(rng, name, int(c)) for name, c in zip(names, counts, strict=True) if c]
-    sorted_prompts = pa.concat_arrays(pieces) if pieces else pa.array([], pa.string())
-    inverse = np.empty(n, dtype=np.int64)
-    inverse[order] = np.arange(n)
+    body_pools: list[pa.Array] = []
+    pre_pool, suf_pool = [""], [""]  # entry 0: no prefix / suffix
+    idx = {k: np.zeros(n, dtype=np.int64) for k in ("body", "pre", "suf")}
+    off = 0
+    for j, name in enumerate(names):
+        if not counts[j]:
+            continue
+        sel = np.flatnonzero(fam == j)
+        pool = cache.bodies(rng, name, int(counts[j]))
+        idx["body"][sel] = off + rng.integers(0, len(pool), size=len(sel))
+        body_pools.append(pool)
+        off += len(pool)
+        f = FAMILIES[name]
+        for key, extra, acc in (("pre", f.prefix, pre_pool), ("suf", f.suffix, suf_pool)):
+            if extra:
+                idx[key][sel] = len(acc) + rng.integers(0, len(extra), size=len(sel))
+                acc.extend(extra)
+    if not body_pools:
+        return pa.array([], pa.string()), np.zeros(0, dtype=np.int64)
+    bodies = pa.concat_arrays(body_pools).take(pa.array(idx["body"]))
+    parts = [bodies]
+    if len(pre_pool) > 1:
+        parts.insert(0, pa.array(pre_pool, type=pa.string()).take(pa.array(idx["pre"])))
+    if len(suf_pool) > 1:
+        parts.append(pa.array(suf_pool, type=pa.string()).take(pa.array(idx["suf"])))
+    prompts = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "")
     codes = np.array([FAMILY_NAMES.index(nm) for nm in names], dtype=np.int64)[fam]
-    return sorted_prompts.take(pa.array(inverse)), codes
+    return prompts, codes
 
 
 def family_meta() -> list[GenMeta]:

@@ -33,6 +33,9 @@ SHARED_POOLS: dict[str, tuple[str, int]] = {
     "proxy": ("residential", 40000),  # residential proxy pool exits
 }
 
+#: Share of the residential proxy pool's exits that are IPv6.
+PROXY_V6_SHARE = 0.15
+
 #: Declared billing country -> UTC offset in hours (the account's clock for diurnal activity).
 UTC_OFFSET: dict[str, int] = {
     "US": -6,
@@ -88,6 +91,10 @@ class World:
         self.prompts = PromptCache(self.seed, self.corpus)
         rng = np.random.default_rng(int(key64(self.seed, 0xB0)))
         self.pools = {name: self.nets.sample(kind, rng, size) for name, (kind, size) in SHARED_POOLS.items()}
+        # Residential proxy networks also sell IPv6 exits (subscriber /64s of the same ISPs).
+        proxy = self.pools["proxy"]
+        v6 = np.flatnonzero(rng.random(len(proxy)) < PROXY_V6_SHARE)
+        proxy[v6] = self.nets.sample_v6("residential", rng, np.full(len(v6), "ZZ"))
 
     @property
     def start_us(self) -> int:

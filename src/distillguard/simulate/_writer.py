@@ -1,8 +1,11 @@
 """Streaming, deterministic writer for the event-directory layout.
 
 ``DIR/events/day=YYYY-MM-DD/part-00000.parquet``: one open Parquet writer per day,
-each fed row groups from a small per-day buffer, so memory is bounded by
-``days x row_group_rows`` rows whatever the scenario size. Output bytes depend only
+each fed row groups from a small per-day buffer. A day is flushed when its buffer
+holds ``row_group_rows`` rows, or (largest day first) when all buffers together exceed
+``MAX_BUFFERED_ROWS``: personas arrive one after the other and each spans every day, so
+without that second rule nothing would be written until the end (no overlap with
+generation, and memory growing with ``days x row_group_rows``). Output bytes depend only
 on the order tables arrive in (which is seeded), never on timing or threads.
 """
 
@@ -21,6 +24,8 @@ from distillguard.schema import EVENT_SCHEMA
 
 #: Rows buffered per day before a row group is written (memory bound, scan granularity).
 ROW_GROUP_ROWS = 131_072
+#: Rows buffered over all days before the largest day buffer is written early.
+MAX_BUFFERED_ROWS = 300_000
 #: Tables queued for the background writer thread (bounds memory; Parquet encoding
 #: releases the GIL, so generation and writing overlap on two cores).
 QUEUE_TABLES = 3
@@ -86,6 +91,8 @@ class DayPartitionedWriter:
             self._buffered[d] = self._buffered.get(d, 0) + int(e - s)
             if self._buffered[d] >= self.row_group_rows:
                 self._flush(d)
+        while sum(self._buffered.values()) > MAX_BUFFERED_ROWS:
+            self._flush(max(self._buffered, key=lambda k: (self._buffered[k], -k)))
 
     def _flush(self, day: int) -> None:
         parts = self._buffers.pop(day, [])
