@@ -17,7 +17,16 @@ from _ho_clients import JA4_COMMON, UA, pick_clients, rare_ja4
 from _ho_clock import DIURNAL_HOME, sessions
 from _ho_common import Ctx, countries, models, reasoning_tokens, think_output
 from _ho_frame import Block, accounts, concat, est_tokens, hex_ids
-from _ho_text import COT_CLOSERS, COT_OPENERS, RUBRIC_CRITERIA, RUBRIC_TEMPLATES, fill, pick
+from _ho_text import (
+    COT_CLOSERS,
+    COT_OPENERS,
+    HYDRA_CLOSERS,
+    LOWSLOW_CLOSERS,
+    RUBRIC_CRITERIA,
+    RUBRIC_TEMPLATES,
+    fill,
+    pick,
+)
 
 FLAT = np.ones(24)
 _MATH_SUFFIX = "\nPlease reason step by step, and put your final answer within \\boxed{}."
@@ -38,15 +47,17 @@ def task_bodies(ctx: Ctx, m: int, mix: dict[str, float]) -> np.ndarray:
     return out
 
 
-def cot_wrap(ctx: Ctx, body: np.ndarray, key: np.ndarray) -> np.ndarray:
+def cot_wrap(
+    ctx: Ctx, body: np.ndarray, key: np.ndarray, closers: tuple[str, ...] = COT_CLOSERS
+) -> np.ndarray:
     """Rotating paraphrased CoT wrappers: the opener and closer pair changes with ``key``
     (account x day), and each event picks one of three closers for its key."""
     rng = ctx.rng
     k = np.unique(key, return_inverse=True)[1]
     o_of = rng.integers(0, len(COT_OPENERS), k.max() + 1)
-    c_of = rng.integers(0, len(COT_CLOSERS), (k.max() + 1, 3))
+    c_of = rng.integers(0, len(closers), (k.max() + 1, 3))
     opener = fill(COT_OPENERS, o_of[k], k=rng.integers(1, 900, body.size))
-    closer = np.asarray(COT_CLOSERS, dtype=object)[c_of[k, rng.integers(0, 3, body.size)]]
+    closer = np.asarray(closers, dtype=object)[c_of[k, rng.integers(0, 3, body.size)]]
     return concat(opener, body, closer)
 
 
@@ -159,7 +170,7 @@ def hydra_reseller(ctx: Ctx) -> Block:
     hn = int(ct.size * 0.8)
     ht = np.sort(rng.uniform(0, ctx.days * 86400, hn))
     hbody = task_bodies(ctx, hn, {"bbh": 0.3, "competition_math": 0.3, "code": 0.2, "gsm8k_train": 0.2})
-    hprompt = cot_wrap(ctx, hbody, (ht // 43200).astype(np.int64))
+    hprompt = cot_wrap(ctx, hbody, (ht // 43200).astype(np.int64), HYDRA_CLOSERS)
     t = np.concatenate([ct, ht])
     prompt = np.concatenate([cprompt, hprompt])
     model = np.concatenate([cmodel, np.where(rng.random(hn) < 0.8, "atlas-3-think", "atlas-3")])
@@ -205,7 +216,7 @@ def lowslow_fleet(ctx: Ctx) -> Block:
     body = task_bodies(ctx, m, {"instructions": 0.6, "simpleqa": 0.2, "gsm8k_train": 0.2})
     cot = rng.random(m) < 0.35
     prompt = body.copy()
-    prompt[cot] = cot_wrap(ctx, body[cot], a[cot])
+    prompt[cot] = cot_wrap(ctx, body[cot], a[cot], LOWSLOW_CLOSERS)
     model = np.where(rng.random(m) < 0.7, "atlas-2", "atlas-3")
     ev = _harvest_ev(ctx, a, t, prompt, model, 450)
     # Static residential ("ISP") proxies: one address per account, rotated every ~3 days.

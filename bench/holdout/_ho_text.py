@@ -40,6 +40,17 @@ COT_CLOSERS = (
     "\nExplain thoroughly how you get there.",
     "\n(full reasoning please, not just the answer)",
 )
+#: Other operators write their own wrappers (campaigns do not share phrasing).
+HYDRA_CLOSERS = (
+    "\n\nLet me see the whole derivation, every step.",
+    "\n\nanswer with detailed steps",
+    "\n\nWhat is the reasoning? Go step by step, then answer.",
+)
+LOWSLOW_CLOSERS = (
+    "\n\nPlease explain your thinking.",
+    "\n\nCould you walk me through how you got that?",
+    "\n\nExplain why, too.",
+)
 # -- attack: rubric grading (model as reward model) ----------------------------------------
 RUBRIC_CRITERIA = (
     "helpfulness",

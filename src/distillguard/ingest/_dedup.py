@@ -6,10 +6,11 @@ that are merged like an LSM tree (a level is merged into the one below when it
 grows past half its size), so inserts are amortised O(log n) and lookups are
 binary searches, all vectorized.
 
-Within one batch duplicates are found exactly (on the strings); across batches the
-test is on the hash. Two different ids share a 64-bit hash with probability about
-n^2 / 2^65 for a whole run (7e-5 at 50M ids): such a row would be quarantined as
-``duplicate_event_id`` with its raw content kept, never dropped silently.
+Duplicates are found on the hash, within a batch and across batches alike (one
+stable argsort per batch serves both). Two different ids share a 64-bit hash with
+probability about n^2 / 2^65 for a whole run (7e-5 at 50M ids): such a row would be
+quarantined as ``duplicate_event_id`` with its raw content kept, never dropped
+silently.
 """
 
 from __future__ import annotations
@@ -29,15 +30,6 @@ def hash64(values: pa.Array) -> np.ndarray:
         return np.zeros(0, dtype=np.uint64)
     series = pl.Series(values=values.cast(pa.large_string()))
     return series.hash(seed=HASH_SEED).to_numpy()
-
-
-def first_occurrence(values: pa.Array) -> np.ndarray:
-    """True at the first occurrence of each distinct string in ``values`` (exact)."""
-    import polars as pl
-
-    if len(values) == 0:
-        return np.zeros(0, dtype=bool)
-    return pl.Series(values=values.cast(pa.large_string())).is_first_distinct().to_numpy()
 
 
 def _sorted_unique(values: np.ndarray, *, presorted_runs: bool = False) -> np.ndarray:
@@ -64,28 +56,12 @@ class HashSet64:
     def __len__(self) -> int:
         return self._size
 
-    def contains(self, hashes: np.ndarray) -> np.ndarray:
-        """Membership mask for ``hashes``."""
-        if not self._levels or len(hashes) == 0:
-            return np.zeros(len(hashes), dtype=bool)
-        # Sorted queries walk each level in order: far fewer cache misses.
-        order = np.argsort(hashes, kind="stable")
-        queries = hashes[order]
-        hit = np.zeros(len(hashes), dtype=bool)
-        for level in self._levels:
-            pos = np.minimum(np.searchsorted(level, queries), len(level) - 1)
-            hit |= level[pos] == queries
-        found = np.empty_like(hit)
-        found[order] = hit
-        return found
-
-    def add(self, hashes: np.ndarray) -> None:
-        """Add hashes that are not yet members (the caller checked with :meth:`contains`)."""
-        if len(hashes) == 0:
+    def _push(self, sorted_unique: np.ndarray) -> None:
+        """Add a sorted array of new members as a level; merge levels of similar size."""
+        if len(sorted_unique) == 0:
             return
-        new = _sorted_unique(hashes)
-        self._levels.append(new)
-        self._size += len(new)
+        self._levels.append(sorted_unique)
+        self._size += len(sorted_unique)
         while len(self._levels) >= 2 and len(self._levels[-1]) * 2 >= len(self._levels[-2]):
             top = self._levels.pop()
             below = self._levels.pop()
@@ -94,11 +70,31 @@ class HashSet64:
             self._levels.append(merged)
 
     def add_new(self, hashes: np.ndarray) -> np.ndarray:
-        """Insert; returns the mask of hashes that were not members before (per element)."""
-        fresh = ~self.contains(hashes)
-        if fresh.any():
-            self.add(hashes[fresh])
-        return fresh
+        """Insert ``hashes``; True where an element is new: not a member before and the
+        first of its value in ``hashes`` (input order), so later copies are False."""
+        n = len(hashes)
+        if n == 0:
+            return np.zeros(0, dtype=bool)
+        order = np.argsort(hashes, kind="stable")  # stable: input order within equal values
+        ordered = hashes[order]
+        fresh = np.empty(n, dtype=bool)
+        fresh[0] = True
+        np.not_equal(ordered[1:], ordered[:-1], out=fresh[1:])
+        for level in self._levels:  # sorted queries walk each level in order
+            pos = np.minimum(np.searchsorted(level, ordered), len(level) - 1)
+            fresh &= level[pos] != ordered
+        self._push(ordered[fresh])
+        mask = np.empty(n, dtype=bool)
+        mask[order] = fresh
+        return mask
+
+    def contains(self, hashes: np.ndarray) -> np.ndarray:
+        """Membership mask for ``hashes`` (without inserting)."""
+        found = np.zeros(len(hashes), dtype=bool)
+        for level in self._levels:
+            pos = np.minimum(np.searchsorted(level, hashes), len(level) - 1)
+            found |= level[pos] == hashes
+        return found
 
     @property
     def nbytes(self) -> int:

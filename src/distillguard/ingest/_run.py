@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from distillguard.errors import DistillguardError, UnreadableInputError
-from distillguard.ingest._dedup import HashSet64, first_occurrence, hash64
+from distillguard.ingest._dedup import HashSet64, hash64
 from distillguard.ingest._jsonl import DEFAULT_BLOCK_BYTES, open_stream
 from distillguard.ingest._mapping import Mapping, apply_mapping, load_mapping
 from distillguard.ingest._presets import resolve
@@ -190,12 +190,11 @@ class IngestRun:
         candidates = np.flatnonzero(codes == 0)
         if len(candidates) == 0:
             return
-        ids = events.column("event_id").take(pa.array(candidates)).combine_chunks()
-        first = first_occurrence(ids)
-        hashes = hash64(ids)
-        dup = ~first | self._seen_ids.contains(hashes)
-        self._seen_ids.add(hashes[~dup])
-        codes[candidates[dup]] = CODE["duplicate_event_id"]
+        ids = events.column("event_id")
+        if len(candidates) < len(codes):
+            ids = ids.take(pa.array(candidates))
+        fresh = self._seen_ids.add_new(hash64(ids.combine_chunks()))
+        codes[candidates[~fresh]] = CODE["duplicate_event_id"]
 
     def _conform_extras(self, table: pa.Table) -> pa.Table:
         """Give every extra column the type it had when first seen in this run."""

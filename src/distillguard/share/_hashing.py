@@ -29,7 +29,12 @@ KIND_COLUMNS: dict[str, str] = {
     "tls": "tls_fingerprint",
     "ua": "user_agent",
 }
-HASH_KINDS: tuple[str, ...] = tuple(KIND_COLUMNS)
+#: Instruction frames of prompts (first / last words of the normalized template), keyed like
+#: identifiers; built by :mod:`distillguard.share._frames`, not by :func:`canonicalize`.
+FRAME_KIND = "frame"
+#: Every kind shared as exact keyed hashes, and the event column each is computed from.
+SOURCE_COLUMNS: dict[str, str] = {**KIND_COLUMNS, FRAME_KIND: "prompt"}
+HASH_KINDS: tuple[str, ...] = tuple(SOURCE_COLUMNS)
 #: Version tag inside every HMAC message; bump it if canonicalization ever changes.
 DOMAIN_PREFIX = "distillguard/v1/"
 _BLOCK = 64  # SHA-256 block size in bytes

@@ -15,15 +15,23 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from distillguard.share._hashing import KIND_COLUMNS, arrow, canonicalize, hash_canonical
+from distillguard.share._hashing import FRAME_KIND, KIND_COLUMNS, arrow, canonicalize, hash_canonical
 from distillguard.share._sketch import SketchParams, band_keys, keyed_signatures, normalize_templates
 
 if TYPE_CHECKING:
     import duckdb
 
 
-def canon_map(con: duckdb.DuckDBPyConnection, kind: str) -> str:
-    """Register ``_map_<kind>(raw, canon)`` for the distinct values of the kind's column."""
+def canon_map(con: duckdb.DuckDBPyConnection, kind: str, *, frame_words: int = 4) -> str:
+    """Register ``_map_<kind>(raw, canon)`` for the distinct values of the kind's column.
+
+    Kind ``frame`` maps each distinct prompt to its head and tail frame (two rows, plus a
+    ``harvest`` column), see :mod:`distillguard.share._frames`.
+    """
+    if kind == FRAME_KIND:
+        from distillguard.share._frames import frame_map
+
+        return frame_map(con, frame_words)
     col = KIND_COLUMNS[kind]
     name = f"_map_{kind}"
     raw = arrow(con, f'SELECT DISTINCT "{col}" AS raw FROM events WHERE "{col}" IS NOT NULL')
@@ -33,9 +41,11 @@ def canon_map(con: duckdb.DuckDBPyConnection, kind: str) -> str:
     return name
 
 
-def keyed_map(con: duckdb.DuckDBPyConnection, kind: str, key_id: str, secret: bytes) -> str:
+def keyed_map(
+    con: duckdb.DuckDBPyConnection, kind: str, key_id: str, secret: bytes, *, frame_words: int = 4
+) -> str:
     """Register ``_keyed_<kind>_<n>(raw, hmac)``: every local value's keyed hash under one key."""
-    mapped = canon_map(con, kind)
+    mapped = canon_map(con, kind, frame_words=frame_words)
     table = arrow(con, f"SELECT raw, canon FROM {mapped}")
     hashes = hash_canonical(table.column("canon"), secret, kind, con=con)
     name = f"_keyed_{kind}_{re.sub(r'[^A-Za-z0-9]', '_', key_id)}"

@@ -38,12 +38,19 @@ class SketchParams:
     with probability ~0.99 and pairs at 0.3 with probability ~0.12."""
     min_jaccard: float = 0.7
     """Estimated Jaccard similarity a candidate pair needs to count as the same template."""
+    frame_words: int = 4
+    """Words at each end of a normalized prompt that make its instruction frame (kind
+    ``frame``). Harvest wrappers ("Let's think step by step.", "Could you walk me through")
+    are a few words long; four words reach little into the varying payload, which is public
+    benchmark text that benign evaluators send too. Partners must agree on it."""
 
     def __post_init__(self) -> None:
         if self.num_perm <= 0 or self.bands <= 0 or self.num_perm % self.bands:
             raise ValueError("num_perm must be a positive multiple of bands")
         if not 0.0 < self.min_jaccard <= 1.0:
             raise ValueError("min_jaccard must be in (0, 1]")
+        if self.frame_words < 1:
+            raise ValueError("frame_words must be >= 1")
 
     @property
     def rows(self) -> int:
@@ -53,8 +60,13 @@ class SketchParams:
         """What a partner needs to compare sketches (the threshold is each side's choice)."""
         d = asdict(self)
         d.pop("min_jaccard")
+        d.pop("frame_words")
         d["normalizer"] = normalizer_id()
         return d
+
+    def frame_protocol(self) -> dict[str, object]:
+        """What a partner needs to compute the same frames (kind ``frame``)."""
+        return {"words": self.frame_words, "normalizer": normalizer_id()}
 
 
 def normalizer_id() -> str:

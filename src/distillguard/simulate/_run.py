@@ -37,6 +37,8 @@ LABEL_POLICY = (
     "campaign: the provider must act (revoke the key, notify the customer) rather than ban the account."
 )
 MAX_PROVIDERS = 999
+#: Where the benign arrival-process constants come from (see ``_timing_fit``).
+TIMING_SOURCE = "ServeGen m-large per-client 600 s windows (cv quantiles, persistence): _timing_fit.py"
 
 
 @dataclass
@@ -212,6 +214,7 @@ def _manifest(sc, world, seed, providers, corp, per_persona, rows, labels) -> di
         "campaigns": campaigns,
         "label_policy": LABEL_POLICY,
         "network_ranges": world.nets.source,
+        "timing_calibration": TIMING_SOURCE,
         "corpus": None if corp is None else {"root": str(corp.root), **corp.counts()},
         "attack_notes": (_ATTACK_DOC or "").strip().split("\n\n")[0],
     }

@@ -1,0 +1,96 @@
+"""Instruction frames of prompts (indicator kind ``frame``), and which prompts harvest.
+
+Why frames: a campaign spread over many providers reuses a handful of *wrappers* around
+a varying payload ("Could you walk me through <item>", "<item> Let's think step by
+step."). The payload is public benchmark or corpus text that benign evaluators send too;
+whole-template similarity mixes the two. The first and last ``frame_words`` words of the
+normalized prompt isolate the wrapper, so partners that each saw a few of the campaign's
+accounts still agree on the same few keyed values.
+
+A frame value is ``head\\x1f<first words>`` or ``tail\\x1f<last words>`` (the side is part
+of the value); it leaves the building only as an HMAC under the group key (kind
+``frame``). Exports use frames of *harvest* prompts only (prompt-level tags such as
+chain-of-thought or rubric grading, :data:`HARVEST_TAGS`): everyday wording never
+becomes an indicator, whoever sent it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from distillguard.share._local import template_map
+
+if TYPE_CHECKING:
+    import duckdb
+
+#: Prompt tags (enrich rules, without the ``tag_`` prefix) that mark what distillation
+#: campaigns harvest (DESIGN.md: chain-of-thought elicitation, reasoning reconstruction,
+#: rubric grading, censorship-safe rewrites, forced non-English reasoning). Coding, tool
+#: use and vision are left out: they are most of benign developers' traffic.
+HARVEST_TAGS: tuple[str, ...] = ("cot", "reasoning_reconstruct", "rubric", "rewrite", "forced_language")
+FRAME_MAP = "_map_frame"
+
+
+def harvest_mask(prompts: pa.Array, tags: tuple[str, ...] = HARVEST_TAGS) -> np.ndarray:
+    """True where the prompt text itself carries one of ``tags`` (system prompts not used).
+
+    Without the enrich stage nothing is harvest, so no frame is ever exported.
+    """
+    if not len(prompts) or not tags:
+        return np.zeros(len(prompts), dtype=bool)
+    try:
+        from distillguard.enrich.tags import tag_prompts
+    except ImportError:
+        return np.zeros(len(prompts), dtype=bool)
+    table = tag_prompts(prompts)
+    out = np.zeros(len(prompts), dtype=bool)
+    for tag in tags:
+        name = f"tag_{tag}"
+        if name in table.column_names:
+            out |= table[name].to_numpy(zero_copy_only=False)
+    return out
+
+
+def frame_map(
+    con: duckdb.DuckDBPyConnection, words: int, *, tags: tuple[str, ...] = HARVEST_TAGS
+) -> str:
+    """Register ``_map_frame(raw, canon, harvest)``: each distinct prompt's head and tail frame.
+
+    Two rows per prompt (one when head and tail coincide is not special-cased: the side
+    prefix keeps them apart). ``harvest`` says whether the prompt carries a harvest tag.
+    """
+    template_map(con)
+    prompts = arrow_col(con, "SELECT raw FROM _map_template")
+    harvest = harvest_mask(prompts, tags)
+    con.register("_frame_harvest", pa.table({"raw": prompts, "harvest": pa.array(harvest, pa.bool_())}))
+    k = int(words)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {FRAME_MAP} AS
+        WITH w AS (
+            SELECT t.raw, string_split(t.template, ' ') AS ws, h.harvest
+            FROM _map_template t JOIN _frame_harvest h USING (raw)
+        )
+        SELECT raw, 'head' || chr(31) || array_to_string(ws[1:{k}], ' ') AS canon, harvest FROM w
+        UNION ALL
+        SELECT raw, 'tail' || chr(31) || array_to_string(ws[-{k}:], ' ') AS canon, harvest FROM w
+        """
+    )
+    con.unregister("_frame_harvest")
+    return FRAME_MAP
+
+
+def arrow_col(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Array:
+    """First column of a query as one Arrow array."""
+    col = con.sql(sql).to_arrow_table().column(0)
+    return col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+
+
+def frame_values(con: duckdb.DuckDBPyConnection) -> tuple[pa.Array, pa.Array]:
+    """(raw prompt, canonical frame) of every registered frame row (for keyed maps)."""
+    table = con.sql(f"SELECT raw, canon FROM {FRAME_MAP}").to_arrow_table()
+    return table.column("raw"), pc.cast(table.column("canon"), pa.string())
