@@ -143,3 +143,69 @@ def test_mapping_overrides_the_account_attribute(tmp_path, otel_export):
     assert open_events(result.out).to_table().column("account_id").to_pylist() == ["tenant-1"]
     without = ingest(path, tmp_path / "out2", format="otel")
     assert without.quarantined_by_reason["missing_required"] == 1
+
+
+def test_columnar_and_python_decoders_agree(tmp_path, export, monkeypatch):
+    import distillguard.ingest._otel as otel_reader
+
+    def events() -> tuple[list[dict], list[dict]]:
+        acc, rej = [], []
+        for a, q in iter_event_batches(export, format="otel"):
+            acc.extend(pa.Table.from_batches([a]).to_pylist())
+            rej.extend(q.drop(["raw"]).to_pylist())
+        return sorted(acc, key=lambda r: r["event_id"]), rej
+
+    calls = []
+    real = otel_reader._decode_fast
+    monkeypatch.setattr(otel_reader, "_decode_fast", lambda b, f: calls.append(1) or real(b, f))
+    fast = events()
+    assert (
+        calls
+        and real(*next(otel_reader.iter_line_blocks(otel_reader.SourceFile(export, "otel")))) is not None
+    )
+    monkeypatch.setattr(otel_reader, "_decode_fast", lambda b, f: None)
+    slow = events()
+    assert fast == slow
+    assert len(fast[0]) == 2 and len(fast[1]) == 1
+
+
+def test_structured_attribute_values_fall_back_to_the_python_decoder(tmp_path):
+    span = {
+        "traceId": "0af7651916cd43dd8448eb211c80319c",
+        "spanId": "b7ad6b7169203331",
+        "name": "chat m",
+        "startTimeUnixNano": str(T0),
+        "endTimeUnixNano": str(T0 + 2_000_000),
+        "attributes": [
+            {"key": "gen_ai.request.model", "value": {"stringValue": "m"}},
+            {"key": "gen_ai.usage.input_tokens", "value": {"intValue": 3}},
+            {"key": "gen_ai.usage.output_tokens", "value": {"intValue": "4"}},
+            {"key": "user.id", "value": {"stringValue": "acct"}},
+            {
+                "key": "gen_ai.input.messages",
+                "value": {
+                    "arrayValue": {
+                        "values": [
+                            {
+                                "kvlistValue": {
+                                    "values": [
+                                        {"key": "role", "value": {"stringValue": "user"}},
+                                        {"key": "content", "value": {"stringValue": "structured"}},
+                                    ]
+                                }
+                            }
+                        ]
+                    }
+                },
+            },
+        ],
+    }
+    export = {"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}
+    path = tmp_path / "t.jsonl"
+    path.write_text(json.dumps(export) + "\n")
+    (row,) = [
+        r for b, _ in iter_event_batches(path, format="otel") for r in pa.Table.from_batches([b]).to_pylist()
+    ]
+    assert row["prompt"] == "structured"
+    assert row["event_id"] == "b7ad6b7169203331" and row["duration_ms"] == 2
+    assert (row["input_tokens"], row["output_tokens"]) == (3, 4)

@@ -49,7 +49,7 @@ def test_bundle_shape_and_validity(exported) -> None:
     marks = objs["marking-definition"]
     assert [m["id"] for m in marks] == [TLP2_MARKING_IDS["amber"]]
     kinds = {i["extensions"][EXTENSION_ID]["kind"] for i in objs["indicator"]}
-    assert kinds == {"payment", "ip", "ip24", "tls", "ua", "template"}
+    assert kinds == {"payment", "ip", "ip24", "tls", "ua", "frame", "template"}
     rels = {(r["source_ref"], r["relationship_type"], r["target_ref"]) for r in objs["relationship"]}
     for ind in objs["indicator"]:
         assert (ind["id"], "indicates", campaign["id"]) in rels
@@ -83,7 +83,7 @@ def test_wrong_key_matches_nothing(exported, providers, tmp_path) -> None:
     out = match(
         res.path, [beta.events], key_file=tmp_path / "unrelated.json", out=tmp_path / "m", identity="Beta"
     )
-    assert len(out.matches) == 0 and out.skipped == {"unknown_key_id": 6}
+    assert len(out.matches) == 0 and out.skipped == {"unknown_key_id": 7}
     # same key id, wrong secret: everything is computed, nothing joins
     doc = json.loads((tmp_path / "unrelated.json").read_text())
     doc["key_id"] = json.loads(res.path.read_text())["objects"][-1].get("id", "x") and _key_id_of(res.path)
@@ -91,7 +91,7 @@ def test_wrong_key_matches_nothing(exported, providers, tmp_path) -> None:
     forged = match(
         res.path, [beta.events], key_file=tmp_path / "forged.json", out=tmp_path / "m2", identity="Beta"
     )
-    assert forged.indicators == 6 and len(forged.matches) == 0
+    assert forged.indicators == 7 and len(forged.matches) == 0
     assert right.current.key_id != _key_id_of(res.path)
 
 

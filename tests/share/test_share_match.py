@@ -37,15 +37,15 @@ def test_match_finds_the_campaign_at_the_partner(providers, key_file, alpha_bund
     kinds = {r["account_id"]: set() for r in res.matches.to_pylist()}
     for r in res.matches.to_pylist():
         kinds[r["account_id"]].add(r["kind"])
-    assert kinds[beta.attack_accounts[0]] == {"payment", "ip", "ip24", "tls", "ua", "template"}
-    assert kinds[beta.attack_accounts[1]] == {"ip", "ip24", "tls", "ua", "template"}  # own card, not shared
+    assert kinds[beta.attack_accounts[0]] == {"payment", "ip", "ip24", "tls", "ua", "frame", "template"}
+    assert kinds[beta.attack_accounts[1]] == {"ip", "ip24", "tls", "ua", "frame", "template"}  # own card, not shared
     assert kinds[beta.benign_accounts[0]] == {"ua"}  # only the harvester's HTTP library in common
     assert not set(beta.benign_accounts[1:]) & set(kinds)
     _validate(res.out / "sightings.json")
     sightings = [
         o for o in json.loads((res.out / "sightings.json").read_text())["objects"] if o["type"] == "sighting"
     ]
-    assert len(sightings) == res.sightings == 6
+    assert len(sightings) == res.sightings == 7
     assert all(s["where_sighted_refs"] and s["count"] >= 1 for s in sightings)
     text = (res.out / "sightings.json").read_text()
     assert not any(a in text for a in beta.attack_accounts + beta.benign_accounts)
@@ -116,7 +116,7 @@ def test_bad_intel_is_skipped_with_reasons(providers, key_file, alpha_bundle, tm
 
     untrusted = intel_signals(alpha_bundle, beta.events, key_file=key_file, trusted=["Gamma Inc"])
     assert len(untrusted) == 0
-    assert json.loads(untrusted.schema.metadata[b"distillguard.intel_skipped"])["untrusted_identity"] == 6
+    assert json.loads(untrusted.schema.metadata[b"distillguard.intel_skipped"])["untrusted_identity"] == 7
     trusted = intel_signals(alpha_bundle, beta.events, key_file=key_file, trusted=["alpha ai"])
     assert len(trusted) == len(intel_signals(alpha_bundle, beta.events, key_file=key_file))
 
@@ -124,7 +124,7 @@ def test_bad_intel_is_skipped_with_reasons(providers, key_file, alpha_bundle, tm
 def test_own_bundle_coming_back_is_ignored(providers, key_file, alpha_bundle, tmp_path) -> None:
     alpha, _ = providers
     res = match(alpha_bundle, [alpha.events], key_file=key_file, out=tmp_path / "self", identity="Alpha AI")
-    assert len(res.matches) == 0 and res.skipped == {"own_identity": 6}
+    assert len(res.matches) == 0 and res.skipped == {"own_identity": 7}
 
 
 def test_rotated_key_still_matches_old_intel(providers, key_file, alpha_bundle, tmp_path) -> None:
@@ -150,5 +150,5 @@ def test_expired_previous_key_is_not_used(providers, key_file, alpha_bundle, tmp
     (tmp_path / "k.json").write_text(json.dumps(ring))
     sig = intel_signals(alpha_bundle, beta.events, key_file=tmp_path / "k.json")
     assert len(sig) == 0 and json.loads(sig.schema.metadata[b"distillguard.intel_skipped"]) == {
-        "expired_key": 6
+        "expired_key": 7
     }

@@ -38,14 +38,42 @@ def param(default: Any, doc: str) -> Any:
 class DetectionContext:
     """What detectors see: features per account, the event view, and input facts."""
 
-    con: Any  #: DuckDB connection holding the normalized event view
-    src: str  #: name of the event view (``ev`` or a replay cut of it)
-    features: pa.Table  #: one row per account, sorted by ``account_id``
+    con: Any  #: DuckDB connection holding the normalized event table
+    src: str  #: name of the event table
+    features: pa.Table  #: one row per account seen before checkpoint ``k``, sorted by id
     has_prompts: bool  #: prompt text was present (template/tag features are meaningful)
     cache: dict[str, Any] = field(default_factory=dict)  #: shared intermediate results
+    timeline: Any = None  #: the :class:`~distillguard.features.Timeline` (partials per interval)
+    k: int | None = None  #: checkpoint index (``None`` or ``timeline.final`` = whole input)
 
     def __post_init__(self) -> None:
         self._cols: dict[str, np.ndarray] = {}
+        if self.k is None and self.timeline is not None:
+            self.k = self.timeline.final
+
+    @classmethod
+    def at(cls, timeline: Any, k: int | None = None, *, has_prompts: bool) -> DetectionContext:
+        """The context of checkpoint ``k`` of ``timeline`` (default: the whole input)."""
+        k = timeline.final if k is None else k
+        return cls(timeline.con, timeline.src, timeline.at(k), has_prompts, timeline=timeline, k=k)
+
+    @property
+    def shared(self) -> dict[str, Any]:
+        """Cache that outlives one checkpoint (partial tables built once per timeline)."""
+        return self.timeline.cache if self.timeline is not None else self.cache
+
+    def positions(self, aids: Any) -> np.ndarray:
+        """Row positions in ``features`` of integer account ids ``aids`` (all must be present)."""
+        key = self.col("aid")
+        return np.searchsorted(key, np.asarray(aids, dtype=np.float64)).astype(np.int64)
+
+    def aligned(self, table: pa.Table, column: str, fill: float = 0.0) -> np.ndarray:
+        """A per-account column of ``table`` (keyed by ``aid``) aligned to ``features`` rows."""
+        out = np.full(self.features.num_rows, fill, dtype=np.float64)
+        if table.num_rows:
+            vals = table[column].cast(pa.float64()).fill_null(fill).to_numpy(zero_copy_only=False)
+            out[self.positions(table["aid"].to_numpy(zero_copy_only=False))] = vals
+        return out
 
     @property
     def accounts(self) -> np.ndarray:

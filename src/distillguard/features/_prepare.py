@@ -37,7 +37,9 @@ _COLUMNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("ip_country", "VARCHAR", ("ip_country",)),
     ("ip_prefix", "VARCHAR", ("ip_prefix24", "client_ip")),
     # enrich: prompt templates and tags (absent on metadata-only input)
-    ("template_family", "BIGINT", ("frame_id", "template_family", "template_id")),
+    # the instruction frame's family: survives fixed wrappers around varying tasks and
+    # paraphrased wrappers (enrich clusters frame texts); older enrich outputs lack it
+    ("template_family", "BIGINT", ("frame_family", "frame_id", "template_family", "template_id")),
     ("system_family", "BIGINT", ("system_template_id",)),
     ("cot", "BOOLEAN", ("tag_cot", "cot_elicitation", "is_cot")),
     ("extraction_tag", "BOOLEAN", ("tag_extraction", "is_extraction")),
@@ -116,22 +118,83 @@ def tag_expressions(schema_names: list[str], types: dict[str, Any]) -> dict[str,
     return out
 
 
-def register_events(con: Any, table: Any, name: str = "ev", *, as_of: Any = None) -> int:
-    """Register an Arrow table as the normalized view ``name``; returns its row count.
+def _derived(table: Any, checkpoints_ms: list[int]) -> dict[str, Any]:
+    """``aid``, ``t``, ``gap``, ``gap_prev``, ``cp`` for every row (vectorized, numpy/Arrow).
 
-    ``as_of`` (a timestamp) keeps only events at or before it, so a scan "as of T" sees
-    exactly what it would have seen at T.
+    Done in numpy on narrow arrays rather than as a SQL window over the wide event rows
+    (which drags every column through the sort and costs several times more).
     """
-    raw = f"{name}__raw"
-    con.register(raw, table)
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    acc = table["account_id"].combine_chunks()
+    enc = pc.dictionary_encode(acc)
+    rank = np.empty(len(enc.dictionary), dtype=np.int32)
+    rank[pc.sort_indices(enc.dictionary).to_numpy()] = np.arange(len(enc.dictionary), dtype=np.int32)
+    aid = rank[enc.indices.to_numpy(zero_copy_only=False)]
+    ts = table["timestamp"].combine_chunks()
+    t = pc.cast(ts, pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_numpy(zero_copy_only=False) // 1000
+    order = np.lexsort((t, aid))
+    ts_sorted, aid_sorted = t[order], aid[order]
+    same = np.r_[False, aid_sorted[1:] == aid_sorted[:-1]]
+    gap_sorted = np.where(same, np.r_[0, np.diff(ts_sorted)] / 1000.0, np.nan)
+    prev_sorted = np.where(np.r_[False, same[:-1]] & same, np.r_[np.nan, gap_sorted[:-1]], np.nan)
+    gap = np.empty(len(t))
+    gap_prev = np.empty(len(t))
+    gap[order] = gap_sorted
+    gap_prev[order] = prev_sorted
+    cps = np.asarray(sorted(int(c) for c in checkpoints_ms), dtype=np.int64)
+    return {
+        "aid": pa.array(aid, pa.int32()),
+        "t": pa.array(t, pa.int64()),
+        "gap": pa.array(gap, pa.float64(), from_pandas=True),
+        "gap_prev": pa.array(gap_prev, pa.float64(), from_pandas=True),
+        "cp": pa.array(np.searchsorted(cps, t, side="right").astype(np.int32), pa.int32()),
+    }
+
+
+def register_events(
+    con: Any,
+    table: Any,
+    name: str = "ev",
+    *,
+    as_of: Any = None,
+    checkpoints_ms: list[int] | None = None,
+) -> int:
+    """Register an Arrow table as the normalized event table ``name``; returns its row count.
+
+    Besides the view columns it adds what every later query wants precomputed once:
+    ``aid`` (dense integer account id in ``account_id`` order: integer group keys are
+    several times cheaper than strings), ``t`` (epoch ms), ``gap``/``gap_prev`` (seconds
+    since the account's previous request / the previous gap: a prefix of the input has the
+    same gaps, so they serve every replay checkpoint; ties in time need no tie-break, equal
+    times give the same gaps in either order) and ``cp``, the replay interval of the event:
+    the number of checkpoints at or before it, so "the events seen before checkpoint k" is
+    ``cp <= k``. ``as_of`` keeps only events at or before it.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if as_of is not None:
+        table = table.filter(pc.less_equal(table["timestamp"], pa.scalar(as_of, table["timestamp"].type)))
     names = list(table.schema.names)
     types = {f.name: f.type for f in table.schema}
-    sql = view_sql(set(names), raw, tag_expressions(names, types))
-    where = ""
-    if as_of is not None:
-        where = " WHERE ts <= CAST($as_of AS TIMESTAMPTZ)"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM ({sql}){where}", {"as_of": as_of})
+    extra = _derived(table, checkpoints_ms or []) if table.num_rows else None
+    raw = f"{name}__raw"
+    if extra is None:
+        con.register(raw, table)
+        sql = view_sql(set(names), raw, tag_expressions(names, types))
+        tail = "NULL::INTEGER AS aid, NULL::BIGINT AS t, NULL::DOUBLE AS gap, NULL::DOUBLE AS gap_prev, "
+        select = f"SELECT *, {tail}NULL::INTEGER AS cp FROM ({sql})"
     else:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+        keep = [c for c in names if c not in extra]
+        table = pa.table([table[c] for c in keep] + list(extra.values()), names=keep + list(extra))
+        con.register(raw, table)
+        sql = view_sql(set(names), raw, tag_expressions(names, types))
+        cols = ", ".join(extra)
+        select = sql.replace(f" FROM {raw}", f", {cols} FROM {raw}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {select}")
     con.unregister(raw)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_accts AS SELECT DISTINCT aid, account_id FROM {name}")
     return int(con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])

@@ -22,7 +22,7 @@ Converted = tuple[pa.Array, pa.Array]
 #: Chunks at most this long are cast element by element while bisecting a failed cast.
 _BISECT_LEAF = 32
 
-_INT_RE = r"^[+-]?[0-9]{1,18}$"
+_INT_RE = r"^[+-]?[0-9]{1,19}$"  # int64 has 19 digits; overflow is caught by the cast
 _FLOAT_RE = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?$"
 _TRUE = ("true", "t", "yes", "y", "1")
 _FALSE = ("false", "f", "no", "n", "0")

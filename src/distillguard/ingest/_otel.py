@@ -13,8 +13,9 @@ Other spans (HTTP handlers, DB calls in the same trace) are counted in
 are not requests to the model at all. A line that is not valid JSON is one
 ``malformed_row`` (its spans cannot be told apart).
 
-Decoding is Python per span (nested protobuf-JSON has no columnar shortcut in
-pyarrow without knowing the attribute keys up front); ``json.loads`` dominates.
+Blocks of export lines are decoded column-wise (``_otel_fast.py``); this module's
+per-span Python decoder handles whole-document files and the blocks the columnar
+path declines (malformed lines, ``kvlistValue`` attributes, mixed JSON types).
 """
 
 from __future__ import annotations
@@ -29,7 +30,14 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from distillguard.ingest._jsonl import DEFAULT_BLOCK_BYTES, first_char, iter_line_blocks, read_document
+from distillguard.ingest._jsonl import (
+    DEFAULT_BLOCK_BYTES,
+    first_char,
+    iter_line_blocks,
+    parse_block_fast,
+    read_document,
+)
+from distillguard.ingest._otel_fast import Unsupported, decode_exports
 from distillguard.ingest._raw import RawBatch, malformed_rows
 from distillguard.ingest._sources import SourceFile
 
@@ -160,6 +168,17 @@ def _batch(
     )
 
 
+def _decode_fast(block: bytes, first_line: int) -> tuple[pa.Table, np.ndarray, int] | None:
+    """The columnar decoder's result, or None when the block needs the Python decoder."""
+    parsed = parse_block_fast(block, first_line)
+    if parsed is None:
+        return None
+    try:
+        return decode_exports(*parsed)
+    except Unsupported:
+        return None
+
+
 def read_otel(src: SourceFile, block_bytes: int = DEFAULT_BLOCK_BYTES) -> Iterator[RawBatch]:
     """GenAI spans of an OTLP/JSON trace export file (JSON lines or one document).
 
@@ -198,6 +217,11 @@ def read_otel(src: SourceFile, block_bytes: int = DEFAULT_BLOCK_BYTES) -> Iterat
         yield _batch(src, rows, numbers, bad, skipped)
         return
     for block, first_line in iter_line_blocks(src, block_bytes):
+        fast = _decode_fast(block, first_line)
+        if fast is not None:
+            table, lines, n_skipped = fast
+            yield RawBatch(table, src.name, pa.array(lines), skipped_spans=n_skipped)
+            continue
         rows = []
         numbers = []
         bad = []

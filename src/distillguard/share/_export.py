@@ -1,9 +1,11 @@
-"""``share export``: a scan's campaigns as a privacy-preserving STIX 2.1 bundle.
+"""``share export``: a scan's findings as a privacy-preserving STIX 2.1 bundle.
 
-What leaves the building: our identity, one ``campaign`` per detected campaign (first and
-last seen, account and exchange counts, targeted capabilities), the MITRE ATLAS
-AML.T0024.002 technique, and ``indicator``s that ``indicates`` each campaign and carry only
-keyed hashes (HMAC-SHA256 under the group key) and keyed MinHash template sketches.
+What leaves the building: our identity, one ``campaign`` per export group (each detected
+campaign, plus one pooled group of weak ``suspicious`` evidence; see
+``share._export_groups``) with first and last seen, account and exchange counts, level
+and STIX ``confidence``, the MITRE ATLAS AML.T0024.002 technique, and ``indicator``s that
+``indicates`` each group and carry only keyed hashes (HMAC-SHA256 under the group key) of
+identifiers and prompt frames, and keyed MinHash template sketches, with counts.
 What never leaves: account ids, raw identifiers, prompts, unkeyed hashes of anything.
 """
 
@@ -22,11 +24,12 @@ import pyarrow.compute as pc
 
 from distillguard.share._config import ShareConfig, load_config
 from distillguard.share._events import EventSource, events_from_scan_meta, register_events, resolve_sources
-from distillguard.share._hashing import HASH_KINDS, KIND_COLUMNS, arrow, duck, hash_canonical
+from distillguard.share._export_groups import export_groups
+from distillguard.share._export_values import kind_values, stats_of, template_values
+from distillguard.share._frames import HARVEST_TAGS
+from distillguard.share._hashing import FRAME_KIND, HASH_KINDS, duck, hash_canonical
 from distillguard.share._keys import load_keyring
-from distillguard.share._local import canon_map, local_sketches, template_map
-from distillguard.share._scan_dir import read_campaigns
-from distillguard.share._sketch import SketchParams, signature_to_hex
+from distillguard.share._sketch import SketchParams, band_keys, signature_to_hex
 from distillguard.share._stix import (
     ATTACK_PATTERN_ID,
     EXTENSION_ID,
@@ -48,15 +51,29 @@ class ExportParams:
     min_campaign_score: float = 0.0
     """Campaigns scoring below this are not shared."""
     max_outside_accounts: int = 2
-    """An identifier or template also used by more than this many local accounts outside every
-    shared campaign is withheld: it does not distinguish the campaign and would flag partners'
-    benign customers (think shared NAT egress, popular user agents, common prompts)."""
+    """An identifier, frame or template also used by more than this many local accounts
+    outside the group is withheld: it does not distinguish the group and would flag
+    partners' benign customers (shared NAT egress, popular user agents, common prompts)."""
     max_values_per_indicator: int = 400
     """Hashes per indicator; bigger sets are split so patterns stay parseable."""
     max_templates_per_campaign: int = 50
-    """Most frequent templates of a campaign that get a sketch."""
+    """Most frequent templates of a group that get a sketch."""
     min_template_events: int = 2
-    """A template must occur at least this often in the campaign to be sketched."""
+    """A template must occur at least this often in the group to be sketched."""
+    share_suspicious: bool = True
+    """Also share the pooled ``suspicious`` group (weak evidence, lower confidence)."""
+    weak_signals: tuple[str, ...] = ("shared_template", "shared_harvest_template")
+    """Cross-account template signals that put an account in the suspicious group even when
+    its own score is low (a template family seen across unrelated local accounts)."""
+    weak_kinds: tuple[str, ...] = ("payment", "ip", "ip24", FRAME_KIND, "template")
+    """Kinds the suspicious group shares. User agents and TLS fingerprints are left out: they
+    name client software, not actors, and every partner's suspicious group holds some users
+    of each popular SDK, so weak intel would converge on benign customers' libraries
+    (measured: bench/federation.py, tiny, 10 providers)."""
+    weak_max_confidence: int = 50
+    """Cap on the STIX confidence of suspicious-level objects (campaigns use their score)."""
+    harvest_tags: tuple[str, ...] = HARVEST_TAGS
+    """Prompt tags whose prompts give frames (and the suspicious group's templates)."""
     sketch: SketchParams = field(default_factory=SketchParams)
 
 
@@ -71,81 +88,11 @@ class ExportResult:
     values_by_kind: dict[str, int]
     withheld_common: dict[str, int]
     params: ExportParams
+    levels: dict[str, int] = field(default_factory=dict)
 
 
 def _iso(ts: datetime) -> str:
     return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _kind_values(con: Any, kind: str, secret: bytes, params: ExportParams) -> tuple[pa.Table, int]:
-    """Per campaign: keyed hashes of the kind's distinguishing values, with counts."""
-    mapped = canon_map(con, kind)
-    col = KIND_COLUMNS[kind]
-    rows = arrow(
-        con,
-        f"""
-        WITH per_event AS (
-            SELECT e.account_id, e."timestamp" AS ts, m.canon
-            FROM events e JOIN {mapped} m ON e."{col}" = m.raw
-        ),
-        camp AS (
-            SELECT mb.campaign_id, p.canon, count(*) AS events,
-                   count(DISTINCT p.account_id) AS accounts, min(ts) AS first_seen, max(ts) AS last_seen
-            FROM per_event p JOIN _members mb USING (account_id)
-            GROUP BY 1, 2
-        ),
-        outside AS (
-            SELECT canon, count(DISTINCT account_id) AS n FROM per_event
-            WHERE account_id NOT IN (SELECT account_id FROM _members)
-              AND canon IN (SELECT canon FROM camp)
-            GROUP BY 1
-        )
-        SELECT camp.*, coalesce(outside.n, 0) AS outside
-        FROM camp LEFT JOIN outside USING (canon)
-        ORDER BY campaign_id, events DESC, canon
-        """,
-    )
-    keep = pc.less_equal(rows["outside"], params.max_outside_accounts)
-    withheld = len(rows) - pc.sum(keep).as_py() if len(rows) else 0
-    rows = rows.filter(keep)
-    hashes = hash_canonical(rows.column("canon"), secret, kind, con=con)
-    return rows.drop_columns(["canon"]).append_column("hmac", hashes), withheld
-
-
-def _template_values(con: Any, secret: bytes, params: ExportParams) -> tuple[pa.Table, Any, int]:
-    """Per campaign: top template texts (local only) plus keyed signatures; never raw text out."""
-    template_map(con)
-    rows = arrow(
-        con,
-        f"""
-        WITH per_event AS (
-            SELECT e.account_id, t.template FROM events e JOIN _map_template t ON e.prompt = t.raw
-        ),
-        camp AS (
-            SELECT mb.campaign_id, p.template, count(*) AS events, count(DISTINCT p.account_id) AS accounts
-            FROM per_event p JOIN _members mb USING (account_id) GROUP BY 1, 2
-            HAVING count(*) >= {int(params.min_template_events)}
-        ),
-        outside AS (
-            SELECT template, count(DISTINCT account_id) AS n FROM per_event
-            WHERE account_id NOT IN (SELECT account_id FROM _members)
-              AND template IN (SELECT template FROM camp) GROUP BY 1
-        ),
-        ranked AS (
-            SELECT camp.*, coalesce(outside.n, 0) AS outside,
-                   row_number() OVER (PARTITION BY campaign_id ORDER BY events DESC, template) AS rk
-            FROM camp LEFT JOIN outside USING (template)
-        )
-        SELECT * FROM ranked ORDER BY campaign_id, rk
-        """,
-    )
-    common = pc.greater(rows["outside"], params.max_outside_accounts)
-    withheld = pc.sum(common).as_py() or 0
-    rows = rows.filter(
-        pc.and_(pc.invert(common), pc.less_equal(rows["rk"], params.max_templates_per_campaign))
-    )
-    sigs, _ = local_sketches(rows.column("template").combine_chunks(), secret, params.sketch)
-    return rows.drop_columns(["template"]), sigs, withheld
 
 
 def export_bundle(
@@ -160,7 +107,7 @@ def export_bundle(
     as_of: datetime | None = None,
     params: ExportParams | None = None,
 ) -> ExportResult:
-    """Write the STIX 2.1 bundle of ``scan_dir``'s campaigns to ``out`` and return a summary."""
+    """Write the STIX 2.1 bundle of ``scan_dir``'s findings to ``out`` and return a summary."""
     import stix2
 
     params = params or ExportParams()
@@ -170,25 +117,18 @@ def export_bundle(
     key = load_keyring(key_file).signing_key(now)
     marking = tlp_marking(tlp or cfg.tlp or "amber")
     scan = Path(scan_dir)
-    campaigns = [c for c in read_campaigns(scan) if c["score"] >= params.min_campaign_score]
+    groups, members = export_groups(scan, params)
     sources = resolve_sources(events if events is not None else events_from_scan_meta(scan))
 
     con = duck()
     register_events(con, sources)
-    members = pa.table(
-        {
-            "campaign_id": [c["campaign_id"] for c in campaigns for _ in c["accounts"]],
-            "account_id": [a for c in campaigns for a in c["accounts"]],
-        },
-        schema=pa.schema([("campaign_id", pa.string()), ("account_id", pa.string())]),
-    )
     con.register("_members", members)
-
-    per_kind: dict[str, pa.Table] = {}
+    per_kind: dict[str, tuple[pa.Table, pa.Table]] = {}
     withheld: dict[str, int] = {}
     for kind in HASH_KINDS:
-        per_kind[kind], withheld[kind] = _kind_values(con, kind, key.secret, params)
-    tmpl_rows, tmpl_sigs, withheld["template"] = _template_values(con, key.secret, params)
+        values, stats, withheld[kind] = kind_values(con, kind, key.secret, params)
+        per_kind[kind] = (values, stats)
+    tmpl_rows, tmpl_sigs, tmpl_stats, withheld["template"] = template_values(con, key.secret, params)
     con.close()
 
     common = {
@@ -204,6 +144,7 @@ def export_bundle(
     valid_until = now + timedelta(days=params.validity_days)
     n_indicators = 0
     values_by_kind = {k: 0 for k in (*HASH_KINDS, "template")}
+    levels: dict[str, int] = {}
 
     def relate(src: str, rel: str, dst: str) -> None:
         rid = derived_id("relationship", src, rel, dst)
@@ -211,32 +152,44 @@ def export_bundle(
             stix2.Relationship(id=rid, source_ref=src, relationship_type=rel, target_ref=dst, **common)
         )
 
-    for camp in campaigns:
-        local_ref = hash_canonical(pa.array([camp["campaign_id"]]), key.secret, "campaign-ref").to_pylist()[0]
+    for grp in groups:
+        level, conf = grp["level"], grp["confidence"]
+        local_ref = hash_canonical(pa.array([grp["campaign_id"]]), key.secret, "campaign-ref").to_pylist()[0]
         cid = derived_id("campaign", identity_id, local_ref)
-        caps = sorted({str(c) for c in camp.get("capabilities") or []})
-        cname = f"Distillation campaign {local_ref[:10]}"
+        caps = sorted({str(c) for c in grp.get("capabilities") or []})
+        label = "Distillation campaign" if level == "campaign" else "Suspected distillation activity"
+        cname = f"{label} {local_ref[:10]}"
+        n_acc, n_ex = len(grp["accounts"]), int(grp.get("exchanges") or 0)
         ext = {
             "extension_type": "property-extension",
-            "accounts": len(camp["accounts"]),
-            "exchanges": int(camp.get("exchanges") or 0),
-            "score": float(camp["score"]),
+            "level": level,
+            "accounts": n_acc,
+            "exchanges": n_ex,
+            "score": float(grp["score"]),
             "capabilities": caps,
         }
+        desc = (
+            f"{n_acc} accounts, {n_ex} exchanges harvesting model outputs; capabilities targeted: "
+            f"{', '.join(caps) or 'unknown'}."
+            if level == "campaign"
+            else f"{n_acc} accounts with weak, unconfirmed signs of distillation ({n_ex} exchanges); "
+            "not actionable alone, meant to be pooled with partners' evidence."
+        )
         objects.append(
             stix2.Campaign(
                 id=cid,
                 name=cname,
-                first_seen=camp["first_seen"],
-                last_seen=camp["last_seen"],
-                description=f"{len(camp['accounts'])} accounts, {ext['exchanges']} exchanges harvesting "
-                f"model outputs; capabilities targeted: {', '.join(caps) or 'unknown'}.",
+                first_seen=grp["first_seen"],
+                last_seen=grp["last_seen"],
+                description=desc,
                 objective=f"Extract model capabilities: {', '.join(caps) or 'general'}",
+                confidence=conf,
                 extensions={EXTENSION_ID: ext},
                 **common,
             )
         )
         relate(cid, "uses", ATTACK_PATTERN_ID)
+        made = 0
 
         def add_indicator(
             kind: str,
@@ -245,26 +198,30 @@ def export_bundle(
             payload: dict[str, Any],
             first: Any,
             last: Any,
-            _cid: str = cid,
-            _cname: str = cname,
+            cid: str = cid,
+            cname: str = cname,
+            level: str = level,
+            conf: int = conf,
         ) -> None:
-            iid = derived_id("indicator", _cid, kind, str(chunk))
-            valid_from = min(first or now, now)
+            iid = derived_id("indicator", cid, kind, str(chunk))
             objects.append(
                 stix2.Indicator(
                     id=iid,
-                    name=f"{kind} keyed indicators of {_cname}",
+                    name=f"{kind} keyed indicators of {cname}",
                     pattern=pattern,
                     pattern_type="stix",
-                    description=f"Keyed {kind} indicators (key {key.key_id}); see distillguard share match.",
-                    indicator_types=["malicious-activity"],
-                    valid_from=valid_from,
+                    description=f"Keyed {kind} indicators (key {key.key_id}, level {level}); "
+                    "see distillguard share match.",
+                    indicator_types=["malicious-activity" if level == "campaign" else "anomalous-activity"],
+                    valid_from=min(first or now, now),
                     valid_until=valid_until,
+                    confidence=conf,
                     extensions={
                         EXTENSION_ID: {
                             "extension_type": "property-extension",
                             "kind": kind,
                             "key_id": key.key_id,
+                            "level": level,
                             "first_seen": _iso(first or now),
                             "last_seen": _iso(last or now),
                             **payload,
@@ -273,25 +230,26 @@ def export_bundle(
                     **common,
                 )
             )
-            relate(iid, "indicates", _cid)
+            relate(iid, "indicates", cid)
 
-        for kind, table in per_kind.items():
-            rows = table.filter(pc.equal(table["campaign_id"], camp["campaign_id"]))
-            if not len(rows):
-                continue
-            step = params.max_values_per_indicator
-            for chunk, start in enumerate(range(0, len(rows), step)):
-                part = rows.slice(start, step)
+        for kind, (table, stats) in per_kind.items():
+            rows = table.filter(pc.equal(table["campaign_id"], grp["campaign_id"]))
+            for chunk in sorted(set(rows["chunk"].to_pylist())):
+                part = rows.filter(pc.equal(rows["chunk"], chunk))
                 hashes = part.column("hmac").to_pylist()
+                accounts, occurrences = stats_of(stats, grp["campaign_id"], chunk)
                 pattern = (
                     f"[{HASH_OBJECT}:kind = '{kind}' AND {HASH_OBJECT}:key_id = '{key.key_id}' "
                     f"AND {HASH_OBJECT}:hmac IN ({stix_string_list(hashes)})]"
                 )
-                payload = {
+                payload: dict[str, Any] = {
                     "hmac": hashes,
-                    "events": int(pc.sum(part["events"]).as_py()),
+                    "events": occurrences,
+                    "accounts": accounts,
                     "values": len(hashes),
                 }
+                if kind == FRAME_KIND:
+                    payload["frame"] = params.sketch.frame_protocol()
                 add_indicator(
                     kind,
                     chunk,
@@ -301,11 +259,9 @@ def export_bundle(
                     pc.max(part["last_seen"]).as_py(),
                 )
                 values_by_kind[kind] += len(hashes)
-                n_indicators += 1
-        idx = pc.equal(tmpl_rows["campaign_id"], camp["campaign_id"]).to_numpy(zero_copy_only=False)
+                made += 1
+        idx = pc.equal(tmpl_rows["campaign_id"], grp["campaign_id"]).to_numpy(zero_copy_only=False)
         if idx.any():
-            from distillguard.share._sketch import band_keys
-
             sigs = tmpl_sigs[idx]
             bands = band_keys(sigs, params.sketch)
             band_txt = sorted({f"{b:02d}:{int(v):016x}" for row in bands for b, v in enumerate(row)})
@@ -313,16 +269,19 @@ def export_bundle(
                 f"[{SKETCH_OBJECT}:key_id = '{key.key_id}' AND "
                 f"{SKETCH_OBJECT}:lsh_band IN ({stix_string_list(band_txt)})]"
             )
-            events_n = pc.sum(tmpl_rows.filter(pa.array(idx))["events"]).as_py()
+            accounts, occurrences = stats_of(tmpl_stats, grp["campaign_id"])
             payload = {
                 "sketch": params.sketch.protocol(),
                 "signatures": [signature_to_hex(s) for s in sigs],
-                "events": int(events_n),
+                "events": occurrences,
+                "accounts": accounts,
                 "values": len(sigs),
             }
-            add_indicator("template", 0, pattern, payload, camp["first_seen"], camp["last_seen"])
+            add_indicator("template", 0, pattern, payload, grp["first_seen"], grp["last_seen"])
             values_by_kind["template"] += len(sigs)
-            n_indicators += 1
+            made += 1
+        n_indicators += made
+        levels[level] = levels.get(level, 0) + 1
 
     bundle = stix2.Bundle(objects=objects)
     out_path = Path(out)
@@ -330,8 +289,9 @@ def export_bundle(
     tmp = out_path.with_name(out_path.name + ".tmp")
     tmp.write_text(bundle.serialize(pretty=True), encoding="utf-8")
     os.replace(tmp, out_path)
+    n_campaigns = levels.get("campaign", 0)
     return ExportResult(
-        out_path, len(campaigns), n_indicators, len(objects), values_by_kind, withheld, params
+        out_path, n_campaigns, n_indicators, len(objects), values_by_kind, withheld, params, levels
     )
 
 

@@ -34,7 +34,9 @@ if TYPE_CHECKING:
 LEVELS: tuple[str, ...] = ("campaign", "suspicious")
 #: Local id of the pooled weak group (never leaves: only a keyed reference does).
 WEAK_GROUP_ID = "dg:suspicious"
-MEMBERS_SCHEMA = pa.schema([("campaign_id", pa.string()), ("account_id", pa.string()), ("level", pa.string())])
+MEMBERS_SCHEMA = pa.schema(
+    [("campaign_id", pa.string()), ("account_id", pa.string()), ("level", pa.string())]
+)
 
 
 def confidence(score: float, cap: int = 100) -> int:
@@ -66,7 +68,9 @@ def weak_group(scan: Path, in_campaigns: set[str], params: ExportParams) -> dict
     sig = _read(scan / "signals.parquet", ["account_id", "signal", "strength"])
     if sig is not None and params.weak_signals:
         fired = sig.filter(
-            pc.and_(pc.is_in(sig["signal"], pa.array(list(params.weak_signals))), pc.greater(sig["strength"], 0))
+            pc.and_(
+                pc.is_in(sig["signal"], pa.array(list(params.weak_signals))), pc.greater(sig["strength"], 0)
+            )
         )
         flagged = pc.or_(flagged, pc.is_in(acc["account_id"], fired["account_id"]))
     outside = pc.invert(pc.is_in(acc["account_id"], pa.array(sorted(in_campaigns), pa.string())))

@@ -55,9 +55,7 @@ def harvest_mask(prompts: pa.Array, tags: tuple[str, ...] = HARVEST_TAGS) -> np.
     return out
 
 
-def frame_map(
-    con: duckdb.DuckDBPyConnection, words: int, *, tags: tuple[str, ...] = HARVEST_TAGS
-) -> str:
+def frame_map(con: duckdb.DuckDBPyConnection, words: int, *, tags: tuple[str, ...] = HARVEST_TAGS) -> str:
     """Register ``_map_frame(raw, canon, harvest)``: each distinct prompt's head and tail frame.
 
     Two rows per prompt (one when head and tail coincide is not special-cased: the side

@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from distillguard.errors import DistillguardError
-from distillguard.share._hashing import HASH_KINDS
+from distillguard.share._hashing import FRAME_KIND, HASH_KINDS
 from distillguard.share._keys import KeyRing
 from distillguard.share._sketch import SketchParams, band_keys, signatures_from_hex
 from distillguard.share._stix import EXTENSION_ID
@@ -39,7 +39,7 @@ SKIP_REASONS: tuple[str, ...] = (
     "expired_indicator",  # valid_until in the past
     "unknown_key_id",  # made under a key our key file does not hold
     "expired_key",  # made under a key our key file holds but which has expired
-    "incompatible_sketch",  # template sketch built with other parameters or normalizer
+    "incompatible_sketch",  # template sketch or frame built with other parameters or normalizer
 )
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -55,6 +55,35 @@ _HASH_SCHEMA = pa.schema(
     ]
 )
 _SKETCH_SCHEMA = pa.schema([f for f in _HASH_SCHEMA if f.name not in ("kind", "hmac")])
+#: Per usable indicator: what partners said about it besides the values.
+META_SCHEMA = pa.schema(
+    [
+        ("indicator_id", pa.string()),
+        ("level", pa.string()),  # campaign | suspicious (absent: campaign, the only level of v1)
+        ("confidence", pa.float64()),  # STIX confidence / 100; null when the indicator has none
+        ("member_events", pa.float64()),  # events / accounts behind the indicator; null if not given
+    ]
+)
+
+
+def _meta_row(iid: str, obj: dict[str, Any], ext: dict[str, Any]) -> dict[str, Any] | None:
+    """Level, confidence and typical member volume of an indicator; None when malformed."""
+    level = ext.get("level", "campaign")
+    conf = obj.get("confidence")
+    events, accounts = ext.get("events"), ext.get("accounts")
+    if level not in ("campaign", "suspicious"):
+        return None
+    if conf is not None and (isinstance(conf, bool) or not isinstance(conf, int) or not 0 <= conf <= 100):
+        return None
+    member = None
+    if isinstance(events, int) and isinstance(accounts, int) and accounts > 0 and events >= 0:
+        member = events / accounts
+    return {
+        "indicator_id": iid,
+        "level": level,
+        "confidence": None if conf is None else conf / 100.0,
+        "member_events": member,
+    }
 
 
 @dataclass
@@ -64,6 +93,7 @@ class IntelSet:
     hashes: pa.Table
     sketch_meta: pa.Table
     signatures: np.ndarray
+    meta: pa.Table = field(default_factory=lambda: META_SCHEMA.empty_table())
     partners: dict[str, str] = field(default_factory=dict)
     skipped: Counter[str] = field(default_factory=Counter)
     files: int = 0
@@ -162,6 +192,7 @@ def load_intel(
     hash_rows: dict[str, list[str]] = {f.name: [] for f in _HASH_SCHEMA}
     sketch_rows: dict[str, list[str]] = {f.name: [] for f in _SKETCH_SCHEMA}
     sig_texts: list[str] = []
+    meta_rows: list[dict[str, Any]] = []
     partners: dict[str, str] = {}
     used = 0
     for iid, obj in latest.items():
@@ -198,6 +229,13 @@ def load_intel(
             "key_id": key.key_id,
         }
         ikind = ext.get("kind")
+        info = _meta_row(iid, obj, ext)
+        if info is None:
+            skipped["malformed_indicator"] += 1
+            continue
+        if ikind == FRAME_KIND and ext.get("frame") != sketch.frame_protocol():
+            skipped["incompatible_sketch"] += 1
+            continue
         if ikind in HASH_KINDS:
             hashes = ext.get("hmac")
             if (
@@ -230,11 +268,13 @@ def load_intel(
             skipped["malformed_indicator"] += 1
             continue
         partners[creator] = meta["partner_name"]
+        meta_rows.append(info)
         used += 1
     return IntelSet(
         hashes=pa.Table.from_pydict(hash_rows, schema=_HASH_SCHEMA),
         sketch_meta=pa.Table.from_pydict(sketch_rows, schema=_SKETCH_SCHEMA),
         signatures=signatures_from_hex(sig_texts, sketch.num_perm),
+        meta=pa.Table.from_pylist(meta_rows, schema=META_SCHEMA),
         partners=partners,
         skipped=skipped,
         files=len(files),

@@ -1,6 +1,6 @@
 """Join partners' keyed indicators against local events, per account.
 
-Exact kinds (payment, IP, /24, TLS, user agent): hash every DISTINCT local value under
+Exact kinds (payment, IP, /24, TLS, user agent, prompt frame): hash every DISTINCT local value under
 the key id each indicator names (DuckDB HMAC), then a hash join. Templates: keyed
 sketches of distinct local templates, LSH band join for candidates, then the Jaccard
 estimate must reach ``SketchParams.min_jaccard``. Output: one row per (local account,
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
-from distillguard.share._hashing import KIND_COLUMNS, arrow
+from distillguard.share._hashing import SOURCE_COLUMNS, arrow
 from distillguard.share._intel_io import IntelSet, intel_bands
 from distillguard.share._keys import KeyRing
 from distillguard.share._local import keyed_map, local_sketches, template_map
@@ -37,8 +37,13 @@ MATCH_SCHEMA = pa.schema(
         ("first_seen", pa.timestamp("us", tz="UTC")),
         ("last_seen", pa.timestamp("us", tz="UTC")),
         ("jaccard", pa.float64()),
+        ("level", pa.string()),  # partner's level: campaign | suspicious
+        ("confidence", pa.float64()),  # partner's STIX confidence / 100 (null: not given)
+        ("member_events", pa.float64()),  # partner's occurrences per account behind the indicator
     ]
 )
+#: Columns find_matches adds after the per-kind joins.
+_JOINED = ("account_events", "level", "confidence", "member_events")
 
 _GROUP = """
     GROUP BY e.account_id, i.partner_id, i.partner_name, i.indicator_id, i.campaign_ref
@@ -50,7 +55,9 @@ _SELECT = """
 """
 
 
-def _hash_matches(con: duckdb.DuckDBPyConnection, intel: IntelSet, keyring: KeyRing) -> list[pa.Table]:
+def _hash_matches(
+    con: duckdb.DuckDBPyConnection, intel: IntelSet, keyring: KeyRing, sketch: SketchParams
+) -> list[pa.Table]:
     con.register("_intel_hashes", intel.hashes)
     pairs = arrow(con, "SELECT DISTINCT kind, key_id FROM _intel_hashes ORDER BY 1, 2").to_pylist()
     parts = []
@@ -59,12 +66,12 @@ def _hash_matches(con: duckdb.DuckDBPyConnection, intel: IntelSet, keyring: KeyR
         key = keyring.get(key_id)
         if key is None:  # load_intel already skipped these; defensive
             continue
-        keyed = keyed_map(con, kind, key_id, key.secret)
+        keyed = keyed_map(con, kind, key_id, key.secret, frame_words=sketch.frame_words)
         sql = (
             _SELECT.format(kind=kind, value="k.hmac", jaccard="NULL::DOUBLE")
             + f"""
             FROM events e
-            JOIN {keyed} k ON e."{KIND_COLUMNS[kind]}" = k.raw
+            JOIN {keyed} k ON e."{SOURCE_COLUMNS[kind]}" = k.raw
             JOIN _intel_hashes i ON i.hmac = k.hmac AND i.kind = $kind AND i.key_id = $key_id
             """
             + _GROUP
@@ -135,16 +142,19 @@ def find_matches(
     con: duckdb.DuckDBPyConnection, intel: IntelSet, keyring: KeyRing, sketch: SketchParams
 ) -> pa.Table:
     """Per (account, partner indicator): matched values, events, time range, Jaccard (templates)."""
-    parts = _hash_matches(con, intel, keyring) + _template_matches(con, intel, keyring, sketch)
+    parts = _hash_matches(con, intel, keyring, sketch) + _template_matches(con, intel, keyring, sketch)
     if not parts:
         return MATCH_SCHEMA.empty_table()
-    con.register("_matches", pa.concat_tables([p.cast(MATCH_SCHEMA.remove(8)) for p in parts]))
+    core = pa.schema([f for f in MATCH_SCHEMA if f.name not in _JOINED])
+    con.register("_matches", pa.concat_tables([p.cast(core) for p in parts]))
+    con.register("_indicator_meta", intel.meta)
     out = arrow(
         con,
         """SELECT m.account_id, m.partner_id, m.partner_name, m.kind, m.indicator_id, m.campaign_ref,
                   m.matched_values, m.events, a.n::BIGINT AS account_events,
-                  m.first_seen, m.last_seen, m.jaccard
+                  m.first_seen, m.last_seen, m.jaccard, im.level, im.confidence, im.member_events
            FROM _matches m JOIN (SELECT account_id, count(*) AS n FROM events GROUP BY 1) a USING (account_id)
+           LEFT JOIN _indicator_meta im USING (indicator_id)
            ORDER BY m.account_id, m.kind, m.partner_id, m.indicator_id""",
     )
     return out.cast(MATCH_SCHEMA)

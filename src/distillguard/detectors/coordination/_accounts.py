@@ -1,0 +1,90 @@
+"""Account-level coordination: shared payment instruments and account-creation bursts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from distillguard.detectors.base import DetectionContext, ramp, signal_rows
+from distillguard.detectors.coordination import _partials, _queries
+from distillguard.detectors.coordination._network import sites
+
+FAMILY = "coordination"
+
+
+def payment(ctx: DetectionContext, p: Any) -> pa.Table:
+    """Shared card: suspicious when very large, or when its accounts all run one job."""
+    acc = ctx.accounts
+    pay = ctx.col("payment")
+    known = np.array([v is not None for v in pay.tolist()], dtype=bool)
+    keys = np.where(known, pay, "").astype(str)
+    _, inv, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    size = np.where(known, counts[inv], 1).astype(float)
+    ctx.cache["payment_size"] = size
+    strength = ramp(size, p.payment_min_accounts, p.payment_full_accounts)
+    cohesion = np.zeros(len(acc))
+    if ctx.has_prompts:
+        _partials.ensure(ctx, "cohesion", _partials.COHESION, min_accounts=p.cohesive_min_accounts)
+        coh = _queries.run(
+            ctx, _queries.COHESION, min_accounts=p.cohesive_min_accounts, cohesion_frac=p.cohesion_frac
+        )
+        cohesion = ctx.aligned(coh, "cohesion")
+        cohesive = cohesion >= p.cohesion_min
+        strength = np.maximum(
+            strength, np.where(cohesive, ramp(size, p.cohesive_min_accounts, p.cohesive_full_accounts), 0.0)
+        )
+    return signal_rows(
+        acc,
+        FAMILY,
+        "shared_payment",
+        strength,
+        size,
+        p.payment_min_accounts,
+        (
+            "payment instrument shared by {:.0f} accounts ({:.0%} of prompts in their common templates)",
+            [size, cohesion],
+        ),
+    )
+
+
+def created(ctx: DetectionContext, p: Any) -> pa.Table:
+    """Accounts created in a burst far above the input's typical creation rate.
+
+    NAT-aware: a class signing up together behind one campus address is no fleet.
+    """
+    acc = ctx.accounts
+    created_us = ctx.features.column("created_at").cast(pa.int64()).to_numpy(zero_copy_only=False)
+    created_us = np.asarray(created_us, dtype=np.float64)
+    known = np.isfinite(created_us)
+    size = np.ones(len(acc))
+    threshold = float(p.created_min_accounts)
+    colocated = np.zeros(len(acc), dtype=bool)
+    if known.sum() >= 2:
+        bucket = np.floor(created_us[known] / (p.created_bucket_s * 1e6)).astype(np.int64)
+        uniq, inv, counts = np.unique(bucket, return_inverse=True, return_counts=True)
+        span = max(int(uniq.max() - uniq.min()) + 1, 1)
+        # typical rate: the mean of buckets after dropping the top 1% (bursts) of busy ones
+        trimmed = np.sort(counts)[: max(1, int(np.ceil(len(counts) * 0.99)))]
+        rate = float(trimmed.sum()) / span
+        threshold = max(float(p.created_min_accounts), p.created_burst_factor * rate)
+        size[known] = counts[inv]
+        site = sites(ctx)[known]
+        keyed = np.char.add(bucket.astype(str), np.char.add("|", site.astype(str)))
+        _, kinv, kcounts = np.unique(keyed, return_inverse=True, return_counts=True)
+        same_site = np.where(site != None, kcounts[kinv], 0)  # noqa: E711
+        colocated[known] = same_site >= p.fleet_max_colocated * counts[inv]
+    size = np.where(colocated, 1.0, size)
+    ctx.cache["created_threshold"] = threshold
+    ctx.cache["created_bucket_s"] = p.created_bucket_s
+    ctx.cache["created_colocated"] = colocated
+    return signal_rows(
+        acc,
+        FAMILY,
+        "created_together",
+        ramp(size, threshold, 3 * threshold),
+        size,
+        threshold,
+        ("created with {:.0f} other accounts in one burst", [size - 1]),
+    )

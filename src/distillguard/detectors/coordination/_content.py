@@ -1,0 +1,127 @@
+"""Content coordination: fleet template families and shared harvest system prompts.
+
+A template family is fleet evidence only when many unrelated accounts are devoted to it,
+its prompts do not repeat across accounts (benchmarks and class assignments repeat; sweeps
+partition a task set) and its users are not all behind one non-datacenter network.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from distillguard.detectors.base import DetectionContext, ramp, signal_rows
+from distillguard.detectors.coordination import _partials, _queries
+from distillguard.detectors.coordination._network import ids, sites
+
+FAMILY = "coordination"
+
+
+def _fleet_mask(fams: pa.Table, p: Any) -> pa.Array:
+    conds = [
+        pc.greater_equal(fams["devoted_payments"], p.fleet_min_payments),
+        pc.greater_equal(fams["devoted_event_share"], p.fleet_min_devoted_events),
+        pc.less_equal(fams["cross_dup_share"], p.fleet_max_cross_dup),
+        pc.less_equal(fams["repeat_ratio"], p.fleet_max_repeat),
+        pc.less_equal(fams["colocated_share"], p.fleet_max_colocated),
+    ]
+    out = conds[0]
+    for c in conds[1:]:
+        out = pc.and_(out, c)
+    return out
+
+
+def templates(ctx: DetectionContext, p: Any) -> list[pa.Table]:
+    """Share of each account's prompts in fleet families where it is one member among many."""
+    _partials.ensure(ctx, "families", _partials.FAMILIES, min_payments=p.fleet_min_payments)
+    sites(ctx)
+    fams = _queries.run(ctx, _queries.FAMILIES, sites="dg_sites", devoted_share=p.devoted_share)
+    fleet = fams.filter(_fleet_mask(fams, p))
+    ctx.con.register("dg_fleet", fleet)
+    members = _queries.run(
+        ctx,
+        _queries.MEMBERS,
+        fleet="dg_fleet",
+        owner_max_share=p.owner_max_share,
+        member_max_ratio=p.member_max_ratio,
+        devoted_share=p.devoted_share,
+    )
+    ctx.cache["fleet_families"] = fleet
+    ctx.cache["fleet_members"] = pa.table(
+        {
+            "account_id": pa.array(ids(ctx, members["aid"]).tolist(), pa.string()),
+            "fam": members["fam"],
+            "payments": members["devoted_payments"],
+        }
+    )
+    n = ctx.features.num_rows
+    share = np.zeros(n)
+    pays = np.zeros(n)
+    harvest_w = np.zeros(n)
+    if members.num_rows:
+        pos = ctx.positions(members["aid"].to_numpy())
+        c = members["c"].to_numpy(zero_copy_only=False).astype(float)
+        np.add.at(share, pos, members["share"].to_numpy(zero_copy_only=False))
+        np.maximum.at(pays, pos, members["devoted_payments"].to_numpy(zero_copy_only=False).astype(float))
+        weighted = c * members["harvest_tag_share"].fill_null(0.0).to_numpy(zero_copy_only=False)
+        np.add.at(harvest_w, pos, weighted)
+        total_c = np.zeros(n)
+        np.add.at(total_c, pos, c)
+        harvest = np.divide(harvest_w, total_c, out=np.zeros(n), where=total_c > 0)
+    else:
+        harvest = harvest_w
+    strength = np.where(share >= p.fleet_min_share, ramp(pays, p.fleet_min_payments, p.fleet_full_payments), 0.0)
+    is_harvest = harvest >= p.harvest_family_share
+    evidence = ("{:.0%} of prompts in template families dominated by {:.0f} unrelated accounts", [share, pays])
+    return [
+        signal_rows(
+            ctx.accounts,
+            FAMILY,
+            "shared_template",
+            np.where(is_harvest, 0.0, strength),
+            pays,
+            p.fleet_min_payments,
+            evidence,
+        ),
+        signal_rows(
+            ctx.accounts,
+            FAMILY,
+            "shared_harvest_template",
+            np.where(is_harvest, strength, 0.0),
+            pays,
+            p.fleet_min_payments,
+            evidence,
+        ),
+    ]
+
+
+def system_prompts(ctx: DetectionContext, p: Any) -> pa.Table:
+    """One harvest system prompt in the traffic of several unrelated customers (relays)."""
+    _partials.ensure(ctx, "system", _partials.SYSTEM, min_payments=p.system_min_payments)
+    rows = _queries.run(
+        ctx,
+        _queries.SYSTEM,
+        devoted_share=p.devoted_share,
+        harvest_share=p.harvest_family_share,
+        min_payments=p.system_min_payments,
+    )
+    pays = np.zeros(ctx.features.num_rows)
+    if rows.num_rows:
+        np.maximum.at(
+            pays, ctx.positions(rows["aid"].to_numpy()), rows["payments"].to_numpy(zero_copy_only=False).astype(float)
+        )
+    ctx.cache["system_prompts"] = pa.table(
+        {"account_id": pa.array(ids(ctx, rows["aid"]).tolist(), pa.string()), "sh": rows["sh"]}
+    )
+    return signal_rows(
+        ctx.accounts,
+        FAMILY,
+        "shared_system_prompt",
+        ramp(pays, p.system_min_payments, p.system_full_payments),
+        pays,
+        p.system_min_payments,
+        ("harvest system prompt shared with {:.0f} unrelated customers", [pays]),
+    )

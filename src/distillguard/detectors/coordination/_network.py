@@ -1,0 +1,114 @@
+"""Network coordination: where accounts sit, shared datacenter egress, synchronized activity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from distillguard.detectors.base import DetectionContext, ramp, signal_rows
+from distillguard.detectors.coordination import _partials, _queries
+
+FAMILY = "coordination"
+
+#: IP kinds that are datacenter egress (an account behind one is not "at a site").
+DATACENTER_KINDS: tuple[str, ...] = ("hosting", "vpn", "tor")
+
+
+def sites(ctx: DetectionContext) -> np.ndarray:
+    """Each account's main non-datacenter network (/24) so far, or None (datacenter/unknown)."""
+    if "sites" not in ctx.cache:
+        _partials.ensure(ctx, "sites", _partials.SITES)
+        t = _queries.run(ctx, _queries.SITES)
+        out = np.full(ctx.features.num_rows, None, dtype=object)
+        if t.num_rows:
+            dc = pc.is_in(t["site_kind"], pa.array(DATACENTER_KINDS)).to_numpy(zero_copy_only=False)
+            vals = np.asarray(t["site"].to_pylist(), dtype=object)
+            vals[dc] = None
+            out[ctx.positions(t["aid"].to_numpy())] = vals
+        ctx.cache["sites"] = out
+        ctx.con.register("dg_sites", pa.table({"aid": ctx.features["aid"], "site": pa.array(out, pa.string())}))
+    return ctx.cache["sites"]
+
+
+def ids(ctx: DetectionContext, aids: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Account ids (strings) of integer ids."""
+    return ctx.accounts[ctx.positions(np.asarray(aids))]
+
+
+def infra(ctx: DetectionContext, p: Any) -> pa.Table:
+    """Datacenter egress IPs shared with unrelated customers."""
+    _partials.ensure(ctx, "hosting_ips", _partials.HOSTING_IPS, min_payments=p.infra_min_payments)
+    ips = _queries.run(
+        ctx, _queries.HOSTING_IPS, min_payments=p.infra_min_payments, max_accounts=p.infra_max_accounts
+    )
+    best = np.zeros(ctx.features.num_rows)
+    if ips.num_rows:
+        pos = ctx.positions(ips["aid"].to_numpy())
+        np.maximum.at(best, pos, ips["payments"].to_numpy(zero_copy_only=False).astype(float))
+    ctx.cache["hosting_ips"] = pa.table(
+        {"account_id": pa.array(ids(ctx, ips["aid"]).tolist(), pa.string()), "ip": ips["ip"]}
+    )
+    return signal_rows(
+        ctx.accounts,
+        FAMILY,
+        "shared_infra",
+        ramp(best, p.infra_min_payments, 4 * p.infra_min_payments),
+        best,
+        p.infra_min_payments,
+        ("datacenter egress IP shared with {:.0f} unrelated customers", [best]),
+    )
+
+
+def sync(ctx: DetectionContext, p: Any, key: str) -> pa.Table:
+    """SynchroTrap-style lockstep: pairs whose (bucket, key) actions overlap far beyond chance."""
+    _partials.ensure(
+        ctx,
+        "sync",
+        _partials.SYNC,
+        key=key,
+        bucket_s=p.sync_bucket_s,
+        max_cell=p.sync_max_cell,
+        min_actions=p.sync_min_actions,
+        min_shared=p.sync_min_shared,
+    )
+    pairs = _queries.run(ctx, _queries.SYNC, min_actions=p.sync_min_actions, min_shared=p.sync_min_shared)
+    pairs = pairs.filter(
+        pc.and_(pc.greater_equal(pairs["lift"], p.sync_min_lift), pc.greater_equal(pairs["overlap"], p.sync_min_overlap))
+    )
+    n = ctx.features.num_rows
+    partners = np.zeros(n)
+    if pairs.num_rows:
+        s_pos = ctx.positions(pairs["src"].to_numpy())
+        d_pos = ctx.positions(pairs["dst"].to_numpy())
+        site = sites(ctx)
+        known = np.array([x is not None for x in site.tolist()], dtype=bool)
+        names, inv, counts = np.unique(np.where(known, site, "").astype(str), return_inverse=True, return_counts=True)
+        nat = known & (counts[inv] >= p.nat_min_accounts)
+        same = known[s_pos] & (site[s_pos] == site[d_pos])
+        # NAT-aware: a pair behind one site, or both behind busy shared sites (campus NATs), is
+        # explained by where they sit, not by a common operator
+        keep = ~(same | (nat[s_pos] & nat[d_pos]))
+        s_pos, d_pos = s_pos[keep], d_pos[keep]
+        pairs = pairs.filter(pa.array(keep))
+        np.add.at(partners, s_pos, 1)
+        np.add.at(partners, d_pos, 1)
+        ctx.cache["sync_pairs"] = pa.table(
+            {
+                "src": ctx.accounts[s_pos].tolist(),
+                "dst": ctx.accounts[d_pos].tolist(),
+                "shared": pairs["shared"],
+                "lift": pairs["lift"],
+            }
+        )
+    return signal_rows(
+        ctx.accounts,
+        FAMILY,
+        "synchronized",
+        ramp(partners, p.sync_min_partners, p.sync_full_partners),
+        partners,
+        p.sync_min_partners,
+        ("active in lockstep with {:.0f} accounts far beyond chance", [partners]),
+    )

@@ -1,0 +1,148 @@
+"""Per-checkpoint cross-account queries over the partial tables (``cp <= {k}``).
+
+``{feats}`` is the feature table of the checkpoint (accounts seen so far, with ``aid``,
+``payment``, ``n``, ``tmpl_n``); ``{sites}`` maps ``aid`` to its main non-datacenter /24.
+"Unrelated" always means a different payment instrument: accounts on one card are one
+customer (a team), and what they share among themselves is no evidence of a fleet.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+#: Each account's main network (/24) so far and its kind (ties broken by prefix).
+SITES = """
+SELECT aid, ip_prefix AS site, ip_kind AS site_kind FROM (
+  SELECT aid, ip_prefix, ip_kind, row_number() OVER (PARTITION BY aid ORDER BY c DESC, ip_prefix, ip_kind) AS r
+  FROM (SELECT aid, ip_prefix, ip_kind, sum(c) AS c FROM {src}_site_p WHERE cp <= {k} GROUP BY ALL)
+) WHERE r = 1 ORDER BY aid
+"""
+
+#: Template families (instruction frames): who uses each, how much of their traffic it is,
+#: whether its prompts repeat across accounts, and whether its users sit behind one
+#: non-datacenter network (a campus NAT). A fleet family dominates the traffic of many
+#: unrelated accounts; a popular benign template is a small part of each user's traffic.
+FAMILIES = """
+WITH af AS (SELECT aid, f, sum(c) AS c FROM {src}_afc WHERE cp <= {k} GROUP BY ALL),
+dev AS (
+  SELECT af.aid, af.f, af.c, af.c / fe.tmpl_n AS acc_share, coalesce(fe.payment, fe.account_id) AS pay, s.site
+  FROM af JOIN {feats} fe USING (aid) LEFT JOIN {sites} s USING (aid)
+), ph AS (SELECT f, h, count(DISTINCT aid) AS pa, sum(c) AS c FROM {src}_phc WHERE cp <= {k} GROUP BY f, h),
+dup AS (
+  SELECT f, sum(CASE WHEN pa >= 2 THEN c ELSE 0 END) / sum(c) AS cross_dup_share,
+         sum(pa * c) / sum(c) AS accounts_per_prompt
+  FROM ph GROUP BY f
+), tags AS (SELECT f, sum(hn) / sum(n) AS harvest_tag_share FROM {src}_ftag WHERE cp <= {k} GROUP BY f),
+d AS (SELECT * FROM dev WHERE acc_share >= {devoted_share}),
+colo AS (
+  SELECT f, max(m) AS top_site_accounts FROM (
+    SELECT f, site, count(*) AS m FROM d WHERE site IS NOT NULL GROUP BY f, site
+  ) GROUP BY f
+), agg AS (
+  SELECT dev.f, count(*) AS accounts, sum(dev.c) AS events, count(d.aid) AS devoted_accounts,
+         count(DISTINCT d.pay) AS devoted_payments, coalesce(median(d.c), 1) AS member_median,
+         coalesce(sum(d.c), 0) / sum(dev.c) AS devoted_event_share
+  FROM dev LEFT JOIN d USING (aid, f) GROUP BY dev.f
+)
+SELECT agg.f AS fam, accounts, events, devoted_accounts, devoted_payments, member_median, devoted_event_share,
+       coalesce(dup.cross_dup_share, 0.0) AS cross_dup_share,
+       coalesce(dup.accounts_per_prompt, 1.0) / greatest(devoted_accounts, 1) AS repeat_ratio,
+       coalesce(colo.top_site_accounts, 0) / greatest(devoted_accounts, 1) AS colocated_share,
+       coalesce(tags.harvest_tag_share, 0.0) AS harvest_tag_share
+FROM agg LEFT JOIN tags USING (f) LEFT JOIN dup USING (f) LEFT JOIN colo USING (f)
+WHERE devoted_accounts >= 2
+ORDER BY fam
+"""
+
+#: (account, fleet family) memberships: the account is one member among many (its slice of
+#: the family is at most ``owner_max_share`` and ``member_max_ratio`` times the median member)
+#: and the family is a real part of its own traffic.
+MEMBERS = """
+WITH af AS (SELECT aid, f, sum(c) AS c FROM {src}_afc WHERE cp <= {k} GROUP BY ALL)
+SELECT af.aid, af.f AS fam, af.c, af.c / fe.tmpl_n AS share, fl.devoted_payments, fl.harvest_tag_share
+FROM af JOIN {feats} fe USING (aid) JOIN {fleet} fl ON fl.fam = af.f
+WHERE af.c <= {owner_max_share} * fl.events AND af.c <= {member_max_ratio} * fl.member_median
+  AND af.c / fe.tmpl_n >= {devoted_share}
+ORDER BY fam, aid
+"""
+
+#: How much of each card-sharing account's traffic goes to templates that at least
+#: ``cohesion_frac`` of the card's accounts use: a team works on different things, a fleet
+#: on one card runs one job.
+COHESION = """
+WITH gs AS (
+  SELECT payment, count(*) AS m FROM {feats} WHERE payment IS NOT NULL
+  GROUP BY payment HAVING count(*) >= {min_accounts}
+), ef AS (
+  SELECT aid, payment, f, sum(c) AS c FROM {src}_coh_p SEMI JOIN gs USING (payment)
+  WHERE cp <= {k} GROUP BY ALL
+), fu AS (SELECT payment, f, count(*) AS u FROM ef GROUP BY payment, f)
+SELECT ef.aid,
+       sum(CASE WHEN fu.u >= greatest(2, {cohesion_frac} * gs.m) THEN ef.c ELSE 0 END) / sum(ef.c) AS cohesion
+FROM ef JOIN fu USING (payment, f) JOIN gs USING (payment)
+GROUP BY ef.aid ORDER BY ef.aid
+"""
+
+#: Exact system prompts carrying harvest instructions that unrelated accounts each use for a
+#: real part of their traffic: a relay operator injects one such prompt into every call it
+#: forwards, whichever customer's key it uses.
+SYSTEM = """
+WITH s AS (SELECT aid, sh, sum(c) AS c, sum(hn) AS hn FROM {src}_sys WHERE cp <= {k} GROUP BY ALL),
+u AS (
+  SELECT s.aid, s.sh, s.c, s.hn, coalesce(fe.payment, fe.account_id) AS pay
+  FROM s JOIN {feats} fe USING (aid) WHERE s.c / fe.n >= {devoted_share}
+), g AS (SELECT sh, count(DISTINCT pay) AS payments, sum(hn) / sum(c) AS harvest FROM u GROUP BY sh)
+SELECT u.aid, u.sh, g.payments FROM u JOIN g USING (sh)
+WHERE g.harvest >= {harvest_share} AND g.payments >= {min_payments}
+ORDER BY u.sh, u.aid
+"""
+
+#: Datacenter egress IPs shared by accounts on different payment instruments (residential,
+#: mobile, relay and campus addresses are left out on purpose: NAT makes sharing normal).
+HOSTING_IPS = """
+WITH ai AS (
+  SELECT h.ip, h.aid, coalesce(fe.payment, fe.account_id) AS pay
+  FROM {src}_hip h JOIN {feats} fe USING (aid) WHERE h.cp0 <= {k}
+), g AS (SELECT ip, count(*) AS accounts, count(DISTINCT pay) AS payments FROM ai GROUP BY ip)
+SELECT ai.aid, ai.ip, g.accounts, g.payments FROM ai JOIN g USING (ip)
+WHERE g.payments >= {min_payments} AND g.accounts <= {max_accounts}
+ORDER BY ai.ip, ai.aid
+"""
+
+#: Synchronized pairs so far: shared actions against what independent accounts would share
+#: (|A_key| * |B_key| / active buckets of the key), and against the smaller account's actions.
+SYNC = """
+WITH p AS (SELECT src, dst, key, sum(shared) AS sh FROM {src}_pairs WHERE cp <= {k} GROUP BY ALL),
+na AS (SELECT aid, sum(n) AS na FROM {src}_na WHERE cp <= {k} GROUP BY aid),
+nk AS (SELECT aid, key, sum(n) AS nk FROM {src}_nk WHERE cp <= {k} GROUP BY ALL),
+nb AS (SELECT key, sum(n) AS nb FROM {src}_nb WHERE cp <= {k} GROUP BY key)
+SELECT p.src, p.dst, sum(p.sh) AS shared,
+       sum(p.sh) / sum(greatest(a.nk * b.nk / nb.nb, 1e-9)) AS lift,
+       sum(p.sh) / least(any_value(ca.na), any_value(cb.na)) AS overlap
+FROM p
+JOIN nk a ON a.aid = p.src AND a.key = p.key
+JOIN nk b ON b.aid = p.dst AND b.key = p.key
+JOIN nb ON nb.key = p.key
+JOIN na ca ON ca.aid = p.src
+JOIN na cb ON cb.aid = p.dst
+WHERE ca.na >= {min_actions} AND cb.na >= {min_actions}
+GROUP BY p.src, p.dst
+HAVING sum(p.sh) >= {min_shared}
+ORDER BY p.src, p.dst
+"""
+
+
+def run(ctx: Any, sql: str, **fmt: Any) -> pa.Table:
+    """Run one per-checkpoint query (``{src}``, ``{k}``, ``{feats}`` filled in) as Arrow."""
+    feats = register_features(ctx)
+    return ctx.con.sql(sql.format(src=ctx.src, k=ctx.k, feats=feats, **fmt)).to_arrow_table()
+
+
+def register_features(ctx: Any) -> str:
+    """Expose this checkpoint's features to SQL (once per context)."""
+    if "feats" not in ctx.cache:
+        ctx.con.register("dg_feats", ctx.features)
+        ctx.cache["feats"] = "dg_feats"
+    return ctx.cache["feats"]
