@@ -235,22 +235,6 @@ def test_all_rows_quarantined_still_gives_a_valid_event_dir(tmp_path, rows, writ
     assert Path(result.out / "events").is_dir()
 
 
-def test_public_surface_is_pinned():
-    import distillguard.ingest as ingest_pkg
-
-    assert sorted(ingest_pkg.__all__) == [
-        "IngestResult",
-        "Mapping",
-        "ValidationOptions",
-        "WriterOptions",
-        "ingest",
-        "is_event_dir",
-        "iter_event_batches",
-        "load_mapping",
-        "open_events",
-    ]
-
-
 def test_summary_reports_thresholds_and_mapping(tmp_path, rows, write):
     result = ingest(write(tmp_path / "x.jsonl", rows(2)), tmp_path / "out")
     assert result.summary["thresholds"]["min_timestamp"].startswith("1990-01-01")

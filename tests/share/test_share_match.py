@@ -38,7 +38,14 @@ def test_match_finds_the_campaign_at_the_partner(providers, key_file, alpha_bund
     for r in res.matches.to_pylist():
         kinds[r["account_id"]].add(r["kind"])
     assert kinds[beta.attack_accounts[0]] == {"payment", "ip", "ip24", "tls", "ua", "frame", "template"}
-    assert kinds[beta.attack_accounts[1]] == {"ip", "ip24", "tls", "ua", "frame", "template"}  # own card, not shared
+    assert kinds[beta.attack_accounts[1]] == {
+        "ip",
+        "ip24",
+        "tls",
+        "ua",
+        "frame",
+        "template",
+    }  # own card, not shared
     assert kinds[beta.benign_accounts[0]] == {"ua"}  # only the harvester's HTTP library in common
     assert not set(beta.benign_accounts[1:]) & set(kinds)
     _validate(res.out / "sightings.json")

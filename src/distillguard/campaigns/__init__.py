@@ -20,12 +20,20 @@ from distillguard.campaigns.cluster import (
     ClusterParams,
     campaign_score,
     evidence_summary,
+    inside_kinds,
     leiden_clusters,
     order_clusters,
     strong_members,
 )
 from distillguard.campaigns.graph import GraphParams, build_edges
-from distillguard.detectors.base import DetectionContext, concat_signals, documented, param, signal_rows
+from distillguard.detectors.base import (
+    FAMILIES,
+    DetectionContext,
+    concat_signals,
+    documented,
+    param,
+    signal_rows,
+)
 from distillguard.schema import EDGES_SCHEMA
 from distillguard.scoring import ScoringParams, score_accounts
 
@@ -73,28 +81,37 @@ def find_campaigns(
     signals: pa.Table,
     scoring: ScoringParams | None = None,
     params: CampaignParams | None = None,
+    *,
+    first: dict[str, Any] | None = None,
+    only: set[str] | None = None,
 ) -> CampaignResult:
-    """Cluster linked suspicious accounts into campaigns and produce final scores."""
+    """Cluster linked suspicious accounts into campaigns and produce final scores.
+
+    ``first`` is the first-pass scoring if already computed; ``only`` (replay) restricts
+    clustering to the graph components holding those accounts (other accounts keep their
+    first-pass verdicts and no campaign list is built).
+    """
     sp = scoring or ScoringParams()
     p = params or CampaignParams()
-    first = score_accounts(ctx.features, signals, sp)
+    first = first if first is not None else score_accounts(ctx.features, signals, sp)
     acc = first["account_id"]
-    coord_fired = first["families"][:, 3] > 0
+    coord_fired = first["families"][:, FAMILIES.index("coordination")] > 0
     candidates = acc[(first["verdict"] != "clear") | coord_fired]
     edges = build_edges(ctx, candidates, p.graph) if len(candidates) else EDGES_SCHEMA.empty_table()
-    cluster = leiden_clusters(edges, p.cluster)
+    cluster = leiden_clusters(edges, p.cluster, only=only)
     groups = order_clusters(cluster)
     strong = strong_members(edges, cluster, p.cluster)
     index = {a: i for i, a in enumerate(acc.tolist())}
+    kinds_of = inside_kinds(edges, cluster)
 
     lift = np.zeros(len(acc))
-    for members in groups.values():
+    for cid, members in groups.items():
         idx = np.array([index[m] for m in members])
         verdict = first["verdict"][idx]
         n_attack = int((verdict == "attack").sum())
         if n_attack < p.cluster.min_accounts:
             continue
-        kinds = _inside_kinds(edges, set(members))
+        kinds = kinds_of.get(cid, 0)
         flagged = float((verdict != "clear").mean())
         cscore = campaign_score(flagged, n_attack / len(members), kinds, p.attack_share_full)
         if cscore < p.lift_min_score:
@@ -113,16 +130,10 @@ def find_campaigns(
     )
     all_signals = concat_signals([signals, lifted])
     final = score_accounts(ctx.features, all_signals, sp, campaign_member=lift >= p.member_attack_score)
+    if only is not None:
+        return CampaignResult(final, all_signals, edges, [], {})
     campaigns, campaign_of = _campaigns(ctx, final, groups, edges, index, p)
     return CampaignResult(final, all_signals, edges, campaigns, campaign_of)
-
-
-def _inside_kinds(edges: pa.Table, members: set[str]) -> int:
-    kinds = set()
-    for s, d, k in zip(*(edges[c].to_pylist() for c in ("src", "dst", "kind")), strict=True):
-        if s in members and d in members:
-            kinds.add(k)
-    return len(kinds)
 
 
 def _campaigns(

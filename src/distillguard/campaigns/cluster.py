@@ -30,8 +30,23 @@ class ClusterParams:
     strong_inside_share: float = param(0.5, "share of a member's edge weight inside its cluster to be strong")
 
 
-def leiden_clusters(edges: pa.Table, params: ClusterParams) -> dict[str, int]:
-    """Account -> cluster index (accounts without edges are absent)."""
+def _encode(edges: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(sorted names, src index, dst index) of an edge table."""
+    src = np.asarray(edges["src"].to_pylist(), dtype=str)
+    dst = np.asarray(edges["dst"].to_pylist(), dtype=str)
+    names, inv = np.unique(np.concatenate([src, dst]), return_inverse=True)
+    return names, inv[: len(src)], inv[len(src) :]
+
+
+def leiden_clusters(edges: pa.Table, params: ClusterParams, only: set[str] | None = None) -> dict[str, int]:
+    """Account -> cluster index (accounts without edges are absent).
+
+    Leiden runs on each connected component separately: a campaign never spans two
+    components, and a component's split then depends on its own links only (not on
+    unrelated fleets elsewhere in the input through the modularity null model), which also
+    lets the replay cluster just the components it needs (``only``: accounts whose
+    components are wanted; others are left out of the result).
+    """
     if edges.num_rows == 0:
         return {}
     import igraph as ig
@@ -39,21 +54,36 @@ def leiden_clusters(edges: pa.Table, params: ClusterParams) -> dict[str, int]:
 
     agg = edges.group_by(["src", "dst"], use_threads=False).aggregate([("weight", "sum")])
     agg = agg.sort_by([("src", "ascending"), ("dst", "ascending")])
-    src = agg["src"].to_pylist()
-    dst = agg["dst"].to_pylist()
-    names = sorted(set(src) | set(dst))
-    idx = {n: i for i, n in enumerate(names)}
-    g = ig.Graph(n=len(names), edges=[(idx[a], idx[b]) for a, b in zip(src, dst, strict=True)])
+    names, s, d = _encode(agg)
+    g = ig.Graph(n=len(names), edges=np.column_stack([s, d]).tolist())
     g.es["weight"] = agg["weight_sum"].to_pylist()
-    part = leidenalg.find_partition(
-        g,
-        leidenalg.RBConfigurationVertexPartition,
-        weights="weight",
-        resolution_parameter=params.resolution,
-        seed=params.seed,
-        n_iterations=params.iterations,
-    )
-    return {names[v]: int(c) for v, c in enumerate(part.membership)}
+    comps = g.connected_components()
+    wanted = None if only is None else np.isin(names, np.asarray(sorted(only), dtype=str))
+    out: dict[str, int] = {}
+    offset = 0
+    for members in comps:
+        if wanted is not None and not wanted[members].any():
+            continue
+        sub = g.subgraph(members)
+        part = leidenalg.find_partition(
+            sub,
+            leidenalg.RBConfigurationVertexPartition,
+            weights="weight",
+            resolution_parameter=params.resolution,
+            seed=params.seed,
+            n_iterations=params.iterations,
+        )
+        for v, c in zip(members, part.membership, strict=True):
+            out[str(names[v])] = offset + int(c)
+        offset += max(part.membership) + 1
+    return out
+
+
+def edge_clusters(edges: pa.Table, cluster: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Cluster of each edge's endpoints (-1 when unclustered)."""
+    cs = np.array([cluster.get(a, -1) for a in edges["src"].to_pylist()], dtype=np.int64)
+    cd = np.array([cluster.get(a, -1) for a in edges["dst"].to_pylist()], dtype=np.int64)
+    return cs, cd
 
 
 def strong_members(edges: pa.Table, cluster: dict[str, int], params: ClusterParams) -> set[str]:
@@ -61,35 +91,53 @@ def strong_members(edges: pa.Table, cluster: dict[str, int], params: ClusterPara
     their edge weight inside it (a stray shared IP does not make a customer a member)."""
     if edges.num_rows == 0:
         return set()
-    total: dict[str, float] = {}
-    inside: dict[str, float] = {}
-    kinds: dict[str, set[str]] = {}
-    for s, d, k, w in zip(*(edges[c].to_pylist() for c in ("src", "dst", "kind", "weight")), strict=True):
-        same = cluster.get(s) == cluster.get(d)
-        for a in (s, d):
-            total[a] = total.get(a, 0.0) + w
-            if same:
-                inside[a] = inside.get(a, 0.0) + w
-                kinds.setdefault(a, set()).add(k)
-    out = set()
-    for a, t in total.items():
-        ks = kinds.get(a, set())
-        if inside.get(a, 0.0) >= params.strong_inside_share * t and (
-            len(ks) >= 2 or ks & set(params.strong_kinds)
-        ):
-            out.add(a)
+    names, s, d = _encode(edges)
+    cs, cd = edge_clusters(edges, cluster)
+    same = (cs == cd) & (cs >= 0)
+    w = edges["weight"].to_numpy(zero_copy_only=False)
+    ends = np.concatenate([s, d])
+    total = np.bincount(ends, weights=np.concatenate([w, w]), minlength=len(names))
+    inside = np.bincount(ends, weights=np.concatenate([w * same, w * same]), minlength=len(names))
+    kinds = np.asarray(edges["kind"].to_pylist(), dtype=str)
+    kk = np.concatenate([kinds, kinds])[np.concatenate([same, same])]
+    ee = ends[np.concatenate([same, same])]
+    pairs = np.unique(np.char.add(ee.astype(str), np.char.add("|", kk))) if len(ee) else np.zeros(0, str)
+    n_kinds = np.zeros(len(names))
+    strong_kind = np.zeros(len(names), dtype=bool)
+    for item in pairs.tolist():
+        i, k = item.split("|", 1)
+        n_kinds[int(i)] += 1
+        strong_kind[int(i)] |= k in params.strong_kinds
+    ok = (inside >= params.strong_inside_share * total) & ((n_kinds >= 2) | strong_kind) & (inside > 0)
+    return set(names[ok].tolist())
+
+
+def inside_kinds(edges: pa.Table, cluster: dict[str, int]) -> dict[int, int]:
+    """Number of distinct evidence kinds linking members inside each cluster."""
+    if edges.num_rows == 0:
+        return {}
+    cs, cd = edge_clusters(edges, cluster)
+    same = (cs == cd) & (cs >= 0)
+    kinds = np.asarray(edges["kind"].to_pylist(), dtype=str)[same]
+    out: dict[int, int] = {}
+    for c, k in set(zip(cs[same].tolist(), kinds.tolist(), strict=True)):
+        out[c] = out.get(c, 0) + 1
     return out
 
 
 def evidence_summary(edges: pa.Table, members: set[str]) -> list[dict[str, Any]]:
     """Per evidence kind inside a campaign: how many links, which accounts, an example."""
     rows: dict[str, dict[str, Any]] = {}
-    for s, d, k, w, e in zip(*(edges[c].to_pylist() for c in EDGES_COLS), strict=True):
-        if s in members and d in members:
-            r = rows.setdefault(k, {"kind": k, "links": 0, "accounts": set(), "weight": 0.0, "detail": e})
-            r["links"] += 1
-            r["accounts"].update((s, d))
-            r["weight"] += w
+    arr = np.asarray(sorted(members), dtype=str)
+    inside = np.isin(np.asarray(edges["src"].to_pylist(), dtype=str), arr) & np.isin(
+        np.asarray(edges["dst"].to_pylist(), dtype=str), arr
+    )
+    sub = edges.filter(pa.array(inside))
+    for s, d, k, w, e in zip(*(sub[c].to_pylist() for c in EDGES_COLS), strict=True):
+        r = rows.setdefault(k, {"kind": k, "links": 0, "accounts": set(), "weight": 0.0, "detail": e})
+        r["links"] += 1
+        r["accounts"].update((s, d))
+        r["weight"] += w
     out = []
     for k in sorted(rows):
         r = rows[k]

@@ -30,6 +30,7 @@ class GraphParams:
     weight_sync: float = param(1.0, "edge weight of synchronized activity")
     weight_infra: float = param(0.6, "edge weight of a shared datacenter IP")
     weight_created: float = param(0.5, "edge weight of being created in the same burst")
+    weight_system: float = param(1.0, "edge weight of sharing one harvest system prompt (relay injection)")
     seed: int = param(0, "seed of the expander links")
 
 
@@ -92,72 +93,65 @@ def _table(src: np.ndarray, dst: np.ndarray, kind: str, weight: Any, evidence: n
     )
 
 
+def _touching(keys: np.ndarray, members: np.ndarray, cand: set[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Keep only groups (rows sharing a key) with at least one candidate member (vectorized)."""
+    keys = np.asarray(keys).astype(str)
+    members = np.asarray(members, dtype=object)
+    if len(keys) == 0:
+        return keys, members
+    is_cand = np.isin(members.astype(str), np.asarray(sorted(cand), dtype=str))
+    uniq, inv = np.unique(keys, return_inverse=True)
+    hot = np.zeros(len(uniq), dtype=bool)
+    hot[inv[is_cand]] = True
+    mask = hot[inv]
+    return keys[mask], members[mask]
+
+
 def build_edges(ctx: Any, candidates: np.ndarray, params: GraphParams | None = None) -> pa.Table:
     """Edges touching at least one candidate account, deduplicated per (src, dst, kind)."""
     p = params or GraphParams()
     acc = ctx.accounts
     cand = set(np.asarray(candidates, dtype=object).tolist())
     tables: list[pa.Table] = []
-
-    def touching(keys: np.ndarray, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Keep only groups with at least one candidate member."""
-        keys = np.asarray(keys).astype(str)
-        members = np.asarray(members, dtype=object)
-        hot = {k for k, m in zip(keys.tolist(), members.tolist(), strict=True) if m in cand}
-        mask = np.array([k in hot for k in keys.tolist()], dtype=bool)
-        return keys[mask], members[mask]
-
     size = ctx.cache.get("payment_size")
     pay = ctx.col("payment")
     if size is not None:
         known = np.array([v is not None for v in pay.tolist()]) & (size >= 2)
-        k, m = touching(pay[known], acc[known])
+        k, m = _touching(pay[known], acc[known], cand)
+        tables += _group_edges("payment", k, m, p.weight_payment, "payment instrument shared by {n} accounts", p)
+    members = ctx.cache.get("fleet_members")
+    if members is not None and members.num_rows:
+        k, m = _touching(np.asarray(members["fam"].to_pylist()), np.asarray(members["account_id"].to_pylist()), cand)
+        tables += _group_edges("template", k, m, p.weight_template, "fleet template family {key} ({n} accounts)", p)
+    sysp = ctx.cache.get("system_prompts")
+    if sysp is not None and sysp.num_rows:
+        k, m = _touching(np.asarray(sysp["sh"].to_pylist()), np.asarray(sysp["account_id"].to_pylist()), cand)
         tables += _group_edges(
-            "payment", k, m, p.weight_payment, "payment instrument shared by {n} accounts", p
-        )
-    fleet = ctx.cache.get("fleet_families")
-    af = ctx.cache.get("account_families")
-    if fleet is not None and af is not None and fleet.num_rows:
-        fams = set(fleet["fam"].to_pylist())
-        fam_col = af["fam"].to_pylist()
-        mask = np.array([f in fams for f in fam_col], dtype=bool)
-        k, m = touching(
-            np.asarray(fam_col, dtype=object)[mask], np.asarray(af["account_id"].to_pylist())[mask]
-        )
-        tables += _group_edges(
-            "template", k, m, p.weight_template, "fleet template family {key} ({n} accounts)", p
+            "system_prompt", k, m, p.weight_system, "harvest system prompt {key} shared by {n} accounts", p
         )
     thr = ctx.cache.get("created_threshold")
     if thr is not None:
-        created = np.asarray(
-            ctx.features["created_at"].cast(pa.int64()).to_numpy(zero_copy_only=False), float
-        )
-        ok = np.isfinite(created)
+        created = np.asarray(ctx.features["created_at"].cast(pa.int64()).to_numpy(zero_copy_only=False), float)
+        ok = np.isfinite(created) & ~ctx.cache.get("created_colocated", np.zeros(len(acc), dtype=bool))
         bucket = np.floor(created[ok] / (ctx.cache.get("created_bucket_s", 600) * 1e6)).astype(np.int64)
         _, inv, counts = np.unique(bucket, return_inverse=True, return_counts=True)
         burst = counts[inv] >= thr
-        k, m = touching(bucket[burst], acc[ok][burst])
+        k, m = _touching(bucket[burst], acc[ok][burst], cand)
         tables += _group_edges("created_together", k, m, p.weight_created, "created in burst {key} ({n})", p)
     ips = ctx.cache.get("hosting_ips")
     if ips is not None and ips.num_rows:
-        k, m = touching(np.asarray(ips["client_ip"].to_pylist()), np.asarray(ips["account_id"].to_pylist()))
+        k, m = _touching(np.asarray(ips["ip"].to_pylist()), np.asarray(ips["account_id"].to_pylist()), cand)
         tables += _group_edges("infra", k, m, p.weight_infra, "datacenter IP {key} shared by {n} accounts", p)
     sync = ctx.cache.get("sync_pairs")
     if sync is not None and sync.num_rows:
         s = np.asarray(sync["src"].to_pylist(), dtype=object)
         d = np.asarray(sync["dst"].to_pylist(), dtype=object)
-        hot = np.array(
-            [a in cand or b in cand for a, b in zip(s.tolist(), d.tolist(), strict=True)], dtype=bool
-        )
-        lift = sync["lift"].to_numpy(zero_copy_only=False)[hot]
-        ev = np.array(
-            [
-                f"{x:.0f} shared actions, lift {y:.1f}"
-                for x, y in zip(sync["shared"].to_numpy()[hot], lift, strict=True)
-            ],
-            dtype=object,
-        )
+        cand_arr = np.asarray(sorted(cand), dtype=str)
+        hot = np.isin(s.astype(str), cand_arr) | np.isin(d.astype(str), cand_arr)
         if hot.any():
+            shared = sync["shared"].to_numpy(zero_copy_only=False)[hot]
+            lift = sync["lift"].to_numpy(zero_copy_only=False)[hot]
+            ev = np.array([f"{x:.0f} shared actions, lift {y:.1f}" for x, y in zip(shared, lift, strict=True)], dtype=object)
             tables.append(_table(s[hot], d[hot], "sync", p.weight_sync, ev))
     if not tables:
         return EDGES_SCHEMA.empty_table()

@@ -38,7 +38,7 @@ class AutomationDetector(Detector):
             0.5, "inter-arrival CV below this is machine-regular (Poisson = 1; real clients 3-16)"
         )
         periodic_share: float = param(
-            0.5, "share of gaps within tolerance of the median gap that is periodic"
+            0.5, "share of gaps within tolerance of the previous gap (a steady period) that is periodic"
         )
         fast_gap_share: float = param(0.6, "share of gaps under the think-time floor that means no human")
         min_requests: int = param(20, "requests an account needs before egress/fingerprint shares count")
@@ -82,7 +82,7 @@ class AutomationDetector(Detector):
                 ramp(np.where(timed, per, 0.0), p.periodic_share, 0.95),
                 per,
                 p.periodic_share,
-                ("{:.0%} of gaps within 10% of the median gap", [per]),
+                ("{:.0%} of gaps within 10% of the previous gap", [per]),
             )
         )
         fast = ctx.col("fast_gap_share", 0.0)

@@ -40,7 +40,11 @@ class ExtractionDetector(Detector):
         filter_rounds: int = param(3, "fit / drop flagged / refit rounds of the share baseline")
         min_focus_requests: int = param(50, "requests needed before capability/template focus is judged")
         capability_focus: float = param(0.9, "share of traffic in one capability that is a narrow focus")
-        template_focus: float = param(0.9, "share of traffic in the top three template families")
+        template_focus: float = param(
+            0.3,
+            "Simpson concentration of an account's template families (the chance two of its prompts "
+            "share a family; 1 / the effective number of families) that is a narrow focus",
+        )
 
     def _share_threshold(self, x: np.ndarray, eligible: np.ndarray) -> float:
         p = self.params
@@ -88,17 +92,17 @@ class ExtractionDetector(Detector):
                 ("{:.0%} of traffic aimed at one capability ({})", [cap, ctx.col("top_capability")]),
             )
         )
-        top3 = ctx.col("top3_share", 0.0)
+        conc = ctx.col("family_concentration", 0.0)
         tmpl = ctx.col("tmpl_n", 0.0) >= p.min_focus_requests
         out.append(
             signal_rows(
                 acc,
                 fam,
                 "template_concentration",
-                ramp(np.where(tmpl, top3, 0.0), p.template_focus, 1.0),
-                top3,
+                ramp(np.where(tmpl, conc, 0.0), p.template_focus, 1.0),
+                conc,
                 p.template_focus,
-                ("{:.0%} of prompts from three template families", [top3]),
+                ("prompts concentrated on ~{:.1f} template families", [1.0 / np.maximum(conc, 1e-9)]),
             )
         )
         return out

@@ -166,8 +166,9 @@ def export_bundle(
             "accounts": n_acc,
             "exchanges": n_ex,
             "score": float(grp["score"]),
-            "capabilities": caps,
         }
+        if caps:  # STIX forbids empty lists
+            ext["capabilities"] = caps
         desc = (
             f"{n_acc} accounts, {n_ex} exchanges harvesting model outputs; capabilities targeted: "
             f"{', '.join(caps) or 'unknown'}."

@@ -1,0 +1,116 @@
+"""Family 4, coordination: evidence that accounts act as one operator.
+
+This is the strong, robust family: single-account behaviour separates poorly, but a fleet
+must share something. Each hard negative shares ONE thing for a good reason (a campus NAT
+shares an address and an assignment, a team shares a card, an enterprise shares cloud
+egress among its own accounts); fleets share several. Hence:
+  * sharing among accounts on one payment instrument is one customer, not a fleet;
+  * a template family is fleet evidence only when many unrelated accounts are devoted to
+    it, its prompts do not repeat across accounts and its users are not all behind one
+    non-datacenter network (:mod:`._content`);
+  * synchronized activity counts only far beyond chance (lift over independent accounts)
+    and not between accounts behind the same non-datacenter network (:mod:`._network`).
+Group tables are cached on the context for the campaign graph. Everything is computed "as
+of" the context's checkpoint from partial tables built once (:mod:`._partials`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from distillguard.detectors.base import DetectionContext, Detector, param
+
+#: Sync action key: the template family when prompts exist (specific keys keep cells small),
+#: else the model.
+SYNC_KEY = "coalesce(template_family, hash(model))"
+
+
+class CoordinationDetector(Detector):
+    family = "coordination"
+    signals = (
+        "shared_payment",
+        "shared_template",
+        "shared_harvest_template",
+        "shared_system_prompt",
+        "synchronized",
+        "created_together",
+        "shared_infra",
+    )
+
+    @dataclass(frozen=True)
+    class Params:
+        payment_min_accounts: int = param(
+            12, "accounts on one payment instrument that are suspicious whatever they do (teams are smaller)"
+        )
+        payment_full_accounts: int = param(40, "accounts on one instrument at which the signal is certain")
+        cohesive_min_accounts: int = param(3, "accounts on one instrument that, working as one, are a fleet")
+        cohesive_full_accounts: int = param(10, "cohesive accounts on one instrument for full strength")
+        cohesion_frac: float = param(0.5, "a template used by this share of a card's accounts is common work")
+        cohesion_min: float = param(
+            0.6, "share of an account's prompts in its card's common templates: one job, not a team"
+        )
+        devoted_share: float = param(
+            0.05, "share of an account's prompts in a family that makes it a user of it"
+        )
+        owner_max_share: float = param(
+            0.2, "an account sending more than this share of a family's traffic owns it (not a fleet member)"
+        )
+        member_max_ratio: float = param(
+            20.0,
+            "an account sending this many times a family's median member volume is a heavy "
+            "independent user of it (an eval harness), not one of a fleet's many small members",
+        )
+        fleet_min_share: float = param(0.3, "share of an account's prompts in fleet families that fires")
+        fleet_min_payments: int = param(
+            5, "unrelated (distinct-payment) devoted accounts that make a fleet family"
+        )
+        fleet_full_payments: int = param(25, "unrelated devoted accounts at which a fleet family is certain")
+        fleet_min_devoted_events: float = param(0.5, "share of a family's traffic from devoted accounts")
+        fleet_max_cross_dup: float = param(
+            1.0,
+            "max share of a family's prompts repeated across accounts (1 = off: fleets reuse public corpora)",
+        )
+        fleet_max_repeat: float = param(
+            0.3,
+            "max accounts-per-prompt / devoted accounts of a fleet family: benchmarks and class "
+            "assignments send the same prompts from every account, fleets split a task set",
+        )
+        harvest_family_share: float = param(
+            0.5,
+            "share of a fleet family's prompts with harvest tags (CoT, rubric, rewrite...) that is harvest",
+        )
+        fleet_max_colocated: float = param(
+            0.3, "max share of a family's devoted accounts behind one non-datacenter /24"
+        )
+        sync_bucket_s: int = param(600, "time bucket (s) of SynchroTrap actions")
+        sync_max_cell: int = param(100, "(bucket, key) cells with more accounts carry no pair information")
+        sync_min_actions: int = param(8, "actions an account needs before synchrony is judged")
+        sync_min_shared: int = param(6, "shared (bucket, key) actions a synchronized pair needs")
+        sync_min_lift: float = param(5.0, "observed/expected overlap of a synchronized pair")
+        sync_min_overlap: float = param(0.5, "shared actions / the smaller account's actions")
+        sync_min_partners: int = param(2, "synchronized partners an account needs to fire")
+        nat_min_accounts: int = param(5, "accounts whose main non-datacenter /24 is one site make it a NAT")
+        sync_full_partners: int = param(10, "synchronized partners at which the signal is certain")
+        created_bucket_s: int = param(3600, "bucket (s) for account-creation bursts")
+        created_min_accounts: int = param(8, "accounts created in one bucket that can be a burst")
+        created_burst_factor: float = param(10.0, "burst = this many times the typical creation rate")
+        infra_min_payments: int = param(3, "unrelated accounts on one datacenter IP that are shared infra")
+        system_min_payments: int = param(
+            3, "unrelated customers whose traffic carries one harvest system prompt (a relay's injection)"
+        )
+        system_full_payments: int = param(6, "unrelated customers on one harvest system prompt for full strength")
+        infra_max_accounts: int = param(5000, "larger shared IPs are public gateways, not fleet infra")
+
+    def _detect(self, ctx: DetectionContext) -> list[pa.Table]:
+        from distillguard.detectors.coordination import _accounts, _content, _network
+
+        p = self.params
+        out = [_accounts.payment(ctx, p), _accounts.created(ctx, p)]
+        if ctx.has_prompts:
+            out.extend(_content.templates(ctx, p))
+            out.append(_content.system_prompts(ctx, p))
+        out.append(_network.sync(ctx, p, SYNC_KEY))
+        out.append(_network.infra(ctx, p))
+        return out
