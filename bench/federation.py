@@ -17,10 +17,11 @@ scenario, seed and provider count match; scans and exports always re-run, becaus
 detection code changes under them.
 
 Besides the verdicts, the table reports intel itself: how many low-and-slow and benign
-accounts carry an intel family at or above scoring's ``family_fire``. "projected" applies
-the rule scoring is adopting ("intel + any local family firing can make attack; intel
-alone never does") to the shared scan's signals, so the intel's effect is visible even
-while scoring lags behind; once scoring implements the rule the two columns agree.
+accounts carry an intel family at or above scoring's ``family_fire``, and "projected"
+recall / FPR: the shared scan's verdicts minus campaign members whose own evidence
+(``campaign_member`` excluded, partner intel included) scores below ``suspicious_score``.
+It separates what partners' intel adds from how the campaign stage spreads membership to
+accounts with no evidence of their own once intel seeds a campaign.
 """
 
 from __future__ import annotations
@@ -89,11 +90,17 @@ def _split(sim: Path, out: Path, reuse: bool) -> dict[str, Path]:
     return dirs
 
 
-def _rates(scan_dir: Path, labels: pa.Table, extra: set[str] | None = None) -> dict[str, tuple[int, int]]:
-    """(flagged, total) for attack, low_and_slow and benign accounts of one provider."""
+def _rates(
+    scan_dir: Path, labels: pa.Table, flagged: set[str] | None = None, *, only: bool = False
+) -> dict[str, tuple[int, int]]:
+    """(flagged, total) for attack, low_and_slow and benign accounts of one provider.
+
+    Flagged = verdict ``attack``, or exactly ``flagged`` when ``only``.
+    """
     acc = pq.read_table(scan_dir / "accounts.parquet", columns=["account_id", "verdict"])
-    flagged = set(pc.filter(acc["account_id"], pc.equal(acc["verdict"], "attack")).to_pylist())
-    flagged |= extra or set()
+    if not only:
+        flagged = set(pc.filter(acc["account_id"], pc.equal(acc["verdict"], "attack")).to_pylist())
+    flagged = flagged or set()
     lab = labels.filter(pc.is_in(labels["account_id"], acc["account_id"]))
     ids = np.asarray(lab["account_id"].to_pylist(), dtype=object)
     hit = np.fromiter((a in flagged for a in ids), dtype=bool, count=len(ids))
@@ -107,27 +114,38 @@ def _rates(scan_dir: Path, labels: pa.Table, extra: set[str] | None = None) -> d
 
 
 def _intel_view(scan_dir: Path, labels: pa.Table) -> tuple[dict[str, int], set[str]]:
-    """Intel diagnostics of a shared scan: accounts with intel firing, and the projected attacks."""
+    """Intel diagnostics of a shared scan, and the attacks under the projected member rule.
+
+    Projection: the scan's attack verdicts, minus campaign members whose own evidence
+    (every signal but ``campaign_member``, partner intel included) scores below scoring's
+    ``suspicious_score``: membership alone must not lift an account to attack.
+    """
     from distillguard.detectors.base import FAMILIES
     from distillguard.scoring import ScoringParams, family_scores
 
     p = ScoringParams()
-    acc = pq.read_table(scan_dir / "accounts.parquet", columns=["account_id", "verdict"])
+    acc = pq.read_table(scan_dir / "accounts.parquet", columns=["account_id", "verdict", "campaign_id"])
     sig = pq.read_table(scan_dir / "signals.parquet")
+    # campaign_member is the campaign stage's conclusion about the account, not its own evidence
+    sig = sig.filter(pc.not_equal(sig["signal"], "campaign_member"))
     ids = np.asarray(acc["account_id"].to_pylist(), dtype=object)
     fam = family_scores(sig, ids, p)
+    own = 1.0 - np.prod(1.0 - p.family_cap * fam, axis=1)
     fired = fam >= p.family_fire
     intel = fired[:, FAMILIES.index("intel")]
     local = np.delete(fired, FAMILIES.index("intel"), axis=1).any(axis=1)
-    projected = set(ids[intel & local].tolist())
+    attack = np.asarray(acc["verdict"].to_pylist(), dtype=object) == "attack"
+    member = acc["campaign_id"].is_valid().to_numpy(zero_copy_only=False)
+    projected = set(ids[attack & ~(member & (own < p.suspicious_score))].tolist())
     persona = dict(zip(labels["account_id"].to_pylist(), labels["persona"].to_pylist(), strict=True))
-    attack = dict(zip(labels["account_id"].to_pylist(), labels["is_attack"].to_pylist(), strict=True))
+    is_attack = dict(zip(labels["account_id"].to_pylist(), labels["is_attack"].to_pylist(), strict=True))
     slow = np.asarray([persona.get(a) == "low_and_slow" for a in ids])
-    benign = np.asarray([not attack.get(a, False) for a in ids])
+    benign = np.asarray([not is_attack.get(a, False) for a in ids])
     counts = {
         "intel_low_and_slow": int((intel & slow).sum()),
         "intel_benign": int((intel & benign).sum()),
-        "intel_and_local_benign": int((intel & local & benign).sum()),
+        "intel_and_local_low_and_slow": int((intel & local & slow).sum()),
+        "member_only_benign": int((attack & member & (own < p.suspicious_score) & benign).sum()),
     }
     return counts, projected
 
@@ -183,7 +201,7 @@ def main() -> None:
     from distillguard.share._stix import identity_id_for
     from distillguard.share.intel import intel_signals  # noqa: F401  (fail early if missing)
 
-    console = Console()
+    console = Console(width=180)
     say = console.print
     started = time.perf_counter()
     sim = _simulate(args, say)
@@ -223,7 +241,7 @@ def main() -> None:
         )
         after[name] = _rates(scan_dir, labels)
         diag[name], proj = _intel_view(scan_dir, labels)
-        projected[name] = _rates(scan_dir, labels, proj)
+        projected[name] = _rates(scan_dir, labels, proj, only=True)
     say(f"rescanned {len(dirs)} providers with partners' intel ({time.perf_counter() - t2:.1f}s)")
 
     _print_table(console, Table, args, dirs, before, after, projected, diag)
@@ -234,11 +252,18 @@ def main() -> None:
     for tag in ("after", "projected"):
         slow, fpr = _ratio(tot[tag]["low_and_slow"]), _ratio(tot[tag]["benign"])
         ok = slow >= TARGET_LOW_AND_SLOW_RECALL and fpr <= TARGET_BENIGN_FPR
+        what = "scan verdicts" if tag == "after" else "projected member rule"
         say(
-            f"with sharing ({'scan verdicts' if tag == 'after' else 'projected rule'}): low-and-slow recall "
+            f"with sharing ({what}): low-and-slow recall "
             f"{slow:.3f} (target >= {TARGET_LOW_AND_SLOW_RECALL}), benign FPR {fpr:.4%} "
             f"(target <= {TARGET_BENIGN_FPR:.1%}) -> {'MET' if ok else 'NOT MET'}"
         )
+    dsum = {k: sum(d[k] for d in diag.values()) for k in next(iter(diag.values()))}
+    say(
+        f"intel family fired: low-and-slow {dsum['intel_low_and_slow']} "
+        f"(with a local family too: {dsum['intel_and_local_low_and_slow']}), benign {dsum['intel_benign']}; "
+        f"benign attacks whose only evidence is campaign membership: {dsum['member_only_benign']}"
+    )
     say(f"total {time.perf_counter() - started:.1f}s")
     report: dict[str, Any] = {
         "scenario": args.scenario,

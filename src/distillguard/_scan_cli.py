@@ -20,6 +20,9 @@ def register(app: typer.Typer) -> None:
         infra: list[Path] = typer.Option(None, "--infra", help="IP infrastructure files (ASN, ranges)."),
         intel: Path = typer.Option(None, "--intel", help="Partner intel (STIX bundles) to match."),
         key_file: Path = typer.Option(None, "--key-file", help="Sharing group key for --intel."),
+        share_config: Path = typer.Option(
+            None, "--share-config", help="Sharing config (our identity, trusted partners) for --intel."
+        ),
         as_of: str = typer.Option(None, "--as-of", help="Only events at or before this ISO 8601 time."),
         metadata_only: bool = typer.Option(False, "--metadata-only", help="Ignore prompt text."),
         no_replay: bool = typer.Option(False, "--no-replay", help="Skip the flagged_at replay (faster)."),
@@ -38,6 +41,7 @@ def register(app: typer.Typer) -> None:
             infra=infra or None,
             intel=intel,
             key_file=key_file,
+            share_config=share_config,
             as_of=as_of,
             metadata_only=metadata_only,
             progress=not quiet,

@@ -96,52 +96,93 @@ def connect() -> Any:
     return con
 
 
-def detect(con: Any, src: str, *, has_prompts: bool, params: DetectionParams) -> Any:
-    """One full detection pass over the event view ``src`` -> (features, CampaignResult)."""
+def detect_at(
+    tl: Any,
+    k: int | None,
+    *,
+    has_prompts: bool,
+    params: DetectionParams,
+    intel: pa.Table | None = None,
+    only: set[str] | None = None,
+) -> tuple[Any, Any]:
+    """One detection pass "as of" checkpoint ``k`` of the timeline -> (context, first, result).
+
+    ``only`` (replay): cluster just the graph components of these accounts, and skip the
+    campaign step entirely when none of them is a suspicious account it could lift.
+    """
     from distillguard.campaigns import find_campaigns
     from distillguard.detectors import DetectionContext, run_detectors
-    from distillguard.features import compute_features
+    from distillguard.detectors.base import concat_signals
+    from distillguard.scoring import score_accounts
 
     p = params.resolved()
-    features = compute_features(con, src, p.features)
-    ctx = DetectionContext(con=con, src=src, features=features, has_prompts=has_prompts)
+    ctx = DetectionContext.at(tl, k, has_prompts=has_prompts)
     signals = run_detectors(ctx, p.detectors)
-    return features, find_campaigns(ctx, signals, p.scoring, p.campaigns)
+    if intel is not None and intel.num_rows:
+        import pyarrow.compute as pc
+
+        seen = pc.is_in(intel["account_id"], ctx.features["account_id"])
+        signals = concat_signals([signals, intel.filter(seen)])
+    first = score_accounts(ctx.features, signals, p.scoring)
+    if only is not None:
+        lift = set(first["account_id"][first["verdict"] == "suspicious"].tolist()) & only
+        if not lift:
+            return ctx, first
+        only = lift
+    result = find_campaigns(ctx, signals, p.scoring, p.campaigns, first=first, only=only)
+    return ctx, result
+
+
+def detect(con: Any, src: str, *, has_prompts: bool, params: DetectionParams) -> Any:
+    """One full detection pass over the registered event table ``src`` -> (features, result)."""
+    from distillguard.features import build_timeline
+
+    p = params.resolved()
+    tl = build_timeline(con, src, [], p.features)
+    ctx, result = detect_at(tl, None, has_prompts=has_prompts, params=p)
+    return ctx.features, result
 
 
 def replay_flagged_at(
-    con: Any, *, has_prompts: bool, params: DetectionParams, targets: set[str], progress: Any = None
+    tl: Any,
+    *,
+    has_prompts: bool,
+    params: DetectionParams,
+    targets: set[str],
+    intel: pa.Table | None = None,
+    progress: Any = None,
 ) -> dict[str, dt.datetime]:
     """First replay checkpoint at which each target account already had an ``attack`` verdict.
 
-    The pipeline is re-run on the events up to each checkpoint (same code as ``--as-of``).
-    Replay stops once every target is flagged or the budget (``ReplaySchedule.budget_s``) is
-    spent; targets not reached keep the end of the input (an upper bound, never a guess).
+    The whole pipeline runs "as of" every checkpoint of the timeline (features from the
+    timeline's running partials, detectors and coordination on partials cut at the
+    checkpoint, the campaign step on the components of still-unflagged suspicious targets).
+    A checkpoint is skipped only when no unflagged target had been seen yet; the replay
+    stops when every target is flagged. Targets first flagged by the final scan get the end
+    of the input (the time that scan ran "as of"), never an earlier guess.
     """
-    from distillguard.scoring import replay_schedule
+    import pyarrow.compute as pc
 
     p = params.resolved()
-    start, end = con.execute("SELECT min(ts), max(ts) FROM ev").fetchall()[0]
-    if start is None:
-        return {}
-    checkpoints = replay_schedule(start, end, p.replay)
+    pending = set(targets)
     found: dict[str, dt.datetime] = {}
-    task = progress.add_task("replay", total=len(checkpoints)) if progress else None
-    started = time.perf_counter()
-    for t in checkpoints:
-        if time.perf_counter() - started > p.replay.budget_s:
-            break
-        con.execute(f"CREATE OR REPLACE TEMP VIEW ev_cp AS SELECT * FROM ev WHERE ts <= '{t.isoformat()}'")
-        _, result = detect(con, "ev_cp", has_prompts=has_prompts, params=p)
-        scored = result.scored
-        hit = scored["account_id"][scored["verdict"] == "attack"]
-        for a in hit.tolist():
-            if a in targets and a not in found:
-                found[a] = t
+    task = progress.add_task("replay", total=tl.final) if progress else None
+    target_arr = pa.array(sorted(pending), pa.string())
+    for k in range(tl.final):
         if progress:
             progress.advance(task)
-        if len(found) == len(targets):
+        seen = tl.at(k)["account_id"]
+        if not pc.any(pc.is_in(seen, target_arr)).as_py():
+            continue
+        _, res = detect_at(tl, k, has_prompts=has_prompts, params=p, intel=intel, only=pending)
+        scored = res.scored if hasattr(res, "scored") else res
+        hit = set(scored["account_id"][scored["verdict"] == "attack"].tolist()) & pending
+        for a in hit:
+            found[a] = tl.checkpoints[k]
+        pending -= hit
+        if not pending:
             break
+        target_arr = pa.array(sorted(pending), pa.string())
     return found
 
 
@@ -152,6 +193,7 @@ def scan(
     infra: Sequence[str | Path] | None = None,
     intel: Sequence[str | Path] | str | Path | None = None,
     key_file: str | Path | None = None,
+    share_config: str | Path | None = None,
     as_of: dt.datetime | str | None = None,
     metadata_only: bool = False,
     progress: bool = True,
@@ -163,10 +205,13 @@ def scan(
 
     ``as_of`` keeps only events at or before that time (the scan "as it would have run then");
     ``metadata_only`` ignores prompt text even when present; ``intel`` adds partner signals
-    (family ``intel``) matched under the sharing group's ``key_file``; ``replay`` re-runs the
-    pipeline at checkpoints to measure ``flagged_at``.
+    (family ``intel``) matched under the sharing group's ``key_file``, with our identity and
+    trusted partners from ``share_config`` (share/_config.py format); ``replay`` re-runs
+    detection at the replay checkpoints to measure ``flagged_at``.
     """
-    from distillguard.features import register_events
+    from distillguard.features import build_timeline, register_events
+    from distillguard.features._source import load_events
+    from distillguard.scoring import accounts_table
 
     if isinstance(inputs, str | Path):
         inputs = [inputs]
@@ -187,42 +232,38 @@ def scan(
             if bar:
                 bar.update(step, advance=1, description=f"scan: {name} done")
 
-        from distillguard.features._source import load_events
-
         loaded = load_events(inputs, infra=infra, metadata_only=metadata_only, as_of=cutoff)
+        intel_signals = _intel(intel, loaded.events, key_file, share_config)
         tick("load+enrich")
         con = connect()
-        n_events = register_events(con, loaded.events, "ev")
-        intel_signals = _intel(intel, loaded.events, key_file)
-        tick("register")
-        features, result = detect(con, "ev", has_prompts=loaded.has_prompts, params=params)
-        if intel_signals is not None and intel_signals.num_rows:
-            from distillguard.campaigns import find_campaigns
-            from distillguard.detectors import DetectionContext
-            from distillguard.detectors.base import concat_signals
-
-            ctx = DetectionContext(con=con, src="ev", features=features, has_prompts=loaded.has_prompts)
-            import pyarrow.compute as pc
-
-            base = result.signals.filter(pc.not_equal(result.signals["signal"], "campaign_member"))
-            result = find_campaigns(
-                ctx, concat_signals([base, intel_signals]), params.scoring, params.campaigns
-            )
+        checkpoints = _checkpoints(loaded.events, params.replay) if replay else []
+        n_events = register_events(
+            con, loaded.events, "ev", checkpoints_ms=[int(c.timestamp() * 1000) for c in checkpoints]
+        )
+        tl = build_timeline(con, "ev", checkpoints, params.features)
+        tick("features")
+        ctx, result = detect_at(tl, None, has_prompts=loaded.has_prompts, params=params, intel=intel_signals)
         tick("detect")
         targets = set(result.scored["account_id"][result.scored["verdict"] == "attack"].tolist())
         flagged: dict[str, dt.datetime] = {}
         if replay and targets:
             flagged = replay_flagged_at(
-                con, has_prompts=loaded.has_prompts, params=params, targets=targets, progress=bar
+                tl,
+                has_prompts=loaded.has_prompts,
+                params=params,
+                targets=targets,
+                intel=intel_signals,
+                progress=bar,
             )
         end = con.execute("SELECT max(ts) FROM ev").fetchall()[0][0]
         for a in targets:
             flagged.setdefault(a, end)
         tick("replay")
-        from distillguard.scoring import accounts_table
-
-        accounts = accounts_table(features, result.scored, result.campaign_of, flagged)
+        accounts = accounts_table(ctx.features, result.scored, result.campaign_of, flagged)
         meta = _meta(inputs, loaded, n_events, metadata_only, cutoff, params, accounts, result, timings)
+        meta["replay_checkpoints"] = len(checkpoints)
+        meta["feature_timings_s"] = tl.timings
+        meta["intel"] = _intel_note(intel_signals)
         _write(out, accounts, result, loaded.quarantine, meta)
         tick("write")
         report_note = _write_report_files(out, loaded.event_inputs) if report else "skipped"
@@ -232,6 +273,26 @@ def scan(
         (out / "scan_meta.json").write_text(json.dumps(meta, indent=2, default=str, sort_keys=True))
         con.close()
     return ScanResult(out, accounts, result.campaigns, result.signals, result.edges, meta)
+
+
+def _checkpoints(events: pa.Table, schedule: Any) -> list[dt.datetime]:
+    """Replay checkpoints on whole hours from the hour the input starts (see ``replay_schedule``)."""
+    import pyarrow.compute as pc
+
+    from distillguard.scoring import replay_schedule
+
+    if events.num_rows == 0:
+        return []
+    mm = pc.min_max(events["timestamp"]).as_py()
+    start = mm["min"].astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    return replay_schedule(start, mm["max"].astimezone(dt.UTC), schedule)
+
+
+def _intel_note(signals: pa.Table | None) -> dict[str, Any] | None:
+    if signals is None:
+        return None
+    meta = {k.decode(): v.decode() for k, v in (signals.schema.metadata or {}).items()}
+    return {"signals": signals.num_rows, "accounts": len(set(signals["account_id"].to_pylist())), **meta}
 
 
 def _parse_as_of(as_of: dt.datetime | str | None) -> dt.datetime | None:
@@ -244,17 +305,21 @@ def _parse_as_of(as_of: dt.datetime | str | None) -> dt.datetime | None:
     return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
-def _intel(intel: Any, events: pa.Table, key_file: Any) -> pa.Table | None:
+def _intel(intel: Any, events: pa.Table, key_file: Any, share_config: Any = None) -> pa.Table | None:
+    """Partner intel as family ``intel`` signals (None without ``intel``)."""
     if not intel:
         return None
     if key_file is None:
         raise DistillguardError("--intel needs --key-file (the sharing group's key)")
     try:
+        from distillguard.share._config import load_config
         from distillguard.share.intel import intel_signals
     except ImportError:
         raise DistillguardError("--intel needs the share stage (distillguard.share.intel)") from None
+    cfg = load_config(share_config)
+    own = cfg.require_identity(None)[1] if cfg.identity else None
     paths = [intel] if isinstance(intel, str | Path) else list(intel)
-    return intel_signals(paths, events, key_file=key_file)
+    return intel_signals(paths, events, key_file=key_file, trusted=cfg.trusted_partners, own_identity=own)
 
 
 def _progress(enabled: bool) -> Any:

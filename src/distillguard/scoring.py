@@ -58,6 +58,11 @@ class ScoringParams:
     suspicious_score: float = param(0.4, "score at or above which an account goes to review")
     min_families: int = param(2, "independent families that must fire for an attack verdict")
     require_cross_account: bool = param(True, "an attack needs coordination or intel among its families")
+    min_local_families: int = param(
+        1,
+        "local families (not partner intel) that must fire for an attack: a partner's word alone "
+        "never bans a customer, but it corroborates local extraction / automation evidence",
+    )
     weak_weights: dict[str, float] = field(
         default_factory=lambda: dict(WEAK_SIGNAL_WEIGHTS),
         metadata={"doc": "per-signal weight for signals that are weak alone"},
@@ -95,7 +100,9 @@ def verdicts(
     cross = np.zeros(len(score), dtype=bool)
     for f in CROSS_ACCOUNT_FAMILIES:
         cross |= fired[:, FAMILIES.index(f)]
+    local = n_fired - fired[:, FAMILIES.index("intel")]
     attack = (score >= params.attack_score) & (n_fired >= params.min_families)
+    attack &= local >= params.min_local_families
     if params.require_cross_account:
         attack &= cross
     if campaign_member is not None:
@@ -180,11 +187,6 @@ class ReplaySchedule:
     dense_for_h: float = param(48.0, "hours from the start of the input with dense checkpoints")
     sparse_step_h: float = param(12.0, "replay checkpoint spacing (h) afterwards")
     max_checkpoints: int = param(64, "hard cap on replay checkpoints (bounds the cost)")
-    budget_s: float = param(
-        30.0,
-        "wall-clock budget of the replay; targets not flagged at a checkpoint run within it keep "
-        "flagged_at = the end of the input (a conservative upper bound, never an earlier guess)",
-    )
 
 
 def replay_schedule(start: dt.datetime, end: dt.datetime, schedule: ReplaySchedule) -> list[dt.datetime]:

@@ -233,12 +233,12 @@ def standard_world(seed: int = 0) -> World:
 def detection_context(table: pa.Table, has_prompts: bool = True) -> Any:
     """A DetectionContext over ``table`` in a fresh DuckDB connection."""
     from distillguard.detectors import DetectionContext
-    from distillguard.features import compute_features, register_events
+    from distillguard.features import FeatureParams, build_timeline, register_events
     from distillguard.scan import connect
 
     con = connect()
     register_events(con, table, "ev")
-    return DetectionContext(con=con, src="ev", features=compute_features(con, "ev"), has_prompts=has_prompts)
+    return DetectionContext.at(build_timeline(con, "ev", [], FeatureParams()), has_prompts=has_prompts)
 
 
 def fired(signals: pa.Table, signal: str) -> set[str]:

@@ -118,7 +118,7 @@ def test_weak_confidence_is_capped_and_campaigns_keep_their_score(tmp_path, key_
 def test_only_harvest_prompts_give_frames(tmp_path, key_file, make_provider) -> None:
     """A suspicious benign account's everyday prompts never become frame indicators."""
     beta = make_provider(tmp_path, "beta", seed=2, caught=False)
-    mark(beta, [beta.attack_accounts[0], beta.benign_accounts[1]])
+    mark(beta, [*beta.attack_accounts, beta.benign_accounts[1]])
     res = export_bundle(beta.scan, key_file=key_file, out=tmp_path / "b.json", identity="Beta Labs")
     shared = {
         h
@@ -173,9 +173,11 @@ def test_cross_account_template_signal_joins_the_weak_group(tmp_path, key_file, 
 
 
 def _weak_partners(tmp_path: Path, key_file: Path, make_provider, names: list[str], score: float) -> Path:
-    intel = tmp_path / f"intel-{score}-{len(names)}"
+    root = tmp_path / f"{score}-{len(names)}"
+    intel = root / "intel"
     for seed, name in enumerate(names, start=10):
-        p = make_provider(tmp_path / f"{name}-{score}", name, seed=seed, caught=False)
+        (root / name).mkdir(parents=True)
+        p = make_provider(root / name, name, seed=seed, caught=False)
         mark(p, p.attack_accounts, score=score)
         export_bundle(p.scan, key_file=key_file, out=intel / f"{name}.json", identity=name)
     return intel
@@ -248,4 +250,20 @@ def test_strength_formula_partners_confidence_and_heavy_users() -> None:
     many = [{"partner_id": c} for c in "abcdefghijkl"]
     assert strength(many) == pytest.approx(p.max_strength)
     half = [{**r, "account_events": 40} for r in many]  # 10 of 40 events: coverage 0.25 / 0.5
-    assert strength(half) == pytest.approx(min(p.max_strength, 1 - (1 - w) ** 12) * 0.5)
+    assert strength(half) == pytest.approx(min(p.max_strength, (1 - (1 - w) ** 12) * 0.5))
+
+
+def test_bad_confidence_and_foreign_frames_are_skipped(tmp_path, key_file, make_provider) -> None:
+    beta = make_provider(tmp_path, "beta", seed=2, caught=False)
+    mark(beta, beta.attack_accounts)
+    res = export_bundle(beta.scan, key_file=key_file, out=tmp_path / "b.json", identity="Beta Labs")
+    bundle = json.loads(res.path.read_text())
+    inds = [o for o in bundle["objects"] if o["type"] == "indicator"]
+    frame = next(i for i in inds if i["extensions"][EXTENSION_ID]["kind"] == "frame")
+    frame["extensions"][EXTENSION_ID]["frame"] = {"words": 8, "normalizer": "someone-elses"}
+    other = next(i for i in inds if i["extensions"][EXTENSION_ID]["kind"] == "payment")
+    other["confidence"] = 250
+    res.path.write_text(json.dumps(bundle))
+    sig = intel_signals(res.path, beta.events, key_file=key_file)
+    skipped = json.loads(sig.schema.metadata[b"distillguard.intel_skipped"])
+    assert skipped == {"incompatible_sketch": 1, "malformed_indicator": 1}

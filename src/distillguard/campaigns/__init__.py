@@ -20,8 +20,10 @@ from distillguard.campaigns.cluster import (
     ClusterParams,
     campaign_score,
     evidence_summary,
+    attack_subgraph,
     inside_kinds,
     leiden_clusters,
+    link_groups,
     order_clusters,
     strong_members,
 )
@@ -43,6 +45,9 @@ __all__ = ["CampaignParams", "CampaignResult", "ClusterParams", "GraphParams", "
 @dataclass(frozen=True)
 class CampaignParams:
     graph: GraphParams = field(default_factory=GraphParams)
+    listing_graph: GraphParams = field(
+        default_factory=lambda: GraphParams(clique_max=40, expander_degree=6)
+    )  #: denser links among the final attack accounts, for the campaign list only
     cluster: ClusterParams = field(default_factory=ClusterParams)
     lift_min_score: float = param(0.6, "campaign score from which strong members are lifted")
     attack_share_full: float = param(
@@ -54,6 +59,7 @@ class CampaignParams:
 
     def documented(self) -> dict[str, dict[str, Any]]:
         out = documented(self.graph, "graph.")
+        out.update(documented(self.listing_graph, "listing_graph."))
         out.update(documented(self.cluster, "cluster."))
         out["attack_share_full"] = {
             "value": self.attack_share_full,
@@ -85,11 +91,15 @@ def find_campaigns(
     first: dict[str, Any] | None = None,
     only: set[str] | None = None,
 ) -> CampaignResult:
-    """Cluster linked suspicious accounts into campaigns and produce final scores.
+    """Link suspicious accounts, lift strong members of convincing groups, list campaigns.
 
-    ``first`` is the first-pass scoring if already computed; ``only`` (replay) restricts
-    clustering to the graph components holding those accounts (other accounts keep their
-    first-pass verdicts and no campaign list is built).
+    Two uses of the graph, kept apart on purpose. The *verdict* lift works on connected
+    groups of linking evidence (:func:`~.cluster.link_groups`): cheap, exact at every replay
+    checkpoint, and a fleet split in two by a clustering heuristic still lifts both halves.
+    The *campaign list* clusters only the final attack accounts (seeded Leiden per
+    component, specificity-weighted edges), which is what analysts and purity care about.
+    ``first`` is the first-pass scoring if already computed; ``only`` (replay) restricts the
+    lift to groups holding those accounts and skips the campaign list.
     """
     sp = scoring or ScoringParams()
     p = params or CampaignParams()
@@ -98,7 +108,7 @@ def find_campaigns(
     coord_fired = first["families"][:, FAMILIES.index("coordination")] > 0
     candidates = acc[(first["verdict"] != "clear") | coord_fired]
     edges = build_edges(ctx, candidates, p.graph) if len(candidates) else EDGES_SCHEMA.empty_table()
-    cluster = leiden_clusters(edges, p.cluster, only=only)
+    cluster = link_groups(edges, p.cluster, only=only)
     groups = order_clusters(cluster)
     strong = strong_members(edges, cluster, p.cluster)
     index = {a: i for i, a in enumerate(acc.tolist())}
@@ -132,7 +142,10 @@ def find_campaigns(
     final = score_accounts(ctx.features, all_signals, sp, campaign_member=lift >= p.member_attack_score)
     if only is not None:
         return CampaignResult(final, all_signals, edges, [], {})
-    campaigns, campaign_of = _campaigns(ctx, final, groups, edges, index, p)
+    attackers = acc[final["verdict"] == "attack"]
+    dense = attack_subgraph(build_edges(ctx, attackers, p.listing_graph), attackers) if len(attackers) else edges
+    clusters = order_clusters(leiden_clusters(dense, p.cluster))
+    campaigns, campaign_of = _campaigns(ctx, final, clusters, edges, index, p)
     return CampaignResult(final, all_signals, edges, campaigns, campaign_of)
 
 

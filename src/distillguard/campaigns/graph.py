@@ -23,8 +23,8 @@ from distillguard.schema import EDGES_SCHEMA
 
 @dataclass(frozen=True)
 class GraphParams:
-    clique_max: int = param(40, "groups up to this size are linked as cliques, larger ones as expanders")
-    expander_degree: int = param(4, "random links per member in a large group (seeded)")
+    clique_max: int = param(8, "groups up to this size are linked as cliques, larger ones as expanders")
+    expander_degree: int = param(3, "random links per member in a large group (seeded)")
     weight_payment: float = param(1.0, "edge weight of a shared payment instrument")
     weight_template: float = param(1.0, "edge weight of a shared fleet template family")
     weight_sync: float = param(1.0, "edge weight of synchronized activity")
@@ -32,6 +32,17 @@ class GraphParams:
     weight_created: float = param(0.5, "edge weight of being created in the same burst")
     weight_system: float = param(1.0, "edge weight of sharing one harvest system prompt (relay injection)")
     seed: int = param(0, "seed of the expander links")
+    specific_size: int = param(
+        50,
+        "groups up to this size link at full weight; a larger group's links weigh "
+        "1 / (1 + log2(size / specific_size)): a template frame shared by thousands of accounts is "
+        "weaker evidence of one operator than a card or a lockstep schedule shared by a few",
+    )
+
+
+def specificity(n: int, p: GraphParams) -> float:
+    """Weight factor of a link from a group of ``n`` accounts (1 for small, specific groups)."""
+    return 1.0 / (1.0 + np.log2(max(1.0, n / max(p.specific_size, 1))))
 
 
 def _group_pairs(
@@ -62,16 +73,17 @@ def _group_edges(
     order = np.lexsort((np.asarray(members, dtype=object).astype(str), keys))
     keys, members = keys[order], np.asarray(members, dtype=object)[order]
     bounds = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1], True])
-    srcs, dsts, evs = [], [], []
+    srcs, dsts, evs, ws = [], [], [], []
     for a, b in itertools.pairwise(bounds):
         s, d = _group_pairs(members[a:b], p, rng)
         if len(s):
             srcs.append(s)
             dsts.append(d)
             evs.append(np.full(len(s), evidence.format(key=keys[a], n=b - a), dtype=object))
+            ws.append(np.full(len(s), weight * specificity(b - a, p)))
     if not srcs:
         return []
-    return [_table(np.concatenate(srcs), np.concatenate(dsts), kind, weight, np.concatenate(evs))]
+    return [_table(np.concatenate(srcs), np.concatenate(dsts), kind, np.concatenate(ws), np.concatenate(evs))]
 
 
 def _table(src: np.ndarray, dst: np.ndarray, kind: str, weight: Any, evidence: np.ndarray) -> pa.Table:
@@ -156,11 +168,12 @@ def build_edges(ctx: Any, candidates: np.ndarray, params: GraphParams | None = N
     if not tables:
         return EDGES_SCHEMA.empty_table()
     edges = pa.concat_tables(tables)
+    # a pair sharing several groups of one kind (several fleet families) is linked more strongly
     edges = edges.group_by(["src", "dst", "kind"], use_threads=False).aggregate(
-        [("weight", "max"), ("evidence", "first")]
+        [("weight", "sum"), ("evidence", "first")]
     )
     edges = edges.rename_columns(
-        [{"weight_max": "weight", "evidence_first": "evidence"}.get(c, c) for c in edges.column_names]
+        [{"weight_sum": "weight", "evidence_first": "evidence"}.get(c, c) for c in edges.column_names]
     )
     return (
         edges.select(EDGES_SCHEMA.names)

@@ -39,7 +39,7 @@ _COLUMNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     # enrich: prompt templates and tags (absent on metadata-only input)
     # the instruction frame's family: survives fixed wrappers around varying tasks and
     # paraphrased wrappers (enrich clusters frame texts); older enrich outputs lack it
-    ("template_family", "BIGINT", ("frame_family", "frame_id", "template_family", "template_id")),
+    ("template_family", "BIGINT", ("frame_id", "template_family", "template_id")),
     ("system_family", "BIGINT", ("system_template_id",)),
     ("cot", "BOOLEAN", ("tag_cot", "cot_elicitation", "is_cot")),
     ("extraction_tag", "BOOLEAN", ("tag_extraction", "is_extraction")),

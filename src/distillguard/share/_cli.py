@@ -90,7 +90,7 @@ def export_cmd(
     config: ConfigOpt = None,
     tlp: TlpOpt = None,
 ) -> None:
-    """Export the scan's campaigns as a STIX 2.1 bundle of keyed indicators."""
+    """Export the scan's campaigns and pooled suspicious evidence as keyed STIX 2.1 indicators."""
     from distillguard.share._export import export_bundle
 
     res = export_bundle(
@@ -99,6 +99,7 @@ def export_cmd(
     rows: list[tuple[str, object]] = [
         ("bundle", res.path),
         ("campaigns", res.campaigns),
+        ("suspicious groups", res.levels.get("suspicious", 0)),
         ("indicators", res.indicators),
         ("objects", res.objects),
     ]

@@ -55,15 +55,22 @@ def harvest_mask(prompts: pa.Array, tags: tuple[str, ...] = HARVEST_TAGS) -> np.
     return out
 
 
-def frame_map(con: duckdb.DuckDBPyConnection, words: int, *, tags: tuple[str, ...] = HARVEST_TAGS) -> str:
+def frame_map(
+    con: duckdb.DuckDBPyConnection,
+    words: int,
+    *,
+    tags: tuple[str, ...] = HARVEST_TAGS,
+    with_harvest: bool = True,
+) -> str:
     """Register ``_map_frame(raw, canon, harvest)``: each distinct prompt's head and tail frame.
 
-    Two rows per prompt (one when head and tail coincide is not special-cased: the side
-    prefix keeps them apart). ``harvest`` says whether the prompt carries a harvest tag.
+    Two rows per prompt (the side prefix keeps head and tail apart even when they
+    coincide). ``harvest`` says whether the prompt carries a harvest tag; matching does not
+    need it (``with_harvest=False`` skips tagging and sets it true).
     """
     template_map(con)
     prompts = arrow_col(con, "SELECT raw FROM _map_template")
-    harvest = harvest_mask(prompts, tags)
+    harvest = harvest_mask(prompts, tags) if with_harvest else np.ones(len(prompts), dtype=bool)
     con.register("_frame_harvest", pa.table({"raw": prompts, "harvest": pa.array(harvest, pa.bool_())}))
     k = int(words)
     con.execute(

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     import duckdb
 
 
-def canon_map(con: duckdb.DuckDBPyConnection, kind: str, *, frame_words: int = 4) -> str:
+def canon_map(
+    con: duckdb.DuckDBPyConnection, kind: str, *, frame_words: int = 4, with_harvest: bool = True
+) -> str:
     """Register ``_map_<kind>(raw, canon)`` for the distinct values of the kind's column.
 
     Kind ``frame`` maps each distinct prompt to its head and tail frame (two rows, plus a
@@ -31,7 +33,7 @@ def canon_map(con: duckdb.DuckDBPyConnection, kind: str, *, frame_words: int = 4
     if kind == FRAME_KIND:
         from distillguard.share._frames import frame_map
 
-        return frame_map(con, frame_words)
+        return frame_map(con, frame_words, with_harvest=with_harvest)
     col = KIND_COLUMNS[kind]
     name = f"_map_{kind}"
     raw = arrow(con, f'SELECT DISTINCT "{col}" AS raw FROM events WHERE "{col}" IS NOT NULL')
@@ -45,7 +47,7 @@ def keyed_map(
     con: duckdb.DuckDBPyConnection, kind: str, key_id: str, secret: bytes, *, frame_words: int = 4
 ) -> str:
     """Register ``_keyed_<kind>_<n>(raw, hmac)``: every local value's keyed hash under one key."""
-    mapped = canon_map(con, kind, frame_words=frame_words)
+    mapped = canon_map(con, kind, frame_words=frame_words, with_harvest=False)
     table = arrow(con, f"SELECT raw, canon FROM {mapped}")
     hashes = hash_canonical(table.column("canon"), secret, kind, con=con)
     name = f"_keyed_{kind}_{re.sub(r'[^A-Za-z0-9]', '_', key_id)}"

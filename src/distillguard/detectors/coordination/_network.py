@@ -29,7 +29,9 @@ def sites(ctx: DetectionContext) -> np.ndarray:
             vals[dc] = None
             out[ctx.positions(t["aid"].to_numpy())] = vals
         ctx.cache["sites"] = out
-        ctx.con.register("dg_sites", pa.table({"aid": ctx.features["aid"], "site": pa.array(out, pa.string())}))
+        ctx.con.register("dg_sites_arrow", pa.table({"aid": ctx.features["aid"], "site": pa.array(out, pa.string())}))
+        ctx.con.execute("CREATE OR REPLACE TEMP TABLE dg_sites AS SELECT * FROM dg_sites_arrow WHERE site IS NOT NULL")
+        ctx.con.unregister("dg_sites_arrow")
     return ctx.cache["sites"]
 
 

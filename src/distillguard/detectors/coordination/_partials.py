@@ -22,6 +22,9 @@ WHERE ip_prefix IS NOT NULL GROUP BY ALL
 """
 
 #: Template families that unrelated payers use (fleet candidates), and their partials.
+#: Prompts used by a single account over the whole input are single at every checkpoint,
+#: so they are kept only as counts per (family, interval) (``_phs``); prompts several
+#: accounts send keep their accounts (``_phm``) for the per-checkpoint repeat statistics.
 FAMILIES = f"""
 CREATE OR REPLACE TEMP TABLE {{src}}_fc AS
 SELECT f FROM {{src}}_af JOIN {{src}}_attr a USING (aid)
@@ -31,6 +34,13 @@ CREATE OR REPLACE TEMP TABLE {{src}}_phc AS
 SELECT template_family AS f, prompt_hash AS h, aid, cp, count(*) AS c FROM {{src}} e
 SEMI JOIN {{src}}_fc ON e.template_family = {{src}}_fc.f
 WHERE prompt_hash IS NOT NULL GROUP BY ALL;
+CREATE OR REPLACE TEMP TABLE {{src}}_phm AS
+WITH multi AS (SELECT f, h FROM {{src}}_phc GROUP BY f, h HAVING count(DISTINCT aid) >= 2)
+SELECT * FROM {{src}}_phc SEMI JOIN multi USING (f, h);
+CREATE OR REPLACE TEMP TABLE {{src}}_phs AS
+WITH single AS (SELECT f, h FROM {{src}}_phc GROUP BY f, h HAVING count(DISTINCT aid) = 1)
+SELECT f, cp, sum(c) AS c FROM {{src}}_phc SEMI JOIN single USING (f, h) GROUP BY ALL;
+DROP TABLE {{src}}_phc;
 CREATE OR REPLACE TEMP TABLE {{src}}_ftag AS
 SELECT template_family AS f, cp, count(*) AS n, count(*) FILTER (WHERE cot OR extraction_tag) AS hn
 FROM {{src}} e SEMI JOIN {{src}}_fc ON e.template_family = {{src}}_fc.f GROUP BY ALL

@@ -29,8 +29,10 @@ WITH af AS (SELECT aid, f, sum(c) AS c FROM {src}_afc WHERE cp <= {k} GROUP BY A
 dev AS (
   SELECT af.aid, af.f, af.c, af.c / fe.tmpl_n AS acc_share, coalesce(fe.payment, fe.account_id) AS pay, s.site
   FROM af JOIN {feats} fe USING (aid) LEFT JOIN {sites} s USING (aid)
-), ph AS (SELECT f, h, count(DISTINCT aid) AS pa, sum(c) AS c FROM {src}_phc WHERE cp <= {k} GROUP BY f, h),
-dup AS (
+), ph AS (
+  SELECT f, count(DISTINCT aid) AS pa, sum(c) AS c FROM {src}_phm WHERE cp <= {k} GROUP BY f, h
+  UNION ALL SELECT f, 1 AS pa, sum(c) AS c FROM {src}_phs WHERE cp <= {k} GROUP BY f
+), dup AS (
   SELECT f, sum(CASE WHEN pa >= 2 THEN c ELSE 0 END) / sum(c) AS cross_dup_share,
          sum(pa * c) / sum(c) AS accounts_per_prompt
   FROM ph GROUP BY f
@@ -141,8 +143,12 @@ def run(ctx: Any, sql: str, **fmt: Any) -> pa.Table:
 
 
 def register_features(ctx: Any) -> str:
-    """Expose this checkpoint's features to SQL (once per context)."""
+    """Expose this checkpoint's features to SQL (once per context; a native table joins
+    several times faster than a registered Arrow scan)."""
     if "feats" not in ctx.cache:
-        ctx.con.register("dg_feats", ctx.features)
+        cols = ctx.features.select(["aid", "account_id", "payment", "n", "tmpl_n"])
+        ctx.con.register("dg_feats_arrow", cols)
+        ctx.con.execute("CREATE OR REPLACE TEMP TABLE dg_feats AS SELECT * FROM dg_feats_arrow")
+        ctx.con.unregister("dg_feats_arrow")
         ctx.cache["feats"] = "dg_feats"
     return ctx.cache["feats"]
