@@ -20,7 +20,7 @@ from distillguard.detectors.base import param
 @dataclass(frozen=True)
 class ClusterParams:
     seed: int = param(0, "Leiden seed (same seed, same campaigns)")
-    resolution: float = param(2.0, "Leiden modularity resolution (higher = smaller campaigns)")
+    resolution: float = param(0.3, "Leiden modularity resolution (higher = smaller campaigns)")
     iterations: int = param(2, "Leiden passes (2 is the library default; more rarely changes campaigns)")
     min_accounts: int = param(3, "accounts (attack verdict) a cluster needs to be a campaign")
     strong_kinds: tuple[str, ...] = param(
