@@ -7,6 +7,7 @@ scan process, and the ratio of scan time to one bare DuckDB group-by pass over t
 
     .venv/bin/python bench/detect.py --scenarios small --seeds 0 1 2
     .venv/bin/python bench/detect.py --scenarios medium --seeds 0 --no-metadata-only
+    (add ``--infra /work/shared/data/ip_infra`` to scan with real IP infrastructure)
 """
 
 from __future__ import annotations
@@ -23,15 +24,16 @@ _SCAN = """
 import json, resource, sys, time
 from distillguard.scan import scan
 t = time.perf_counter()
-r = scan([sys.argv[1]], sys.argv[2], progress=False, metadata_only=sys.argv[3] == "1")
+infra = [sys.argv[4]] if len(sys.argv) > 4 and sys.argv[4] else None
+r = scan([sys.argv[1]], sys.argv[2], progress=False, metadata_only=sys.argv[3] == "1", infra=infra)
 print(json.dumps({"seconds": time.perf_counter() - t, "events": r.meta["events"],
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 
-def _scan(logs: Path, out: Path, metadata_only: bool) -> dict:
+def _scan(logs: Path, out: Path, metadata_only: bool, infra: Path | None = None) -> dict:
     res = subprocess.run(
-        [sys.executable, "-c", _SCAN, str(logs), str(out), "1" if metadata_only else "0"],
+        [sys.executable, "-c", _SCAN, str(logs), str(out), "1" if metadata_only else "0", str(infra or "")],
         capture_output=True,
         text=True,
         check=True,
@@ -82,6 +84,7 @@ def main() -> None:
     ap.add_argument("--seeds", nargs="+", type=int, default=[0])
     ap.add_argument("--work", type=Path, default=None, help="keep simulated logs and scans here")
     ap.add_argument("--no-metadata-only", action="store_true", help="skip the metadata-only scan")
+    ap.add_argument("--infra", type=Path, default=None, help="IP infrastructure files for scan --infra")
     args = ap.parse_args()
     from distillguard.simulate import simulate
 
@@ -93,7 +96,7 @@ def main() -> None:
             if not (logs / "labels.parquet").is_file():
                 simulate(scenario, logs, seed=seed)
             row = {"scenario": scenario, "seed": seed}
-            run = _scan(logs, work / f"{scenario}-{seed}" / "scan", False)
+            run = _scan(logs, work / f"{scenario}-{seed}" / "scan", False, args.infra)
             bare = _bare_groupby_seconds(logs)
             row.update(
                 events=run["events"],
@@ -104,7 +107,7 @@ def main() -> None:
                 full=_summary(work / f"{scenario}-{seed}" / "scan", logs),
             )
             if not args.no_metadata_only:
-                _scan(logs, work / f"{scenario}-{seed}" / "scan-meta", True)
+                _scan(logs, work / f"{scenario}-{seed}" / "scan-meta", True, args.infra)
                 row["metadata_only"] = _summary(work / f"{scenario}-{seed}" / "scan-meta", logs)
             rows.append(row)
             print(json.dumps(row, indent=1, default=str), flush=True)

@@ -105,10 +105,12 @@ def detect_at(
     intel: pa.Table | None = None,
     only: set[str] | None = None,
 ) -> tuple[Any, Any]:
-    """One detection pass "as of" checkpoint ``k`` of the timeline -> (context, first, result).
+    """One detection pass "as of" checkpoint ``k`` of the timeline -> (context, result).
 
-    ``only`` (replay): cluster just the graph components of these accounts, and skip the
-    campaign step entirely when none of them is a suspicious account it could lift.
+    ``result`` is a ``CampaignResult``. With ``only`` (replay) the lift is judged just for
+    the link groups of these accounts, no campaign list is built, and when none of them is
+    a suspicious account the lift could raise the campaign step is skipped entirely and
+    ``result`` is the first-pass scoring dict (the verdicts it would not have changed).
     """
     from distillguard.campaigns import find_campaigns
     from distillguard.detectors import DetectionContext, run_detectors

@@ -248,3 +248,18 @@ def fired(signals: pa.Table, signal: str) -> set[str]:
         for a, s in zip(signals["account_id"].to_pylist(), signals["signal"].to_pylist(), strict=True)
         if s == signal
     }
+
+
+#: Columns the enrich stage adds (dropped when a world is written as raw logs).
+ENRICHED = ("ip_kind", "asn", "ip_prefix24", "ip_country", "template_family", "tag_cot", "capability")
+
+
+def write_event_dir(world: World, root: Any) -> Any:
+    """The world as an event directory (raw columns only: enrich recomputes the rest)."""
+    import pyarrow.parquet as pq
+
+    t = world.table()
+    d = root / "events" / "day=2026-03-02"
+    d.mkdir(parents=True)
+    pq.write_table(t.select([c for c in t.column_names if c not in ENRICHED]), d / "part-0.parquet")
+    return root

@@ -85,7 +85,7 @@ def test_suspicious_accounts_are_exported_with_lower_confidence(tmp_path, key_fi
     assert campaign["confidence"] == 45 and res.levels == {"suspicious": 1} and res.campaigns == 0
     inds = _indicators(res.path)
     kinds = {i["extensions"][EXTENSION_ID]["kind"] for i in inds}
-    assert kinds == {"payment", "ip", "ip24", "frame", "template"}  # no user agents, no TLS
+    assert kinds == {"payment", "frame", "template"}  # no user agents, TLS, IPs at this level
     for ind in inds:
         assert ind["confidence"] == 45 and ind["indicator_types"] == ["anomalous-activity"]
         assert ind["extensions"][EXTENSION_ID]["level"] == "suspicious"

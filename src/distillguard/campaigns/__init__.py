@@ -18,9 +18,9 @@ import pyarrow as pa
 
 from distillguard.campaigns.cluster import (
     ClusterParams,
+    attack_subgraph,
     campaign_score,
     evidence_summary,
-    attack_subgraph,
     inside_kinds,
     leiden_clusters,
     link_groups,
@@ -110,25 +110,26 @@ def find_campaigns(
     edges = build_edges(ctx, candidates, p.graph) if len(candidates) else EDGES_SCHEMA.empty_table()
     cluster = link_groups(edges, p.cluster, only=only)
     groups = order_clusters(cluster)
-    strong = strong_members(edges, cluster, p.cluster)
     index = {a: i for i, a in enumerate(acc.tolist())}
     kinds_of = inside_kinds(edges, cluster)
-
-    lift = np.zeros(len(acc))
+    group_score = np.zeros(len(acc))
     for cid, members in groups.items():
         idx = np.array([index[m] for m in members])
         verdict = first["verdict"][idx]
         n_attack = int((verdict == "attack").sum())
         if n_attack < p.cluster.min_accounts:
             continue
-        kinds = kinds_of.get(cid, 0)
         flagged = float((verdict != "clear").mean())
-        cscore = campaign_score(flagged, n_attack / len(members), kinds, p.attack_share_full)
-        if cscore < p.lift_min_score:
-            continue
-        for m in members:
-            if m in strong:
-                lift[index[m]] = max(lift[index[m]], cscore)
+        cscore = campaign_score(flagged, n_attack / len(members), kinds_of.get(cid, 0), p.attack_share_full)
+        if cscore >= p.lift_min_score:
+            group_score[idx] = cscore
+    strong = strong_members(edges, cluster, p.cluster)
+    lift = np.zeros(len(acc))
+    for m in strong:
+        lift[index[m]] = group_score[index[m]]
+    # a mixed group (a fleet chained to benign look-alikes) scores low: its members get no
+    # membership evidence at all, rather than a weak signal that tips a third family
+    lift = np.where(lift >= p.member_attack_score, lift, 0.0)
     lifted = signal_rows(
         acc,
         "coordination",
@@ -143,7 +144,9 @@ def find_campaigns(
     if only is not None:
         return CampaignResult(final, all_signals, edges, [], {})
     attackers = acc[final["verdict"] == "attack"]
-    dense = attack_subgraph(build_edges(ctx, attackers, p.listing_graph), attackers) if len(attackers) else edges
+    dense = (
+        attack_subgraph(build_edges(ctx, attackers, p.listing_graph), attackers) if len(attackers) else edges
+    )
     clusters = order_clusters(leiden_clusters(dense, p.cluster))
     campaigns, campaign_of = _campaigns(ctx, final, clusters, edges, index, p)
     return CampaignResult(final, all_signals, edges, campaigns, campaign_of)

@@ -24,14 +24,16 @@ class ClusterParams:
     iterations: int = param(2, "Leiden passes (2 is the library default; more rarely changes campaigns)")
     min_accounts: int = param(3, "accounts (attack verdict) a cluster needs to be a campaign")
     strong_kinds: tuple[str, ...] = param(
-        ("payment", "template", "sync"),
+        ("payment", "template", "sync", "system_prompt"),
         "edge kinds that alone make membership strong (others need a second kind)",
     )
     strong_inside_share: float = param(0.5, "share of a member's edge weight inside its cluster to be strong")
     link_kinds: tuple[str, ...] = param(
-        ("payment", "template", "sync", "system_prompt"),
-        "edge kinds that connect accounts into one group for the verdict lift (shared datacenter IPs "
-        "and creation bursts corroborate but do not chain customers together)",
+        ("payment", "template", "system_prompt"),
+        "edge kinds that connect accounts into one group for the verdict lift. Shared datacenter "
+        "IPs, creation bursts and lockstep pairs corroborate inside a group but do not chain groups "
+        "together: one stray lockstep pair must not make five evaluation harnesses on a public "
+        "system prompt part of a fleet",
     )
 
 
@@ -131,16 +133,30 @@ def strong_members(edges: pa.Table, cluster: dict[str, int], params: ClusterPara
     their edge weight inside it (a stray shared IP does not make a customer a member)."""
     if edges.num_rows == 0:
         return set()
-    names, s, d = _encode(edges)
     cs, cd = edge_clusters(edges, cluster)
-    same = (cs == cd) & (cs >= 0)
+    return _tied(edges, (cs == cd) & (cs >= 0), params)
+
+
+def _tied(
+    edges: pa.Table,
+    same: np.ndarray | None,
+    params: ClusterParams,
+    toward: tuple[np.ndarray, np.ndarray] | None = None,
+) -> set[str]:
+    """Accounts with >= ``strong_inside_share`` of their edge weight on qualifying edges,
+    held by a strong kind or by two kinds (qualifying: inside the cluster, or ``toward``:
+    per endpoint side, which edges qualify for that endpoint)."""
+    names, s, d = _encode(edges)
+    if toward is None:
+        toward = (same, same)
     w = edges["weight"].to_numpy(zero_copy_only=False)
     ends = np.concatenate([s, d])
+    good = np.concatenate([toward[0], toward[1]]).astype(bool)
     total = np.bincount(ends, weights=np.concatenate([w, w]), minlength=len(names))
-    inside = np.bincount(ends, weights=np.concatenate([w * same, w * same]), minlength=len(names))
+    inside = np.bincount(ends, weights=np.concatenate([w, w]) * good, minlength=len(names))
     kinds = np.asarray(edges["kind"].to_pylist(), dtype=str)
-    kk = np.concatenate([kinds, kinds])[np.concatenate([same, same])]
-    ee = ends[np.concatenate([same, same])]
+    kk = np.concatenate([kinds, kinds])[good]
+    ee = ends[good]
     pairs = np.unique(np.char.add(ee.astype(str), np.char.add("|", kk))) if len(ee) else np.zeros(0, str)
     n_kinds = np.zeros(len(names))
     strong_kind = np.zeros(len(names), dtype=bool)
@@ -160,7 +176,7 @@ def inside_kinds(edges: pa.Table, cluster: dict[str, int]) -> dict[int, int]:
     same = (cs == cd) & (cs >= 0)
     kinds = np.asarray(edges["kind"].to_pylist(), dtype=str)[same]
     out: dict[int, int] = {}
-    for c, k in set(zip(cs[same].tolist(), kinds.tolist(), strict=True)):
+    for c, _kind in set(zip(cs[same].tolist(), kinds.tolist(), strict=True)):
         out[c] = out.get(c, 0) + 1
     return out
 

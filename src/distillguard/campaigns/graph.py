@@ -130,11 +130,17 @@ def build_edges(ctx: Any, candidates: np.ndarray, params: GraphParams | None = N
     if size is not None:
         known = np.array([v is not None for v in pay.tolist()]) & (size >= 2)
         k, m = _touching(pay[known], acc[known], cand)
-        tables += _group_edges("payment", k, m, p.weight_payment, "payment instrument shared by {n} accounts", p)
+        tables += _group_edges(
+            "payment", k, m, p.weight_payment, "payment instrument shared by {n} accounts", p
+        )
     members = ctx.cache.get("fleet_members")
     if members is not None and members.num_rows:
-        k, m = _touching(np.asarray(members["fam"].to_pylist()), np.asarray(members["account_id"].to_pylist()), cand)
-        tables += _group_edges("template", k, m, p.weight_template, "fleet template family {key} ({n} accounts)", p)
+        k, m = _touching(
+            np.asarray(members["fam"].to_pylist()), np.asarray(members["account_id"].to_pylist()), cand
+        )
+        tables += _group_edges(
+            "template", k, m, p.weight_template, "fleet template family {key} ({n} accounts)", p
+        )
     sysp = ctx.cache.get("system_prompts")
     if sysp is not None and sysp.num_rows:
         k, m = _touching(np.asarray(sysp["sh"].to_pylist()), np.asarray(sysp["account_id"].to_pylist()), cand)
@@ -143,7 +149,9 @@ def build_edges(ctx: Any, candidates: np.ndarray, params: GraphParams | None = N
         )
     thr = ctx.cache.get("created_threshold")
     if thr is not None:
-        created = np.asarray(ctx.features["created_at"].cast(pa.int64()).to_numpy(zero_copy_only=False), float)
+        created = np.asarray(
+            ctx.features["created_at"].cast(pa.int64()).to_numpy(zero_copy_only=False), float
+        )
         ok = np.isfinite(created) & ~ctx.cache.get("created_colocated", np.zeros(len(acc), dtype=bool))
         bucket = np.floor(created[ok] / (ctx.cache.get("created_bucket_s", 600) * 1e6)).astype(np.int64)
         _, inv, counts = np.unique(bucket, return_inverse=True, return_counts=True)
@@ -163,7 +171,10 @@ def build_edges(ctx: Any, candidates: np.ndarray, params: GraphParams | None = N
         if hot.any():
             shared = sync["shared"].to_numpy(zero_copy_only=False)[hot]
             lift = sync["lift"].to_numpy(zero_copy_only=False)[hot]
-            ev = np.array([f"{x:.0f} shared actions, lift {y:.1f}" for x, y in zip(shared, lift, strict=True)], dtype=object)
+            ev = np.array(
+                [f"{x:.0f} shared actions, lift {y:.1f}" for x, y in zip(shared, lift, strict=True)],
+                dtype=object,
+            )
             tables.append(_table(s[hot], d[hot], "sync", p.weight_sync, ev))
     if not tables:
         return EDGES_SCHEMA.empty_table()

@@ -94,7 +94,9 @@ def partial_first(src: str) -> str:
         for i, expr in enumerate(FIRST_KEYS.values())
     )
     cols = ", ".join(f"count(*) FILTER (WHERE key = {i}) AS {name}" for i, name in enumerate(FIRST_KEYS))
-    return f"CREATE OR REPLACE TEMP TABLE {src}_pf AS SELECT aid, cp, {cols} FROM ({branches}) GROUP BY aid, cp"
+    return (
+        f"CREATE OR REPLACE TEMP TABLE {src}_pf AS SELECT aid, cp, {cols} FROM ({branches}) GROUP BY aid, cp"
+    )
 
 
 #: Template-family counts per (account, family, interval); also read by coordination.
@@ -225,7 +227,9 @@ def grid_join_sql(src: str, n_checkpoints: int, capabilities: list[str]) -> str:
     cap_cols = ", " + ", ".join(f"pc.{c}" for c in caps) if caps else ""
     return f"""
 WITH acc AS (SELECT aid, min(cp) AS cp0 FROM {src}_pb GROUP BY aid),
-g AS (SELECT acc.aid, r.range::INTEGER AS k FROM acc, range(0, {n_checkpoints + 1}) r WHERE r.range >= acc.cp0)
+g AS (
+  SELECT acc.aid, r.range::INTEGER AS k FROM acc, range(0, {n_checkpoints + 1}) r WHERE r.range >= acc.cp0
+)
 SELECT g.aid, g.k, pb.* EXCLUDE (aid, cp), pk.* EXCLUDE (aid, cp), pf.* EXCLUDE (aid, cp), sq.sq{cap_cols}
 FROM g
 LEFT JOIN {src}_pb pb ON pb.aid = g.aid AND pb.cp = g.k

@@ -65,11 +65,13 @@ class ExportParams:
     weak_signals: tuple[str, ...] = ("shared_template", "shared_harvest_template")
     """Cross-account template signals that put an account in the suspicious group even when
     its own score is low (a template family seen across unrelated local accounts)."""
-    weak_kinds: tuple[str, ...] = ("payment", "ip", "ip24", FRAME_KIND, "template")
-    """Kinds the suspicious group shares. User agents and TLS fingerprints are left out: they
-    name client software, not actors, and every partner's suspicious group holds some users
-    of each popular SDK, so weak intel would converge on benign customers' libraries
-    (measured: bench/federation.py, tiny, 10 providers)."""
+    weak_kinds: tuple[str, ...] = ("payment", FRAME_KIND, "template")
+    """Kinds the suspicious group shares. Left out, measured with bench/federation.py (10
+    providers): user agents and TLS fingerprints name client software, and every partner's
+    suspicious group holds some users of each popular SDK (benign developers reached intel
+    0.54 on tiny); IPs and /24s of mobile, residential and proxy egress are shared with
+    benign customers, each partner sees too few of them to withhold the address, and 7-8
+    partners' weak groups converged on them (benign hobbyists reached 0.79 on small)."""
     weak_max_confidence: int = 50
     """Cap on the STIX confidence of suspicious-level objects (campaigns use their score)."""
     harvest_tags: tuple[str, ...] = HARVEST_TAGS

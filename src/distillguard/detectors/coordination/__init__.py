@@ -100,7 +100,9 @@ class CoordinationDetector(Detector):
         system_min_payments: int = param(
             3, "unrelated customers whose traffic carries one harvest system prompt (a relay's injection)"
         )
-        system_full_payments: int = param(6, "unrelated customers on one harvest system prompt for full strength")
+        system_full_payments: int = param(
+            6, "unrelated customers on one harvest system prompt for full strength"
+        )
         infra_max_accounts: int = param(5000, "larger shared IPs are public gateways, not fleet infra")
 
     def _detect(self, ctx: DetectionContext) -> list[pa.Table]:

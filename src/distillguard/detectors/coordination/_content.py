@@ -73,9 +73,14 @@ def templates(ctx: DetectionContext, p: Any) -> list[pa.Table]:
         harvest = np.divide(harvest_w, total_c, out=np.zeros(n), where=total_c > 0)
     else:
         harvest = harvest_w
-    strength = np.where(share >= p.fleet_min_share, ramp(pays, p.fleet_min_payments, p.fleet_full_payments), 0.0)
+    strength = np.where(
+        share >= p.fleet_min_share, ramp(pays, p.fleet_min_payments, p.fleet_full_payments), 0.0
+    )
     is_harvest = harvest >= p.harvest_family_share
-    evidence = ("{:.0%} of prompts in template families dominated by {:.0f} unrelated accounts", [share, pays])
+    evidence = (
+        "{:.0%} of prompts in template families dominated by {:.0f} unrelated accounts",
+        [share, pays],
+    )
     return [
         signal_rows(
             ctx.accounts,
@@ -111,7 +116,9 @@ def system_prompts(ctx: DetectionContext, p: Any) -> pa.Table:
     pays = np.zeros(ctx.features.num_rows)
     if rows.num_rows:
         np.maximum.at(
-            pays, ctx.positions(rows["aid"].to_numpy()), rows["payments"].to_numpy(zero_copy_only=False).astype(float)
+            pays,
+            ctx.positions(rows["aid"].to_numpy()),
+            rows["payments"].to_numpy(zero_copy_only=False).astype(float),
         )
     ctx.cache["system_prompts"] = pa.table(
         {"account_id": pa.array(ids(ctx, rows["aid"]).tolist(), pa.string()), "sh": rows["sh"]}

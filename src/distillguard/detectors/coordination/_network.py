@@ -13,8 +13,9 @@ from distillguard.detectors.coordination import _partials, _queries
 
 FAMILY = "coordination"
 
-#: IP kinds that are datacenter egress (an account behind one is not "at a site").
-DATACENTER_KINDS: tuple[str, ...] = ("hosting", "vpn", "tor")
+#: IP kinds that are an operator's own datacenter egress (an account behind one is not "at a
+#: site"). VPN / Tor exits count as sites: like a campus NAT, many unrelated users share one.
+DATACENTER_KINDS: tuple[str, ...] = ("hosting",)
 
 
 def sites(ctx: DetectionContext) -> np.ndarray:
@@ -29,8 +30,12 @@ def sites(ctx: DetectionContext) -> np.ndarray:
             vals[dc] = None
             out[ctx.positions(t["aid"].to_numpy())] = vals
         ctx.cache["sites"] = out
-        ctx.con.register("dg_sites_arrow", pa.table({"aid": ctx.features["aid"], "site": pa.array(out, pa.string())}))
-        ctx.con.execute("CREATE OR REPLACE TEMP TABLE dg_sites AS SELECT * FROM dg_sites_arrow WHERE site IS NOT NULL")
+        ctx.con.register(
+            "dg_sites_arrow", pa.table({"aid": ctx.features["aid"], "site": pa.array(out, pa.string())})
+        )
+        ctx.con.execute(
+            "CREATE OR REPLACE TEMP TABLE dg_sites AS SELECT * FROM dg_sites_arrow WHERE site IS NOT NULL"
+        )
         ctx.con.unregister("dg_sites_arrow")
     return ctx.cache["sites"]
 
@@ -78,7 +83,10 @@ def sync(ctx: DetectionContext, p: Any, key: str) -> pa.Table:
     )
     pairs = _queries.run(ctx, _queries.SYNC, min_actions=p.sync_min_actions, min_shared=p.sync_min_shared)
     pairs = pairs.filter(
-        pc.and_(pc.greater_equal(pairs["lift"], p.sync_min_lift), pc.greater_equal(pairs["overlap"], p.sync_min_overlap))
+        pc.and_(
+            pc.greater_equal(pairs["lift"], p.sync_min_lift),
+            pc.greater_equal(pairs["overlap"], p.sync_min_overlap),
+        )
     )
     n = ctx.features.num_rows
     partners = np.zeros(n)
@@ -87,7 +95,9 @@ def sync(ctx: DetectionContext, p: Any, key: str) -> pa.Table:
         d_pos = ctx.positions(pairs["dst"].to_numpy())
         site = sites(ctx)
         known = np.array([x is not None for x in site.tolist()], dtype=bool)
-        names, inv, counts = np.unique(np.where(known, site, "").astype(str), return_inverse=True, return_counts=True)
+        _, inv, counts = np.unique(
+            np.where(known, site, "").astype(str), return_inverse=True, return_counts=True
+        )
         nat = known & (counts[inv] >= p.nat_min_accounts)
         same = known[s_pos] & (site[s_pos] == site[d_pos])
         # NAT-aware: a pair behind one site, or both behind busy shared sites (campus NATs), is

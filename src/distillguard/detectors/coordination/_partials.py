@@ -51,7 +51,8 @@ COHESION = """
 CREATE OR REPLACE TEMP TABLE {src}_coh_p AS
 WITH big AS (SELECT payment FROM {src}_attr WHERE payment IS NOT NULL
              GROUP BY payment HAVING count(*) >= {min_accounts})
-SELECT af.aid, a.payment, af.f, af.cp, af.c FROM {src}_af af JOIN {src}_attr a USING (aid) SEMI JOIN big USING (payment)
+SELECT af.aid, a.payment, af.f, af.cp, af.c
+FROM {src}_af af JOIN {src}_attr a USING (aid) SEMI JOIN big USING (payment)
 """
 
 #: Exact system prompts used by several payers, with their harvest-tag counts.
@@ -61,19 +62,23 @@ WITH s AS (
   SELECT aid, system_hash AS sh, cp, count(*) AS c, count(*) FILTER (WHERE cot OR extraction_tag) AS hn
   FROM {{src}} WHERE system_hash IS NOT NULL GROUP BY ALL
 ), keep AS (
-  SELECT sh FROM s JOIN {{src}}_attr a USING (aid) GROUP BY sh HAVING count(DISTINCT {PAY}) >= {{min_payments}}
+  SELECT sh FROM s JOIN {{src}}_attr a USING (aid)
+  GROUP BY sh HAVING count(DISTINCT {PAY}) >= {{min_payments}}
 )
 SELECT * FROM s SEMI JOIN keep USING (sh)
 """
 
-#: Datacenter egress IPs used by several payers: (ip, account, first interval).
+#: Datacenter egress IPs used by several payers: (ip, account, first interval). Consumer VPN
+#: and Tor exits are shared by unrelated users by design (like a NAT or a relay) and are
+#: left out: sharing one says nothing about a common operator.
 HOSTING_IPS = f"""
 CREATE OR REPLACE TEMP TABLE {{src}}_hip AS
 WITH ai AS (
   SELECT client_ip AS ip, aid, min(cp) AS cp0 FROM {{src}}
-  WHERE ip_kind IN ('hosting', 'vpn', 'tor') AND client_ip IS NOT NULL GROUP BY ALL
+  WHERE ip_kind = 'hosting' AND client_ip IS NOT NULL GROUP BY ALL
 ), keep AS (
-  SELECT ip FROM ai JOIN {{src}}_attr a USING (aid) GROUP BY ip HAVING count(DISTINCT {PAY}) >= {{min_payments}}
+  SELECT ip FROM ai JOIN {{src}}_attr a USING (aid)
+  GROUP BY ip HAVING count(DISTINCT {PAY}) >= {{min_payments}}
 )
 SELECT * FROM ai SEMI JOIN keep USING (ip)
 """
@@ -99,7 +104,9 @@ a2 AS (
 ), keep AS (SELECT src, dst FROM p GROUP BY ALL HAVING sum(shared) >= {min_shared})
 SELECT * FROM p SEMI JOIN keep USING (src, dst);
 CREATE OR REPLACE TEMP TABLE {src}_nk AS
-WITH used AS (SELECT DISTINCT src AS aid, key FROM {src}_pairs UNION SELECT DISTINCT dst, key FROM {src}_pairs)
+WITH used AS (
+  SELECT DISTINCT src AS aid, key FROM {src}_pairs UNION SELECT DISTINCT dst, key FROM {src}_pairs
+)
 SELECT aid, key, cp, count(*) AS n FROM {src}_act SEMI JOIN used USING (aid, key) GROUP BY ALL
 """
 

@@ -15,7 +15,8 @@ import pyarrow as pa
 #: Each account's main network (/24) so far and its kind (ties broken by prefix).
 SITES = """
 SELECT aid, ip_prefix AS site, ip_kind AS site_kind FROM (
-  SELECT aid, ip_prefix, ip_kind, row_number() OVER (PARTITION BY aid ORDER BY c DESC, ip_prefix, ip_kind) AS r
+  SELECT aid, ip_prefix, ip_kind,
+         row_number() OVER (PARTITION BY aid ORDER BY c DESC, ip_prefix, ip_kind) AS r
   FROM (SELECT aid, ip_prefix, ip_kind, sum(c) AS c FROM {src}_site_p WHERE cp <= {k} GROUP BY ALL)
 ) WHERE r = 1 ORDER BY aid
 """
