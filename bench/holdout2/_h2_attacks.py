@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-
 from _h2_clients import BROWSER_UAS, _fill, ja4
 from _h2_clock import diurnal_poisson
 from _h2_common import (
@@ -69,23 +68,45 @@ def cot_harvest(rng: np.random.Generator, w: World, n: int = 60) -> Pop:
     the clock (no lockstep), real reasoning tasks wrapped in ~10 CoT-extraction paraphrases."""
     created = START_US - (rng.uniform(3, 12, n) * DAY_US).astype(np.int64)
     country = pick(rng, ["US", "SG", "DE", "GB", "CA", "NL", "JP"], n)
-    ac = accounts_block(rng, n, persona="cot_harvester", tier=pick(rng, ["paid", "free"], n, [0.8, 0.2]),
-                        created_us=created, country=country, payment=cards(rng, n), source=source_mix(rng, n),
-                        is_attack=True, campaign="h2c-cot-harvest")  # fmt: skip
+    ac = accounts_block(
+        rng,
+        n,
+        persona="cot_harvester",
+        tier=pick(rng, ["paid", "free"], n, [0.8, 0.2]),
+        created_us=created,
+        country=country,
+        payment=cards(rng, n),
+        source=source_mix(rng, n),
+        is_attack=True,
+        campaign="h2c-cot-harvest",
+    )
     ac["ua"] = np.char.add("aiohttp/3.9.", rng.integers(0, 6, n).astype(str)).astype(object)
     ac["ua"] = np.char.add(ac["ua"].astype(str), " Python/3.11").astype(object)
     ac["ja4"] = np.full(n, ja4("aiohttp_custom_tls"), dtype=object)
     t0 = ATTACK_START_US + (rng.random(n) * 12 * HOUR_US).astype(np.int64)
-    acct, ts = diurnal_poisson(rng, per_day=np.exp(np.log(280) + 0.4 * rng.standard_normal(n)), t0=t0,
-                               t1=np.full(n, END_US), tz_hours=tz_of(country), flat=0.85)  # fmt: skip
+    acct, ts = diurnal_poisson(
+        rng,
+        per_day=np.exp(np.log(280) + 0.4 * rng.standard_normal(n)),
+        t0=t0,
+        t1=np.full(n, END_US),
+        tz_hours=tz_of(country),
+        flat=0.85,
+    )
     m = len(acct)
     core = sample_text(rng, [w.corpus.text[p] for p in REASONING_POOLS], [0.35, 0.25, 0.25, 0.15], m)
     prompt, _ = wrap(rng, core, COT_WRAPPERS)
     host = w.pool_ips(rng, w.net.hosting, 3 * n).reshape(n, 3)
     vpn = np.asarray(w.rotating_ips(rng, w.net.vpn, m).to_pylist(), dtype=object)
     ip = np.where(rng.random(m) < 0.3, vpn, host[acct, rng.integers(0, 3, m)])
-    ev = {"acct": acct, "ts": ts, "prompt": prompt, "ip": ip, "model": _reason_model(rng, m, 0.7),
-          "temperature": rng.choice([0.6, 0.7, 1.0], m), "stream": rng.random(m) < 0.1}  # fmt: skip
+    ev = {
+        "acct": acct,
+        "ts": ts,
+        "prompt": prompt,
+        "ip": ip,
+        "model": _reason_model(rng, m, 0.7),
+        "temperature": rng.choice([0.6, 0.7, 1.0], m),
+        "stream": rng.random(m) < 0.1,
+    }
     return Pop(ac, _finish(rng, w, n, ev))
 
 
@@ -98,15 +119,30 @@ def arbitrage(rng: np.random.Generator, w: World, n: int = 150) -> Pop:
     shared = cards(rng, 5)
     pay = np.where(rng.random(n) < 0.7, None, shared[rng.integers(0, 5, n)]).astype(object)
     country = pick(rng, ["US", "SG", "HK", "GB", "AE"], n, [0.4, 0.2, 0.2, 0.1, 0.1])
-    ac = accounts_block(rng, n, persona="arbitrage_selfinstruct", tier=pick(rng, ["startup", "research"], n, [0.6, 0.4]),
-                        created_us=np.r_[burst_a, burst_b], country=country, payment=pay, source=source_mix(rng, n),
-                        is_attack=True, campaign="h2c-arbitrage")  # fmt: skip
+    ac = accounts_block(
+        rng,
+        n,
+        persona="arbitrage_selfinstruct",
+        tier=pick(rng, ["startup", "research"], n, [0.6, 0.4]),
+        created_us=np.r_[burst_a, burst_b],
+        country=country,
+        payment=pay,
+        source=source_mix(rng, n),
+        is_attack=True,
+        campaign="h2c-arbitrage",
+    )
     ac["ua"] = np.char.add("nimbus-python/0.9.", rng.integers(0, 4, n).astype(str)).astype(object)
     ac["ja4"] = np.full(n, ja4("py_ssl"), dtype=object)
     # batches: 0.5-1.5 a day per account, 30-100 requests each, 1.5-4 s apart
     start = np.maximum(ATTACK_START_US, ac["created_us"] + HOUR_US)
-    b_acct, b_ts = diurnal_poisson(rng, per_day=rng.uniform(0.5, 1.5, n), t0=start, t1=np.full(n, END_US),
-                                   tz_hours=np.full(n, 8.0), flat=0.5)  # fmt: skip
+    b_acct, b_ts = diurnal_poisson(
+        rng,
+        per_day=rng.uniform(0.5, 1.5, n),
+        t0=start,
+        t1=np.full(n, END_US),
+        tz_hours=np.full(n, 8.0),
+        flat=0.5,
+    )
     size = rng.integers(30, 100, len(b_acct))
     b = np.repeat(np.arange(len(b_acct)), size)
     gaps = rng.exponential(2.5, len(b)) + 0.8
@@ -115,14 +151,26 @@ def arbitrage(rng: np.random.Generator, w: World, n: int = 150) -> Pop:
     acct = b_acct[b]
     m = len(acct)
     t = w.corpus.text
-    prompt = sample_text(rng, [t["selfinstruct_meta"], t["evol_meta"], t["alpaca_tasks"]], [0.35, 0.15, 0.5], m)
+    prompt = sample_text(
+        rng, [t["selfinstruct_meta"], t["evol_meta"], t["alpaca_tasks"]], [0.35, 0.15, 0.5], m
+    )
     sys_on = (rng.random(n) < 0.5)[acct]
-    system = pc.if_else(pa.array(sys_on), pa.scalar("You are a data generation assistant. Follow the format exactly."),
-                        pa.nulls(m, pa.string()))  # fmt: skip
+    system = pc.if_else(
+        pa.array(sys_on),
+        pa.scalar("You are a data generation assistant. Follow the format exactly."),
+        pa.nulls(m, pa.string()),
+    )
     cloud = np.stack([w.pool_ips(rng, w.net.gcp, n), w.pool_ips(rng, w.net.azure, n)], axis=1)
-    ev = {"acct": acct, "ts": ts, "prompt": prompt, "system": system, "ip": cloud[acct, rng.integers(0, 2, m)],
-          "model": np.full(m, MODEL_LEGACY, dtype=object), "temperature": np.full(m, 1.0),
-          "stream": np.zeros(m, bool)}  # fmt: skip
+    ev = {
+        "acct": acct,
+        "ts": ts,
+        "prompt": prompt,
+        "system": system,
+        "ip": cloud[acct, rng.integers(0, 2, m)],
+        "model": np.full(m, MODEL_LEGACY, dtype=object),
+        "temperature": np.full(m, 1.0),
+        "stream": np.zeros(m, bool),
+    }
     ev = _finish(rng, w, n, ev, "chat")
     ev["reason_tok"] = None
     return Pop(ac, ev)
@@ -133,7 +181,9 @@ def _hydra_chain(rng: np.random.Generator, total: int) -> tuple[np.ndarray, np.n
     per_slot = int(np.ceil(total / HYDRA_SLOTS)) + 3
     life = rng.exponential(HYDRA_MEAN_LIFE_DAYS * DAY_US, size=(HYDRA_SLOTS, per_slot))
     life[:, 0] *= rng.random(HYDRA_SLOTS)  # slots start mid-life of their first account
-    begin = ATTACK_START_US + (rng.random(HYDRA_SLOTS) * 6 * HOUR_US)[:, None] + np.cumsum(life, axis=1) - life
+    begin = (
+        ATTACK_START_US + (rng.random(HYDRA_SLOTS) * 6 * HOUR_US)[:, None] + np.cumsum(life, axis=1) - life
+    )
     end = begin + life
     begin, end = begin.ravel().astype(np.int64), end.ravel().astype(np.int64)
     live = begin < END_US
@@ -152,16 +202,36 @@ def hydra(rng: np.random.Generator, w: World, n: int = 1500) -> Pop:
     tier = pick(rng, ["free", "paid"], n, [0.6, 0.4])
     prepaid = cards(rng, 120)
     pay = np.where(tier == "paid", prepaid[rng.integers(0, 120, n)], None).astype(object)
-    ac = accounts_block(rng, n, persona="hydra_reseller", tier=tier, created_us=created, country=country,
-                        payment=pay, source=source_mix(rng, n), is_attack=True, campaign="h2c-hydra")  # fmt: skip
+    ac = accounts_block(
+        rng,
+        n,
+        persona="hydra_reseller",
+        tier=tier,
+        created_us=created,
+        country=country,
+        payment=pay,
+        source=source_mix(rng, n),
+        is_attack=True,
+        campaign="h2c-hydra",
+    )
     ui = rng.integers(len(BROWSER_UAS), size=n)
     ac["ua"] = _fill(rng, np.asarray(BROWSER_UAS, dtype=object)[ui], n)
-    ac["ja4"] = np.array([ja4(f) for f in ("go", "py_ssl", "curl_impersonate")], dtype=object)[rng.integers(0, 3, n)]
-    acct, ts = diurnal_poisson(rng, per_day=np.exp(np.log(70) + 0.5 * rng.standard_normal(n)), t0=t0, t1=t1,
-                               tz_hours=np.full(n, 8.0), flat=0.6)  # fmt: skip
+    ac["ja4"] = np.array([ja4(f) for f in ("go", "py_ssl", "curl_impersonate")], dtype=object)[
+        rng.integers(0, 3, n)
+    ]
+    acct, ts = diurnal_poisson(
+        rng,
+        per_day=np.exp(np.log(70) + 0.5 * rng.standard_normal(n)),
+        t0=t0,
+        t1=t1,
+        tz_hours=np.full(n, 8.0),
+        flat=0.6,
+    )
     m = len(acct)
     t = w.corpus.text
-    core = sample_text(rng, [t[p] for p in REASONING_POOLS] + [t["humaneval"]], [0.3, 0.25, 0.2, 0.15, 0.1], m)
+    core = sample_text(
+        rng, [t[p] for p in REASONING_POOLS] + [t["humaneval"]], [0.3, 0.25, 0.2, 0.15, 0.1], m
+    )
     extraction, _ = wrap(rng, core, COT_WRAPPERS)
     cover = sample_text(rng, [t["sharegpt"], t["arena"]], [0.85, 0.15], m)
     prompt = pc.if_else(pa.array(rng.random(m) < HYDRA_COVER_SHARE), cover, extraction)
@@ -169,7 +239,11 @@ def hydra(rng: np.random.Generator, w: World, n: int = 1500) -> Pop:
     pivot = ts >= RELEASE_US + int(HYDRA_PIVOT_LAG_H * HOUR_US * rng.uniform(0.3, 1.0))
     model[pivot & (rng.random(m) < 0.85)] = MODEL_NEW
     proxy_country = pick(rng, ["US", "GB", "DE", "FR", "JP", "IN", "BR", "CA", "VN", "KR"], m)
-    ev = {"acct": acct, "ts": ts, "prompt": prompt, "model": model,
-          "ip": w.rotating_ips(rng, w.net.residential, m, proxy_country)}  # fmt: skip
+    ev = {
+        "acct": acct,
+        "ts": ts,
+        "prompt": prompt,
+        "model": model,
+        "ip": w.rotating_ips(rng, w.net.residential, m, proxy_country),
+    }
     return Pop(ac, _finish(rng, w, n, ev))
-

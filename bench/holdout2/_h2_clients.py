@@ -10,20 +10,24 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
-
 from _h2_common import pick
 
+WIN = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) "
+CHROME = "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{v}.0.0.0 Safari"
 BROWSER_UAS = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{v}.0.0.0 Safari/537.36",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{v}.0.0.0 Safari/537.36",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.{m} Safari/605.1.15",
+    WIN + CHROME + "/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) " + CHROME + "/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.{m} Safari/605.1.15",
     "Mozilla/5.0 (X11; Linux x86_64; rv:{v}.0) Gecko/20100101 Firefox/{v}.0",
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{v}.0.0.0 Safari/537.36 Edg/{v}.0.0.0",
+    WIN + CHROME + "/537.36 Edg/{v}.0.0.0",
 )
 BROWSER_FAMILY = ("chrome", "chrome", "safari", "firefox", "chrome")
 MOBILE_UAS = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_{m} like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.{m} Mobile/15E148 Safari/604.1",
-    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{v}.0.0.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_{m} like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.{m} Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/{v}.0.0.0 Mobile Safari/537.36",
     "NimbusChat/3.{m}.1 (iPhone; iOS 17.{m}; Scale/3.00)",
     "NimbusChat/3.{m}.0 (Android 14; SM-S918B)",
 )

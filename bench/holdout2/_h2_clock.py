@@ -7,22 +7,69 @@ sessions, a session index usable as a conversation id). Times are clipped to the
 from __future__ import annotations
 
 import numpy as np
-
 from _h2_common import DAY_US, DAYS, END_US, HOUR_US, START_US, US, rank_in_segment, seg_cumsum
 
 #: Relative human activity by local hour (0..23): low at night, a late-morning and an
 #: evening peak. Shape taken from typical consumer web traffic, not from any detector.
 LOCAL_HOUR_WEIGHTS = np.array(
-    [0.9, 0.5, 0.3, 0.2, 0.2, 0.3, 0.6, 1.2, 2.2, 3.2, 3.8, 3.9,
-     3.4, 3.6, 3.9, 3.7, 3.3, 3.0, 2.8, 3.0, 3.2, 2.9, 2.2, 1.5],
+    [
+        0.9,
+        0.5,
+        0.3,
+        0.2,
+        0.2,
+        0.3,
+        0.6,
+        1.2,
+        2.2,
+        3.2,
+        3.8,
+        3.9,
+        3.4,
+        3.6,
+        3.9,
+        3.7,
+        3.3,
+        3.0,
+        2.8,
+        3.0,
+        3.2,
+        2.9,
+        2.2,
+        1.5,
+    ],
     dtype=float,
-)  # fmt: skip
+)
 #: Office hours profile for employees and students (local time).
 OFFICE_HOUR_WEIGHTS = np.array(
-    [0.05, 0.02, 0.02, 0.02, 0.02, 0.05, 0.2, 0.8, 2.5, 4.0, 4.2, 3.8,
-     2.5, 3.5, 4.0, 3.8, 3.3, 2.2, 1.0, 0.6, 0.5, 0.4, 0.2, 0.1],
+    [
+        0.05,
+        0.02,
+        0.02,
+        0.02,
+        0.02,
+        0.05,
+        0.2,
+        0.8,
+        2.5,
+        4.0,
+        4.2,
+        3.8,
+        2.5,
+        3.5,
+        4.0,
+        3.8,
+        3.3,
+        2.2,
+        1.0,
+        0.6,
+        0.5,
+        0.4,
+        0.2,
+        0.1,
+    ],
     dtype=float,
-)  # fmt: skip
+)
 
 
 def _local_hours(rng: np.random.Generator, n: int, weights: np.ndarray) -> np.ndarray:

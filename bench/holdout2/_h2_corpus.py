@@ -56,7 +56,12 @@ class Corpus:
 
     @classmethod
     def load(cls, data: Path, rng: np.random.Generator) -> Corpus:
-        bp, dp, rp, tp = data / "benign_prompts", data / "distillation_prompts", data / "reasoning_code_tasks", data / "tool_use"
+        bp, dp, rp, tp = (
+            data / "benign_prompts",
+            data / "distillation_prompts",
+            data / "reasoning_code_tasks",
+            data / "tool_use",
+        )
         t: dict[str, pa.Array] = {}
         t["sharegpt"] = _pool([r["prompt"] for r in _jsonl(bp / "sharegpt_first_turn_prompts.jsonl")])
         t["arena"] = _pool([r["turns"][0]["content"] for r in _jsonl(bp / "arena_hard_v0.1_prompts.jsonl")])
@@ -90,10 +95,16 @@ class Corpus:
         keep = [i for i, s in enumerate(first_user) if s and s.strip()]
         t["tools"] = pa.array([first_user[i][:MAX_PROMPT_CHARS] for i in keep], pa.string())
         tool_count = np.array(
-            [max(len(tools[i].get("functions") or []), len(tools[i].get("function_names") or []), 1) for i in keep]
+            [
+                max(len(tools[i].get("functions") or []), len(tools[i].get("function_names") or []), 1)
+                for i in keep
+            ]
         )
         t["tool_schemas"] = pa.array(
-            [json.dumps(tools[i].get("functions") or tools[i].get("function_names"))[:MAX_PROMPT_CHARS] for i in keep],
+            [
+                json.dumps(tools[i].get("functions") or tools[i].get("function_names"))[:MAX_PROMPT_CHARS]
+                for i in keep
+            ],
             pa.string(),
         )
         t["toolbench"] = _pool([r["query"] for r in _jsonl(tp / "toolbench_example_queries.jsonl")])
@@ -101,16 +112,28 @@ class Corpus:
         stat_cols = ["client_id", "input_p50", "input_p90", "output_p50", "output_p90"]
         stats = {
             "chat_tokens": _csv_cols(sg / "m_large_client_token_stats.csv", stat_cols),
-            "reason_tokens": _csv_cols(sg / "deepseek_r1_client_token_stats.csv", [*stat_cols, "reason_ratio_mean"]),
-            "chat_rates": _csv_cols(sg / "m_large_client_rates_3days.csv", ["client_id", "window_start_s", "rate_rps", "cv"]),
-            "reason_rates": _csv_cols(sg / "deepseek_r1_client_rates.csv", ["client_id", "window_start_s", "rate_rps", "cv"]),
-            "azure_code": _csv_cols(data / "llm_traces" / "AzureLLMInferenceTrace_code.csv", ["ContextTokens", "GeneratedTokens"]),
-            "azure_conv": _csv_cols(data / "llm_traces" / "AzureLLMInferenceTrace_conv.csv", ["ContextTokens", "GeneratedTokens"]),
+            "reason_tokens": _csv_cols(
+                sg / "deepseek_r1_client_token_stats.csv", [*stat_cols, "reason_ratio_mean"]
+            ),
+            "chat_rates": _csv_cols(
+                sg / "m_large_client_rates_3days.csv", ["client_id", "window_start_s", "rate_rps", "cv"]
+            ),
+            "reason_rates": _csv_cols(
+                sg / "deepseek_r1_client_rates.csv", ["client_id", "window_start_s", "rate_rps", "cv"]
+            ),
+            "azure_code": _csv_cols(
+                data / "llm_traces" / "AzureLLMInferenceTrace_code.csv", ["ContextTokens", "GeneratedTokens"]
+            ),
+            "azure_conv": _csv_cols(
+                data / "llm_traces" / "AzureLLMInferenceTrace_conv.csv", ["ContextTokens", "GeneratedTokens"]
+            ),
         }
         return cls(text=t, tool_count=tool_count, stats=stats)
 
 
-def _meta_prompts(dp: Path, rng: np.random.Generator, libre: list[dict[str, Any]]) -> tuple[pa.Array, pa.Array]:
+def _meta_prompts(
+    dp: Path, rng: np.random.Generator, libre: list[dict[str, Any]]
+) -> tuple[pa.Array, pa.Array]:
     """Self-instruct generation requests (real template + 3 real seed tasks) and
     Evol-Instruct rewrite requests (real meta-prompt + a real generated instruction)."""
     head = (dp / "alpaca_generation_prompt_template.txt").read_text(encoding="utf-8").rstrip()
@@ -122,7 +145,11 @@ def _meta_prompts(dp: Path, rng: np.random.Generator, libre: list[dict[str, Any]
         for k, i in enumerate(picked):
             inst = seeds[int(i)]["instances"][0]
             inp = inst["input"] or "<noinput>"
-            parts.append(f"{k + 1}. Instruction: {seeds[int(i)]['instruction']}\n{k + 1}. Input:\n{inp}\n{k + 1}. Output:\n{inst['output']}")
+            j = k + 1
+            instruction = seeds[int(i)]["instruction"]
+            parts.append(
+                f"{j}. Instruction: {instruction}\n{j}. Input:\n{inp}\n{j}. Output:\n{inst['output']}"
+            )
         meta.append("\n###\n".join(parts)[:MAX_PROMPT_CHARS])
     evol = json.loads((dp / "evol_instruct_prompt_templates.json").read_text(encoding="utf-8"))
     methods = list(evol["depth_methods"].values())
@@ -131,5 +158,7 @@ def _meta_prompts(dp: Path, rng: np.random.Generator, libre: list[dict[str, Any]
     for _ in range(N_META_PROMPTS):
         m = methods[int(rng.integers(len(methods)))]
         given = libre[int(rng.integers(len(libre)))]["instruction"]
-        rewrites.append((base.format(m) + f"#The Given Prompt#:\n{given}\n#Rewritten Prompt#:\n")[:MAX_PROMPT_CHARS])
+        rewrites.append(
+            (base.format(m) + f"#The Given Prompt#:\n{given}\n#Rewritten Prompt#:\n")[:MAX_PROMPT_CHARS]
+        )
     return pa.array(meta, pa.string()), pa.array(rewrites, pa.string())

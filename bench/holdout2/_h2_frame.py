@@ -15,7 +15,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-
 from _h2_common import DAY_US, MODEL_STD, PROVIDER, START_US, Pop, hex_ids
 
 #: Log sources: (has TLS fingerprint, share of rows with client_ip missing, logs prompt text,
@@ -62,7 +61,9 @@ def _default(rng: np.random.Generator, name: str, ev: dict[str, Any], n: int) ->
         t = np.array([np.nan, 0.7, 1.0, 0.2, 0.0])[rng.choice(5, size=n, p=[0.45, 0.25, 0.15, 0.1, 0.05])]
         return pa.array(t, pa.float64(), mask=np.isnan(t))
     if name == "status":
-        return np.array(["ok", "error", "rate_limited"], dtype=object)[rng.choice(3, size=n, p=[0.985, 0.01, 0.005])]
+        return np.array(["ok", "error", "rate_limited"], dtype=object)[
+            rng.choice(3, size=n, p=[0.985, 0.01, 0.005])
+        ]
     if name == "duration":
         out = np.asarray(ev["out_tok"], dtype=float)
         return (250 + out * 22 * np.exp(0.25 * rng.standard_normal(n))).astype(np.int64)
@@ -144,7 +145,9 @@ def _apply_sources(rng: np.random.Generator, t: pa.Table) -> pa.Table:
     def null_where(col: str, mask: np.ndarray) -> None:
         nonlocal t
         a = t[col].combine_chunks()
-        t = t.set_column(t.schema.get_field_index(col), col, pc.if_else(pa.array(mask), pa.nulls(n, a.type), a))
+        t = t.set_column(
+            t.schema.get_field_index(col), col, pc.if_else(pa.array(mask), pa.nulls(n, a.type), a)
+        )
 
     null_where("tls_fingerprint", drop_tls)
     null_where("client_ip", drop_ip)
@@ -177,7 +180,9 @@ def assemble(rng: np.random.Generator, pops: list[Pop]) -> tuple[pa.Table, pa.Ta
     acc = [p.accounts for p in pops]
     labels = pa.table(
         {
-            "account_id": pa.array(np.concatenate([a["account_id"] for a in acc]).astype(object).tolist(), pa.string()),
+            "account_id": pa.array(
+                np.concatenate([a["account_id"] for a in acc]).astype(object).tolist(), pa.string()
+            ),
             "is_attack": pa.array(np.concatenate([a["is_attack"] for a in acc]).astype(bool)),
             "campaign": pa.array(np.concatenate([a["campaign"] for a in acc]).tolist(), pa.string()),
             "persona": pa.array(np.concatenate([a["persona"] for a in acc]).tolist(), pa.string()),

@@ -109,14 +109,18 @@ def fmt_v4(ips: np.ndarray) -> pa.Array:
     return pc.binary_join_element_wise(*[pc.cast(p, pa.string()) for p in parts], ".")
 
 
-def v6_hextets(rng: np.random.Generator, prefixes: tuple[str, ...], n: int, pick: np.ndarray | None = None) -> np.ndarray:
+def v6_hextets(
+    rng: np.random.Generator, prefixes: tuple[str, ...], n: int, pick: np.ndarray | None = None
+) -> np.ndarray:
     """``(n, 8)`` uint16 hextets: a random address inside one of ``prefixes``."""
     nets = [ipaddress.ip_network(p) for p in prefixes]
     which = rng.integers(len(nets), size=n) if pick is None else pick % len(nets)
     out = rng.integers(0, 65536, size=(n, 8), dtype=np.uint32)
     for k, net in enumerate(nets):
         sel = which == k
-        base = np.array([(int(net.network_address) >> (16 * (7 - i))) & 0xFFFF for i in range(8)], dtype=np.uint32)
+        base = np.array(
+            [(int(net.network_address) >> (16 * (7 - i))) & 0xFFFF for i in range(8)], dtype=np.uint32
+        )
         for i in range(8):
             fixed_bits = min(16, max(0, net.prefixlen - 16 * i))
             mask = ((0xFFFF << (16 - fixed_bits)) & 0xFFFF) if fixed_bits else 0
@@ -167,8 +171,16 @@ class Net:
         gcp = json.loads((ip / "google-cloud-ip-ranges.json").read_text())
         az = pacsv.read_csv(ip / "azure_cloud_regional_ranges.csv").to_pydict()
         la = pacsv.read_csv(ip / "lordalfred_provider_ranges.csv").to_pydict()
-        apple4 = [c for p, v, c in zip(la["provider"], la["ip_version"], la["cidr"], strict=True) if p == "apple-proxy" and v == 4]
-        apple6 = tuple(c for p, v, c in zip(la["provider"], la["ip_version"], la["cidr"], strict=True) if p == "apple-proxy" and v == 6)
+        apple4 = [
+            c
+            for p, v, c in zip(la["provider"], la["ip_version"], la["cidr"], strict=True)
+            if p == "apple-proxy" and v == 4
+        ]
+        apple6 = tuple(
+            c
+            for p, v, c in zip(la["provider"], la["ip_version"], la["cidr"], strict=True)
+            if p == "apple-proxy" and v == 6
+        )
         vpn = [ln.split("#")[0].strip() for ln in (ip / "x4b_vpn_ipv4.txt").read_text().splitlines()]
         return cls(
             residential=by_asn(RESIDENTIAL_ASNS),

@@ -12,7 +12,6 @@ import itertools
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-
 from _h2_common import take_text
 
 #: Campaign 1: ~10 paraphrases of "explain the complete reasoning behind the final answer".
@@ -21,7 +20,10 @@ COT_WRAPPERS = (
     ("", "\n\nBefore the final answer, lay out every intermediate step of your reasoning in full."),
     ("Solve the following and articulate the full internal reasoning that leads to the answer.\n\n", ""),
     ("", "\n\nShow all of your thinking, step by step, then state the final answer on its own line."),
-    ("Task:\n", "\n\nWalk through the entire chain of reasoning that justifies the final answer; do not skip steps."),
+    (
+        "Task:\n",
+        "\n\nWalk through the entire chain of reasoning that justifies the final answer; do not skip steps.",
+    ),
     ("", "\n\nGive the final answer, then reconstruct the complete reasoning that produced it."),
     ("Think out loud about this problem, writing down each inference you make.\n\n", ""),
     ("", "\n\nI need the detailed derivation: explain each step and why it follows, ending with the answer."),
@@ -31,9 +33,16 @@ COT_WRAPPERS = (
 
 #: Campaign 4: combinatorial, casual phrasings (opener x ask) so no two accounts repeat one.
 _LS_OPENERS = (
-    "", "Hi! ", "Quick question. ", "Hey, ", "Studying for an exam: ", "Can you help? ",
-    "I'm stuck on this one. ", "Morning :) ", "For my notes: ",
-)  # fmt: skip
+    "",
+    "Hi! ",
+    "Quick question. ",
+    "Hey, ",
+    "Studying for an exam: ",
+    "Can you help? ",
+    "I'm stuck on this one. ",
+    "Morning :) ",
+    "For my notes: ",
+)
 _LS_ASKS = (
     "Could you walk me through how you'd think about it, every step?",
     "Please talk me through your whole thought process, not just the result.",
@@ -81,7 +90,7 @@ BENCH_SYSTEMS = (
 RUBRIC_TEMPLATE_PRE = (
     "You are grading a model response for a data-quality audit.\n"
     "Rubric: 1) factual accuracy (0-4) 2) instruction following (0-3) 3) clarity (0-3).\n"
-    "Return JSON {\"accuracy\":..,\"following\":..,\"clarity\":..,\"justification\":\"<one sentence>\"}.\n\n"
+    'Return JSON {"accuracy":..,"following":..,"clarity":..,"justification":"<one sentence>"}.\n\n'
     "### Instruction\n"
 )
 RUBRIC_TEMPLATE_MID = "\n\n### Response to grade\n"
@@ -95,7 +104,10 @@ CONSULTANCY_TEMPLATES = (
 
 
 def wrap(
-    rng: np.random.Generator, core: pa.Array, wrappers: tuple[tuple[str, str], ...], which: np.ndarray | None = None
+    rng: np.random.Generator,
+    core: pa.Array,
+    wrappers: tuple[tuple[str, str], ...],
+    which: np.ndarray | None = None,
 ) -> tuple[pa.Array, np.ndarray]:
     """``prefix + core + suffix`` with one wrapper per row (``which`` or random)."""
     n = len(core)

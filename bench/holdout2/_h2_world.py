@@ -13,22 +13,63 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-
 from _h2_common import DAY_US, START_US, pick
 from _h2_corpus import Corpus
 from _h2_net import MOBILE_V6, RESIDENTIAL_V6, Net, V4Pool, fmt_v4, fmt_v6, v6_hextets
 
 #: Declared countries of ordinary customers and their UTC offsets (hours).
 COUNTRIES = np.array(
-    ["US", "IN", "DE", "GB", "FR", "JP", "BR", "CA", "KR", "AU", "ES", "IT", "NL", "VN", "PH", "MX", "TR", "TW", "NO", "BE"],
+    [
+        "US",
+        "IN",
+        "DE",
+        "GB",
+        "FR",
+        "JP",
+        "BR",
+        "CA",
+        "KR",
+        "AU",
+        "ES",
+        "IT",
+        "NL",
+        "VN",
+        "PH",
+        "MX",
+        "TR",
+        "TW",
+        "NO",
+        "BE",
+    ],
     dtype=object,
 )
 COUNTRY_P = np.array([30, 10, 7, 6, 5, 5, 4, 4, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 1, 1], dtype=float)
 TZ = {
-    "US": -6, "IN": 5.5, "DE": 1, "GB": 0, "FR": 1, "JP": 9, "BR": -3, "CA": -5, "KR": 9, "AU": 10,
-    "ES": 1, "IT": 1, "NL": 1, "VN": 7, "PH": 8, "MX": -6, "TR": 3, "TW": 8, "NO": 1, "BE": 1,
-    "CN": 8, "RU": 3, "SG": 8, "ID": 7,
-}  # fmt: skip
+    "US": -6,
+    "IN": 5.5,
+    "DE": 1,
+    "GB": 0,
+    "FR": 1,
+    "JP": 9,
+    "BR": -3,
+    "CA": -5,
+    "KR": 9,
+    "AU": 10,
+    "ES": 1,
+    "IT": 1,
+    "NL": 1,
+    "VN": 7,
+    "PH": 8,
+    "MX": -6,
+    "TR": 3,
+    "TW": 8,
+    "NO": 1,
+    "BE": 1,
+    "CN": 8,
+    "RU": 3,
+    "SG": 8,
+    "ID": 7,
+}
 #: Share of residential customers (in countries with IPv6 rollout) reaching us over IPv6.
 IPV6_SHARE = 0.45
 #: Characters per token when sizing inputs from real prompt text.
@@ -54,7 +95,13 @@ class World:
         return pick(rng, COUNTRIES, n, COUNTRY_P)
 
     def home_ips(
-        self, rng: np.random.Generator, country: np.ndarray, acct: np.ndarray, ts: np.ndarray, *, v6_share: float = IPV6_SHARE
+        self,
+        rng: np.random.Generator,
+        country: np.ndarray,
+        acct: np.ndarray,
+        ts: np.ndarray,
+        *,
+        v6_share: float = IPV6_SHARE,
     ) -> pa.Array:
         """A household's address per request: stable IPv4, or a stable /64 whose interface id
         rotates daily (privacy extensions) for IPv6 users. ``country`` is per account."""
@@ -75,7 +122,9 @@ class World:
         """``n`` fixed addresses from ``pool`` (e.g. an app's cloud egress IPs)."""
         return np.asarray(fmt_v4(pool.sample(rng, n)).to_pylist(), dtype=object)
 
-    def rotating_ips(self, rng: np.random.Generator, pool: V4Pool, n: int, country: np.ndarray | None = None) -> pa.Array:
+    def rotating_ips(
+        self, rng: np.random.Generator, pool: V4Pool, n: int, country: np.ndarray | None = None
+    ) -> pa.Array:
         """A fresh address from ``pool`` on every request (proxies, relays, VPN exits)."""
         return fmt_v4(pool.sample(rng, n, country))
 
@@ -91,9 +140,13 @@ class World:
         r = rng.integers(len(s["client_id"]), size=n)
         prof = {
             "in_mu": np.log(np.maximum(s["input_p50"][r], 8)),
-            "in_sig": np.clip(np.log(np.maximum(s["input_p90"][r], 9) / np.maximum(s["input_p50"][r], 8)) / Z90, 0.2, 1.6),
+            "in_sig": np.clip(
+                np.log(np.maximum(s["input_p90"][r], 9) / np.maximum(s["input_p50"][r], 8)) / Z90, 0.2, 1.6
+            ),
             "out_mu": np.log(np.maximum(s["output_p50"][r], 4)),
-            "out_sig": np.clip(np.log(np.maximum(s["output_p90"][r], 5) / np.maximum(s["output_p50"][r], 4)) / Z90, 0.2, 1.4),
+            "out_sig": np.clip(
+                np.log(np.maximum(s["output_p90"][r], 5) / np.maximum(s["output_p50"][r], 4)) / Z90, 0.2, 1.4
+            ),
         }
         if kind == "reason":
             prof["reason_ratio"] = np.clip(s["reason_ratio_mean"][r], 0.2, 0.95)
@@ -113,7 +166,9 @@ class World:
         text_tok = np.zeros(n)
         for t in texts:
             if t is not None:
-                text_tok += pc.fill_null(pc.binary_length(t), 0).to_numpy(zero_copy_only=False) / CHARS_PER_TOKEN
+                text_tok += (
+                    pc.fill_null(pc.binary_length(t), 0).to_numpy(zero_copy_only=False) / CHARS_PER_TOKEN
+                )
         in_tok = np.maximum(in_tok, text_tok + 8)
         out_tok = np.exp(prof["out_mu"][acct] + prof["out_sig"][acct] * z[1])
         out = {"in_tok": in_tok.astype(np.int64), "out_tok": np.maximum(out_tok, 1).astype(np.int64)}
@@ -129,7 +184,9 @@ def _keyed_random(rng: np.random.Generator, key: np.ndarray, width: int) -> np.n
     return vals[inv]
 
 
-def created_before(rng: np.random.Generator, n: int, median_days: float, sigma: float = 1.0, min_days: float = 1.0) -> np.ndarray:
+def created_before(
+    rng: np.random.Generator, n: int, median_days: float, sigma: float = 1.0, min_days: float = 1.0
+) -> np.ndarray:
     """Account creation times: log-normal ages (days) before the window."""
     age = np.maximum(min_days, np.exp(np.log(median_days) + sigma * rng.standard_normal(n)))
     return (START_US - age * DAY_US).astype(np.int64)

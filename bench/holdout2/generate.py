@@ -25,13 +25,12 @@ def generate(out: Path, *, seed: int = 0, scale: float = 1.0, data: Path = DEFAU
     """Generate one seeded event directory at ``out``; returns the manifest."""
     import numpy as np
     import pyarrow.compute as pc
-
     from _h2_attacks import arbitrage, cot_harvest, hydra
     from _h2_attacks2 import attacks2
     from _h2_benign import ordinary
     from _h2_common import ATTACK_START_US, DAYS, RELEASE_US, START_US
     from _h2_frame import assemble, write
-    from _h2_hardneg import hard_negatives
+    from _h2_hardneg2 import hard_negatives
     from _h2_world import World
 
     if not data.is_dir():
@@ -42,7 +41,7 @@ def generate(out: Path, *, seed: int = 0, scale: float = 1.0, data: Path = DEFAU
     world = World.load(data, np.random.default_rng([seed, 1]))
 
     def k(x: int) -> int:
-        return max(3, int(round(x * scale)))
+        return max(3, round(x * scale))
 
     pops = [
         *ordinary(np.random.default_rng([seed, 2]), world, scale),
@@ -87,10 +86,13 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     t = time.time()
     m = generate(a.out, seed=a.seed, scale=a.scale, data=a.data)
-    print(f"{a.out}: {m['events']:,} events, {m['accounts']:,} accounts "
-          f"({m['attack_accounts']:,} attack) in {time.time() - t:.1f}s")  # fmt: skip
+    print(
+        f"{a.out}: {m['events']:,} events, {m['accounts']:,} accounts "
+        f"({m['attack_accounts']:,} attack) in {time.time() - t:.1f}s"
+    )
     for name, c in sorted(m["personas"].items(), key=lambda kv: (not kv[1]["attack"], kv[0])):
-        print(f"  {'ATTACK' if c['attack'] else 'benign'} {name:26s} {c['accounts']:6d} accounts {c['events']:8d} events")
+        kind = "ATTACK" if c["attack"] else "benign"
+        print(f"  {kind} {name:26s} {c['accounts']:6d} accounts {c['events']:8d} events")
     return 0
 
 

@@ -26,11 +26,12 @@ from distillguard.schema import QUARANTINE_SCHEMA
 
 __all__ = ["ScanResult", "scan"]
 
-#: Recall lost without prompt text, measured by ``bench/detect.py`` (scenario small, seeds
-#: 0-2: full recall 0.98/0.95/0.96 vs metadata-only 0.11/0.11/0.13, all attack personas
-#: pooled; benign FPR stays <= 0.06%). Stated in scan_meta.json and the report whenever a
-#: scan runs without prompts: the cross-account template evidence is what catches fleets.
-METADATA_ONLY_RECALL_LOSS = 0.86
+#: Recall lost without prompt text, measured by ``bench/detect.py --infra ...`` (scenario
+#: small, seeds 0-2, after the timeline rewrite): full recall 0.989/0.988/0.991 vs
+#: metadata-only 0.063/0.063/0.072, attack personas pooled; metadata-only benign FPR
+#: 0-0.03%. Stated in scan_meta.json and the report whenever a scan runs without prompts:
+#: the cross-account template evidence is what catches fleets.
+METADATA_ONLY_RECALL_LOSS = 0.92
 
 
 @dataclass(frozen=True)

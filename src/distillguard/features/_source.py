@@ -87,8 +87,9 @@ def _enrich(events: pa.Table, infra: Sequence[str | Path] | None) -> tuple[pa.Ta
     ipi = IpInfra.from_paths([str(p) for p in infra]) if infra else IpInfra.builtin()
     if events.num_rows == 0:
         return events, "empty input"
-    batch = events.combine_chunks().to_batches(max_chunksize=events.num_rows)[0]
-    return pa.Table.from_batches([enrich(batch, ipi)]), "enriched in one pass"
+    # enrich takes the table as is: combining chunks into one batch first would hold a second
+    # full copy of the input (prompt text included) at the peak of memory use
+    return enrich(events, ipi), "enriched in one pass"
 
 
 def load_events(
