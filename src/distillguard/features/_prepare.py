@@ -45,9 +45,9 @@ _COLUMNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("extraction_tag", "BOOLEAN", ("tag_extraction", "is_extraction")),
     ("capability", "VARCHAR", ("capability",)),
     # exact-duplicate detection across accounts (benchmarks repeat; harvest sweeps do not)
-    ("prompt_hash", "UBIGINT", ("hash(prompt)",)),
+    ("prompt_hash", "UBIGINT", ("prompt_hash", "hash(prompt)")),
     # exact system prompt (relays inject one harvest system prompt into every forwarded call)
-    ("system_hash", "UBIGINT", ("hash(system_prompt)",)),
+    ("system_hash", "UBIGINT", ("system_hash", "hash(system_prompt)")),
 )
 
 #: Column names of the normalized view, in order.
