@@ -31,7 +31,7 @@ from _h2_common import (
     seg_cumsum,
 )
 from _h2_frame import source_mix
-from _h2_text import COT_WRAPPERS, sample_text, wrap
+from _h2_text import COT_WRAPPERS, HYDRA_WRAPPERS, sample_text, wrap
 from _h2_world import World, tz_of
 
 #: Campaign 3: accounts running at once, and mean lifetime before a ban forces a swap.
@@ -232,7 +232,7 @@ def hydra(rng: np.random.Generator, w: World, n: int = 1500) -> Pop:
     core = sample_text(
         rng, [t[p] for p in REASONING_POOLS] + [t["humaneval"]], [0.3, 0.25, 0.2, 0.15, 0.1], m
     )
-    extraction, _ = wrap(rng, core, COT_WRAPPERS)
+    extraction, _ = wrap(rng, core, HYDRA_WRAPPERS)
     cover = sample_text(rng, [t["sharegpt"], t["arena"]], [0.85, 0.15], m)
     prompt = pc.if_else(pa.array(rng.random(m) < HYDRA_COVER_SHARE), cover, extraction)
     model = _reason_model(rng, m, 0.6)

@@ -31,6 +31,22 @@ COT_WRAPPERS = (
     ("", "\n\nExplain your full reasoning process in detail; the explanation matters more than the answer."),
 )
 
+#: Campaign 3: the reseller's own framings, many forcing the reasoning into Chinese (the
+#: public record lists "reasoning in a forced non-English language" as a harvest target).
+HYDRA_WRAPPERS = (
+    ("", "\n\n请用中文一步一步地写出完整的推理过程，然后给出最终答案。"),
+    ("", "\n\nThink step by step in Simplified Chinese and show every step before the answer."),
+    ("Respond in Simplified Chinese. First write your detailed reasoning, then the final answer.\n\n", ""),
+    ("", "\n\n用中文详细解释每一步的推理。"),
+    ("", "\n\nWrite out your reasoning in full, in Chinese, then give the answer in English."),
+    ("Q: ", "\nA: Let's reason through this carefully, one step at a time."),
+    ("", "\n\nExplain your solution approach thoroughly before writing the code."),
+    ("", "\n\n分析这个问题，列出所有中间步骤，最后给出答案。"),
+    ("", "\n\nReasoning first (in Chinese), final answer last, in \\boxed{}."),
+    ("以下是一道题目。\n", "\n请给出详细的思考过程。"),
+    ("", "\n\nShow your full working; keep every intermediate result."),
+)
+
 #: Campaign 4: combinatorial, casual phrasings (opener x ask) so no two accounts repeat one.
 _LS_OPENERS = (
     "",

@@ -34,11 +34,18 @@ WEAK_SIGNAL_WEIGHTS: dict[str, float] = {
     "reasoning_share_outlier": 0.6,
     "burst_outlier": 0.6,
     "created_together": 0.45,
-    "shared_template": 0.45,
-    "shared_system_prompt": 0.45,
+    # a fleet template family must dominate (>= fleet_min_share) the traffic of each member
+    # and be devoted by many unrelated payers: suspicious alone, never an attack alone
+    "shared_template": 0.7,
     # common schedules (nightly batch windows, class hours) synchronize unrelated customers
     "synchronized": 0.45,
     "shared_payment": 0.8,
+    # night owls, nightly jobs and legacy integrations exist: each trait is weak alone
+    "off_hours_activity": 0.8,
+    "minority_model_focus": 0.8,
+    # a relay injects one harvest system prompt into its customers' calls, but so does a
+    # popular open-source evaluation tool into the calls of its unrelated users
+    "shared_system_prompt": 0.45,
     "shared_infra": 0.8,
 }
 
@@ -85,7 +92,10 @@ def family_scores(signals: pa.Table, accounts: np.ndarray, params: ScoringParams
 
 
 def verdicts(
-    fam: np.ndarray, params: ScoringParams, campaign_member: np.ndarray | None = None
+    fam: np.ndarray,
+    params: ScoringParams,
+    campaign_member: np.ndarray | None = None,
+    own_score: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Score in [0, 1] and verdict per account from family scores.
 
@@ -93,6 +103,12 @@ def verdicts(
     whole already carries independent families of evidence, so a member with a suspicious
     score of its own is an attack even if its own traffic is too thin for two families
     (the low-and-slow and hydra members that each stay under every per-account limit).
+    "Its own" is ``own_score``: the score before membership evidence was added (intel
+    included), so membership is never its own proof -- an account whose only evidence is
+    having been linked into a campaign stays where its own signals put it.
+
+    Partner intel is cross-account evidence from outside: intel plus one local family at
+    the suspicious level is an attack; intel alone never is (``min_local_families``).
     """
     score = 1.0 - np.prod(1.0 - params.family_cap * fam, axis=1)
     fired = fam >= params.family_fire
@@ -105,8 +121,11 @@ def verdicts(
     attack &= local >= params.min_local_families
     if params.require_cross_account:
         attack &= cross
+    intel = fired[:, FAMILIES.index("intel")]
+    attack |= intel & (local >= max(1, params.min_local_families)) & (score >= params.suspicious_score)
     if campaign_member is not None:
-        attack |= campaign_member & (score >= params.suspicious_score)
+        own = score if own_score is None else own_score
+        attack |= campaign_member & (own >= params.suspicious_score)
     verdict = np.where(attack, "attack", np.where(score >= params.suspicious_score, "suspicious", "clear"))
     return score, verdict
 
@@ -134,12 +153,14 @@ def score_accounts(
     signals: pa.Table,
     params: ScoringParams | None = None,
     campaign_member: np.ndarray | None = None,
+    own_score: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Score, verdict, reasons and family scores for every account in ``features``."""
+    """Score, verdict, reasons and family scores for every account in ``features``
+    (``own_score``: see :func:`verdicts`)."""
     p = params or ScoringParams()
     accounts = np.asarray(features["account_id"].to_pylist(), dtype=object)
     fam = family_scores(signals, accounts, p)
-    score, verdict = verdicts(fam, p, campaign_member)
+    score, verdict = verdicts(fam, p, campaign_member, own_score)
     return {
         "account_id": accounts,
         "score": score,

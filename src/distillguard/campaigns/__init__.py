@@ -140,7 +140,13 @@ def find_campaigns(
         ("strong member of a campaign scored {:.2f}", [lift]),
     )
     all_signals = concat_signals([signals, lifted])
-    final = score_accounts(ctx.features, all_signals, sp, campaign_member=lift >= p.member_attack_score)
+    final = score_accounts(
+        ctx.features,
+        all_signals,
+        sp,
+        campaign_member=lift >= p.member_attack_score,
+        own_score=first["score"],
+    )
     if only is not None:
         return CampaignResult(final, all_signals, edges, [], {})
     attackers = acc[final["verdict"] == "attack"]

@@ -31,6 +31,9 @@ class GraphParams:
     weight_infra: float = param(0.6, "edge weight of a shared datacenter IP")
     weight_created: float = param(0.5, "edge weight of being created in the same burst")
     weight_system: float = param(1.0, "edge weight of sharing one harvest system prompt (relay injection)")
+    weight_profile: float = param(
+        0.6, "edge weight of sharing a beyond-chance off-hours + minority-model profile"
+    )
     seed: int = param(0, "seed of the expander links")
     specific_size: int = param(
         50,
@@ -147,6 +150,12 @@ def build_edges(ctx: Any, candidates: np.ndarray, params: GraphParams | None = N
         tables += _group_edges(
             "system_prompt", k, m, p.weight_system, "harvest system prompt {key} shared by {n} accounts", p
         )
+    prof = ctx.cache.get("profile_members")
+    if prof is not None and prof.num_rows:
+        k, m = _touching(
+            np.asarray(prof["key"].to_pylist()), np.asarray(prof["account_id"].to_pylist()), cand
+        )
+        tables += _group_edges("profile", k, m, p.weight_profile, "shared unusual profile ({n} accounts)", p)
     thr = ctx.cache.get("created_threshold")
     if thr is not None:
         created = np.asarray(

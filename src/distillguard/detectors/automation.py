@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from distillguard.detectors._clock import off_hours
 from distillguard.detectors.base import DetectionContext, Detector, param, ramp, signal_rows
 
 
@@ -29,6 +30,7 @@ class AutomationDetector(Detector):
         "ip_rotation",
         "country_mismatch",
         "rare_fingerprint",
+        "off_hours_activity",
     )
 
     @dataclass(frozen=True)
@@ -42,7 +44,9 @@ class AutomationDetector(Detector):
         )
         fast_gap_share: float = param(0.6, "share of gaps under the think-time floor that means no human")
         min_requests: int = param(20, "requests an account needs before egress/fingerprint shares count")
-        hosting_share: float = param(0.8, "share of traffic from hosting/VPN/Tor egress")
+        hosting_share: float = param(
+            0.8, "share of traffic from datacenter egress (consumer VPN/Tor exits are not counted)"
+        )
         rotation_ips_per_request: float = param(0.3, "distinct IPs per request that means rotation")
         rotation_min_networks: int = param(
             5, "distinct networks (/24, or ASNs when known) an account must hop across to be rotating"
@@ -53,6 +57,10 @@ class AutomationDetector(Detector):
             0.8, "share of traffic from a country other than the billing one"
         )
         rare_fingerprint_share: float = param(0.9, "share of traffic on TLS fingerprints almost nobody uses")
+        off_hours_floor: float = param(
+            0.3, "minimum share of requests in the billing country's night (local 00-06) that can fire"
+        )
+        off_hours_z: float = param(4.0, "robust z over the input's night-share baseline that fires")
 
     def _detect(self, ctx: DetectionContext) -> list[pa.Table]:
         p = self.params
@@ -107,7 +115,7 @@ class AutomationDetector(Detector):
                 ramp(np.where(busy, host, 0.0), p.hosting_share, 1.0),
                 host,
                 p.hosting_share,
-                ("{:.0%} of traffic from hosting/VPN/Tor networks", [host]),
+                ("{:.0%} of traffic from datacenter networks", [host]),
             )
         )
         ips = ctx.col("ips", 0.0)
@@ -151,6 +159,20 @@ class AutomationDetector(Detector):
                 rare,
                 p.rare_fingerprint_share,
                 ("{:.0%} of traffic on rarely seen TLS fingerprints", [rare]),
+            )
+        )
+        night, thr, late = off_hours(
+            ctx, floor=p.off_hours_floor, z=p.off_hours_z, min_requests=p.min_requests
+        )
+        out.append(
+            signal_rows(
+                acc,
+                fam,
+                "off_hours_activity",
+                ramp(np.where(late, night, 0.0), thr, 1.0),
+                night,
+                thr,
+                ("{:.0%} of requests at night in the billing country {}", [night, ctx.col("country")]),
             )
         )
         return out

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from distillguard.detectors._clock import minority_focus
 from distillguard.detectors._robust import robust_z
 from distillguard.detectors.base import DetectionContext, Detector, param, ramp, signal_rows
 
@@ -27,6 +28,7 @@ class TrafficDetector(Detector):
         "reasoning_share_outlier",
         "burst_outlier",
         "model_pivot",
+        "minority_model_focus",
     )
 
     @dataclass(frozen=True)
@@ -44,6 +46,9 @@ class TrafficDetector(Detector):
             0.5, "share of an account's traffic sent to a model in the first hours after its release"
         )
         pivot_min_requests: int = param(20, "requests to the new model needed before a pivot counts")
+        minority_focus_share: float = param(
+            0.5, "share of an account's traffic on minority (older, mostly abandoned) models that fires"
+        )
 
     def _detect(self, ctx: DetectionContext) -> list[pa.Table]:
         p = self.params
@@ -92,6 +97,18 @@ class TrafficDetector(Detector):
                 share,
                 p.pivot_share,
                 ("{:.0%} of traffic moved to a new model within its first day", [share]),
+            )
+        )
+        minor, focused = minority_focus(ctx, share=p.minority_focus_share, min_requests=p.min_requests_ratio)
+        out.append(
+            signal_rows(
+                acc,
+                self.family,
+                "minority_model_focus",
+                ramp(np.where(focused, minor, 0.0), p.minority_focus_share, 1.0),
+                minor,
+                p.minority_focus_share,
+                ("{:.0%} of traffic on older models the population has mostly left", [minor]),
             )
         )
         return out

@@ -48,6 +48,16 @@ class FeatureParams:
     pivot_window_h: float = field(
         default=24.0, metadata={"doc": "hours after a model's first appearance that count as a pivot"}
     )
+    night_end_h: int = field(
+        default=6,
+        metadata={"doc": "local hours [0, this) of the billing country are its night (off-hours share)"},
+    )
+    minority_model_share: float = field(
+        default=0.1,
+        metadata={
+            "doc": "a model present from the start with less than this share of traffic is a minority one"
+        },
+    )
 
     def documented(self) -> dict[str, dict[str, Any]]:
         """``{name: {value, doc}}`` for scan_meta.json."""
@@ -109,6 +119,9 @@ FEATURE_COLUMNS: tuple[str, ...] = (
     "unknown_ip_share",
     "country_mismatch_share",
     "rare_tls_share",
+    "tz_n",
+    "night_share",
+    "minority_model_share",
     "pivot_share",
     "pivot_n",
 )

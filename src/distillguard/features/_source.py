@@ -1,15 +1,19 @@
-"""The features' input: validated events (via ingest) enriched in one pass (via enrich).
+"""The features' input: validated events (via ingest) enriched (via enrich), streamed.
 
-Enrichment runs over the whole input at once rather than per file batch: template families
-and instruction frames are found by clustering across the batch, so one batch means one
-consistent family id per template across all accounts. ``as_of`` is applied before
-enrichment, so a scan "as of T" never learns from later prompts.
+The input is read batch by batch and never held whole with its prompt text: each batch's
+prompts become 64-bit hashes (``prompt_hash`` / ``system_hash``) and IP columns right away,
+and the template / family / frame / tag computation runs *once* over the distinct texts of
+the whole input (:class:`distillguard.enrich._stream.StreamEnricher`), then joins back by
+hash. Families are therefore consistent across all accounts exactly as in a one-pass
+``enrich``, while memory is bounded by the metadata columns plus one copy of each distinct
+text. ``as_of`` is applied to each batch before enrichment, so a scan "as of T" never learns
+from later prompts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,51 +24,21 @@ import pyarrow.compute as pc
 from distillguard.errors import DistillguardError
 from distillguard.schema import QUARANTINE_SCHEMA
 
-#: Prompt-text columns dropped for a metadata-only scan.
+#: Prompt-text columns dropped for a metadata-only scan (and replaced by hashes otherwise).
 PROMPT_COLUMNS: tuple[str, ...] = ("prompt", "system_prompt")
+#: Rows gathered before a batch is enriched: large enough that per-batch work on distinct
+#: values (IP lookups, hashing) is amortised, small enough that one batch's prompt text
+#: (~100 MB at 1M rows of simulated traffic) is a small share of memory.
+STREAM_BATCH_ROWS = 1_000_000
 
 
 @dataclass
 class LoadedEvents:
-    events: pa.Table  #: enriched events
+    events: pa.Table  #: enriched events (no raw prompt text: ``prompt_hash``/``system_hash``)
     quarantine: pa.Table  #: QUARANTINE_SCHEMA rows from ingest
     has_prompts: bool  #: prompt text present and used
     event_inputs: list[str]  #: event directories (for the report / share stage), if any
     enrich_note: str  #: how enrichment ran
-
-
-def _read_inputs(inputs: Sequence[str | Path]) -> tuple[pa.Table, pa.Table, list[str]]:
-    paths = [Path(p) for p in inputs]
-    for p in paths:
-        if not p.exists():
-            raise DistillguardError(f"input {p} does not exist")
-    from distillguard import ingest
-
-    is_event_dir = getattr(ingest, "is_event_dir", _is_event_dir)
-    open_events = getattr(ingest, "open_events", _open_events)
-    if all(is_event_dir(p) for p in paths):
-        tables, quarantines = [], []
-        for p in paths:
-            tables.append(open_events(p).to_table())
-            q = p / "quarantine.parquet"
-            if q.is_file():
-                import pyarrow.parquet as pq
-
-                quarantines.append(pq.read_table(q))
-        events = pa.concat_tables(tables, promote_options="permissive") if tables else None
-        quarantine = pa.concat_tables(quarantines, promote_options="permissive") if quarantines else None
-        return events, quarantine, [str(p.resolve()) for p in paths]
-    if not hasattr(ingest, "iter_event_batches"):
-        raise DistillguardError("raw logs need the ingest stage; pass an event directory instead")
-    accepted, rejected = [], []
-    for batch, bad in ingest.iter_event_batches([str(p) for p in paths]):
-        if batch.num_rows:
-            accepted.append(pa.Table.from_batches([batch]))
-        if bad is not None and bad.num_rows:
-            rejected.append(bad)
-    events = pa.concat_tables(accepted, promote_options="permissive") if accepted else None
-    quarantine = pa.concat_tables(rejected, promote_options="permissive") if rejected else None
-    return events, quarantine, []
 
 
 def _is_event_dir(path: Path) -> bool:
@@ -78,18 +52,75 @@ def _open_events(path: Path) -> Any:
     return ds.dataset(path / "events", format="parquet", partitioning="hive")
 
 
-def _enrich(events: pa.Table, infra: Sequence[str | Path] | None) -> tuple[pa.Table, str]:
+def _open_inputs(
+    inputs: Sequence[str | Path],
+) -> tuple[Iterator[pa.RecordBatch], list[pa.Table], list[str]]:
+    """(event batches, quarantine tables filled while iterating, event directories)."""
+    paths = [Path(p) for p in inputs]
+    for p in paths:
+        if not p.exists():
+            raise DistillguardError(f"input {p} does not exist")
+    from distillguard import ingest
+
+    is_event_dir = getattr(ingest, "is_event_dir", _is_event_dir)
+    open_events = getattr(ingest, "open_events", _open_events)
+    quarantines: list[pa.Table] = []
+    if all(is_event_dir(p) for p in paths):
+        import pyarrow.parquet as pq
+
+        for p in paths:
+            if (p / "quarantine.parquet").is_file():
+                quarantines.append(pq.read_table(p / "quarantine.parquet"))
+
+        def dir_batches() -> Iterator[pa.RecordBatch]:
+            for p in paths:
+                yield from open_events(p).to_batches()
+
+        return dir_batches(), quarantines, [str(p.resolve()) for p in paths]
+    if not hasattr(ingest, "iter_event_batches"):
+        raise DistillguardError("raw logs need the ingest stage; pass an event directory instead")
+
+    def raw_batches() -> Iterator[pa.RecordBatch]:
+        for batch, bad in ingest.iter_event_batches([str(p) for p in paths]):
+            if bad is not None and bad.num_rows:
+                quarantines.append(bad)
+            if batch.num_rows:
+                yield batch
+
+    return raw_batches(), quarantines, []
+
+
+def _rebatch(
+    batches: Iterator[pa.RecordBatch], as_of: dt.datetime | None, metadata_only: bool, rows: int
+) -> Iterator[pa.Table]:
+    """Cut at ``as_of``, strip prompts if asked, and regroup into ~``rows``-row tables."""
+    buf: list[pa.Table] = []
+    size = 0
+    for batch in batches:
+        table = pa.Table.from_batches([batch])
+        if as_of is not None:
+            ts = table["timestamp"]
+            table = table.filter(pc.less_equal(ts, pa.scalar(as_of, ts.type)))
+        if metadata_only:
+            table = table.drop_columns([c for c in PROMPT_COLUMNS if c in table.column_names])
+        if table.num_rows == 0:
+            continue
+        buf.append(table)
+        size += table.num_rows
+        if size >= rows:
+            yield pa.concat_tables(buf, promote_options="permissive")
+            buf, size = [], 0
+    if buf:
+        yield pa.concat_tables(buf, promote_options="permissive")
+
+
+def _enricher(infra: Sequence[str | Path] | None) -> Any:
     try:
-        from distillguard.enrich import enrich
+        from distillguard.enrich._stream import StreamEnricher
         from distillguard.enrich.ip_infra import IpInfra
     except ImportError:
-        return events, "enrich stage unavailable: no IP infrastructure or template columns"
-    ipi = IpInfra.from_paths([str(p) for p in infra]) if infra else IpInfra.builtin()
-    if events.num_rows == 0:
-        return events, "empty input"
-    # enrich takes the table as is: combining chunks into one batch first would hold a second
-    # full copy of the input (prompt text included) at the peak of memory use
-    return enrich(events, ipi), "enriched in one pass"
+        return None
+    return StreamEnricher(IpInfra.from_paths([str(p) for p in infra]) if infra else IpInfra.builtin())
 
 
 def load_events(
@@ -99,16 +130,32 @@ def load_events(
     metadata_only: bool = False,
     as_of: dt.datetime | None = None,
 ) -> LoadedEvents:
-    """Read, cut at ``as_of``, strip prompts if asked, enrich."""
-    events, quarantine, event_inputs = _read_inputs(inputs)
+    """Stream, cut at ``as_of``, strip prompts if asked, enrich (prompt text -> hashes)."""
+    batches, quarantines, event_inputs = _open_inputs(inputs)
+    stream = _rebatch(batches, as_of, metadata_only, STREAM_BATCH_ROWS)
+    enricher = _enricher(infra)
+    if enricher is None:
+        tables = list(stream)
+        events = pa.concat_tables(tables, promote_options="permissive") if tables else None
+        note, has_prompts = "enrich stage unavailable: no IP infrastructure or template columns", False
+        if events is not None:
+            has_prompts = "prompt" in events.column_names and events["prompt"].null_count < events.num_rows
+    else:
+        for table in stream:
+            enricher.add(table)
+        events = enricher.finish() if enricher.rows else None
+        enricher.close()
+        has_prompts = enricher.rows_with_prompt > 0
+        d = enricher.distinct
+        note = (
+            f"streamed in {enricher.batches_seen} batches; {d['prompt']} distinct prompts and "
+            f"{d['system_prompt']} system prompts enriched once"
+        )
     if events is None or events.num_rows == 0:
         raise DistillguardError("no valid events in the input (see quarantine)")
-    if as_of is not None:
-        events = events.filter(pc.less_equal(events["timestamp"], pa.scalar(as_of, events["timestamp"].type)))
-    if metadata_only:
-        events = events.drop_columns([c for c in PROMPT_COLUMNS if c in events.column_names])
-    has_prompts = "prompt" in events.column_names and events["prompt"].null_count < events.num_rows
-    events, note = _enrich(events, infra)
-    if quarantine is None:
-        quarantine = QUARANTINE_SCHEMA.empty_table()
+    quarantine = (
+        pa.concat_tables(quarantines, promote_options="permissive")
+        if quarantines
+        else QUARANTINE_SCHEMA.empty_table()
+    )
     return LoadedEvents(events, quarantine, bool(has_prompts), event_inputs, note)

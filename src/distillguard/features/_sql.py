@@ -27,7 +27,9 @@ SELECT aid, cp, count(*) AS n, min(ts) AS first_ts, max(ts) AS last_ts,
   count(*) FILTER (WHERE gap <= {session_gap_s} AND gap_prev <= {session_gap_s}
                    AND gap_prev >= {fast_gap_s} AND abs(gap - gap_prev) <= {periodic_tol} * gap_prev)
     AS periodic_n,
-  count(*) FILTER (WHERE ip_kind IN ('hosting', 'vpn', 'tor')) AS hosting_n,
+  -- datacenter egress only: commercial VPN and Tor exits are consumer privacy tools shared
+  -- by unrelated people (like a NAT or a relay), not evidence of a scripted client
+  count(*) FILTER (WHERE ip_kind = 'hosting') AS hosting_n,
   count(*) FILTER (WHERE ip_kind = 'relay') AS relay_n,
   count(*) FILTER (WHERE ip_kind IN ('residential', 'mobile')) AS resid_n,
   count(*) FILTER (WHERE ip_kind = 'unknown' OR client_ip IS NULL) AS unknown_n,
@@ -38,8 +40,93 @@ SELECT aid, cp, count(*) AS n, min(ts) AS first_ts, max(ts) AS last_ts,
                    AND upper(ip_country) <> upper(account_country)) AS mism_n,
   count(cot) AS tagged_n, count(*) FILTER (WHERE cot) AS cot_n,
   count(extraction_tag) AS ext_den, count(*) FILTER (WHERE extraction_tag) AS ext_n,
-  count(template_family) AS tmpl_n
-FROM {src} GROUP BY aid, cp
+  count(template_family) AS tmpl_n,
+  count(tz.off_min) AS tz_n,
+  count(*) FILTER (WHERE ((t // 60000 + tz.off_min) % 1440 + 1440) % 1440 < {night_end_h} * 60) AS night_n,
+  count(*) FILTER (WHERE model IN (SELECT model FROM {src}_minor)) AS minor_n
+FROM {src} LEFT JOIN {src}_tz tz ON tz.country = upper({src}.account_country) GROUP BY aid, cp
+"""
+
+#: Main-population UTC offset (minutes, standard time) of billing countries, for the local
+#: clock of a declared customer: people work by day where they say they live. Multi-zone
+#: countries use their population centre (the US: Central), so the night window is judged
+#: as a share, not hour by hour. Countries not listed have no local clock (NULL).
+COUNTRY_UTC_OFFSET_MIN: dict[str, int] = {
+    "US": -360,
+    "CA": -300,
+    "MX": -360,
+    "BR": -180,
+    "AR": -180,
+    "CL": -240,
+    "CO": -300,
+    "PE": -300,
+    "GB": 0,
+    "IE": 0,
+    "PT": 0,
+    "IS": 0,
+    "FR": 60,
+    "DE": 60,
+    "ES": 60,
+    "IT": 60,
+    "NL": 60,
+    "BE": 60,
+    "CH": 60,
+    "AT": 60,
+    "SE": 60,
+    "NO": 60,
+    "DK": 60,
+    "PL": 60,
+    "CZ": 60,
+    "HU": 60,
+    "NG": 60,
+    "FI": 120,
+    "GR": 120,
+    "RO": 120,
+    "UA": 120,
+    "IL": 120,
+    "EG": 120,
+    "ZA": 120,
+    "TR": 180,
+    "RU": 180,
+    "SA": 180,
+    "KE": 180,
+    "AE": 240,
+    "PK": 300,
+    "IN": 330,
+    "BD": 360,
+    "TH": 420,
+    "VN": 420,
+    "ID": 420,
+    "MY": 480,
+    "SG": 480,
+    "PH": 480,
+    "CN": 480,
+    "HK": 480,
+    "TW": 480,
+    "KR": 540,
+    "JP": 540,
+    "AU": 600,
+    "NZ": 720,
+}
+
+
+def timezone_sql(src: str) -> str:
+    """The ``{src}_tz`` table (country, off_min) of :data:`COUNTRY_UTC_OFFSET_MIN`."""
+    rows = ", ".join(f"('{c}', {m})" for c, m in sorted(COUNTRY_UTC_OFFSET_MIN.items()))
+    return f"CREATE OR REPLACE TEMP TABLE {src}_tz AS SELECT * FROM (VALUES {rows}) t(country, off_min)"
+
+
+#: Minority models: present from the start of the input (not a new release) yet carrying a
+#: small share of all traffic -- the older generation the population has moved away from.
+#: Steering a harvest to an older, less-protected model ("defense arbitrage") is on the
+#: public record; a legacy integration does it too, so the per-account share is weak alone.
+MINORITY_MODELS = """
+CREATE OR REPLACE TEMP TABLE {src}_minor AS
+WITH m AS (SELECT model, count(*) AS n, min(t) AS f FROM {src} WHERE model IS NOT NULL GROUP BY model),
+tot AS (SELECT sum(n) AS n, min(f) AS t0, count(*) AS models FROM m)
+SELECT model FROM m, tot
+WHERE tot.models >= 2 AND m.n < {minority_model_share} * tot.n
+  AND m.f - tot.t0 <= {new_model_margin_h} * 3.6e6
 """
 
 #: Account attributes (signup path, billing country, card, creation time) as first seen.
@@ -202,6 +289,9 @@ SUM_COLUMNS: tuple[str, ...] = (
     "ext_den",
     "ext_n",
     "tmpl_n",
+    "tz_n",
+    "night_n",
+    "minor_n",
     "hour_buckets",
     "sq",
     *FIRST_KEYS,
@@ -283,6 +373,8 @@ SELECT a.account_id, c.aid, c.k, c.n, c.first_ts, c.last_ts,
   c.resid_n::DOUBLE / c.n AS residential_share, c.unknown_n::DOUBLE / c.n AS unknown_ip_share,
   CASE WHEN c.mism_den > 0 THEN c.mism_n::DOUBLE / c.mism_den END AS country_mismatch_share,
   rt.rare_tls_share,
+  c.tz_n, CASE WHEN c.tz_n > 0 THEN c.night_n::DOUBLE / c.tz_n END AS night_share,
+  c.minor_n::DOUBLE / c.n AS minority_model_share,
   coalesce(pv.pivot_share, 0.0) AS pivot_share, coalesce(pv.pivot_n, 0)::BIGINT AS pivot_n
 FROM {src}_cum c JOIN {src}_attr a USING (aid)
 LEFT JOIN {src}_rt rt ON rt.aid = c.aid AND rt.k = c.k

@@ -107,6 +107,8 @@ def build_timeline(con: Any, src: str, checkpoints: list[dt.datetime], params: A
     fmt = {"src": src, "K1": len(checkpoints) + 1, **asdict(params)}
     timings: dict[str, float] = {}
     for name, sql in (
+        ("timezones", _sql.timezone_sql(src)),
+        ("minority_models", _sql.MINORITY_MODELS),
         ("base", _sql.PARTIAL_BASE),
         ("attributes", _sql.ATTRIBUTES),
         ("peaks", _sql.PARTIAL_PEAKS),

@@ -4,7 +4,8 @@ This is the strong, robust family: single-account behaviour separates poorly, bu
 must share something. Each hard negative shares ONE thing for a good reason (a campus NAT
 shares an address and an assignment, a team shares a card, an enterprise shares cloud
 egress among its own accounts); fleets share several. Hence:
-  * sharing among accounts on one payment instrument is one customer, not a fleet;
+  * accounts on one payment instrument are one customer, not a fleet: a shared card is
+    evidence only when its accounts all run one job (cohesion), never by its size;
   * a template family is fleet evidence only when many unrelated accounts are devoted to
     it, its prompts do not repeat across accounts and its users are not all behind one
     non-datacenter network (:mod:`._content`);
@@ -37,14 +38,11 @@ class CoordinationDetector(Detector):
         "synchronized",
         "created_together",
         "shared_infra",
+        "shared_unusual_profile",
     )
 
     @dataclass(frozen=True)
     class Params:
-        payment_min_accounts: int = param(
-            12, "accounts on one payment instrument that are suspicious whatever they do (teams are smaller)"
-        )
-        payment_full_accounts: int = param(40, "accounts on one instrument at which the signal is certain")
         cohesive_min_accounts: int = param(3, "accounts on one instrument that, working as one, are a fleet")
         cohesive_full_accounts: int = param(10, "cohesive accounts on one instrument for full strength")
         cohesion_frac: float = param(0.5, "a template used by this share of a card's accounts is common work")
@@ -62,7 +60,12 @@ class CoordinationDetector(Detector):
             "an account sending this many times a family's median member volume is a heavy "
             "independent user of it (an eval harness), not one of a fleet's many small members",
         )
-        fleet_min_share: float = param(0.3, "share of an account's prompts in fleet families that fires")
+        fleet_min_share: float = param(
+            0.5,
+            "share of an account's prompts in fleet families that fires: a fleet member's traffic is "
+            "mostly the fleet's job, while a customer who also uses a popular phrasing or sends "
+            "public benchmark questions has it as a minority of its traffic",
+        )
         fleet_min_payments: int = param(
             5, "unrelated (distinct-payment) devoted accounts that make a fleet family"
         )
@@ -104,9 +107,22 @@ class CoordinationDetector(Detector):
             6, "unrelated customers on one harvest system prompt for full strength"
         )
         infra_max_accounts: int = param(5000, "larger shared IPs are public gateways, not fleet infra")
+        profile_min_requests: int = param(
+            20, "requests (with a known local clock) before a profile is judged"
+        )
+        profile_night_floor: float = param(0.3, "minimum night share (billing-country clock) of the profile")
+        profile_night_z: float = param(4.0, "robust z over the input's night-share baseline of the profile")
+        profile_minority_share: float = param(
+            0.5, "share of traffic on minority (older) models of the profile"
+        )
+        profile_min_payments: int = param(10, "unrelated payers sharing the profile before it is a group")
+        profile_min_lift: float = param(
+            5.0, "observed / independence-expected count of accounts with both traits that fires"
+        )
+        profile_full_lift: float = param(15.0, "lift at which the shared profile is certain")
 
     def _detect(self, ctx: DetectionContext) -> list[pa.Table]:
-        from distillguard.detectors.coordination import _accounts, _content, _network
+        from distillguard.detectors.coordination import _accounts, _content, _network, _profile
 
         p = self.params
         out = [_accounts.payment(ctx, p), _accounts.created(ctx, p)]
@@ -115,4 +131,5 @@ class CoordinationDetector(Detector):
             out.append(_content.system_prompts(ctx, p))
         out.append(_network.sync(ctx, p, SYNC_KEY))
         out.append(_network.infra(ctx, p))
+        out.append(_profile.profile(ctx, p))
         return out

@@ -15,7 +15,14 @@ FAMILY = "coordination"
 
 
 def payment(ctx: DetectionContext, p: Any) -> pa.Table:
-    """Shared card: suspicious when very large, or when its accounts all run one job."""
+    """Shared card: evidence only when the card's accounts all run one job.
+
+    A card shared by many accounts is one customer (a family, a team, a startup giving each
+    service its own key): it links the accounts for grouping, but size alone is no abuse.
+    What a fleet on one card shows and a team does not is cohesion -- every account spends
+    its traffic on the same templates. Without prompt text cohesion cannot be judged, and
+    the signal stays silent (metadata-only loses this evidence).
+    """
     acc = ctx.accounts
     pay = ctx.col("payment")
     known = np.array([v is not None for v in pay.tolist()], dtype=bool)
@@ -23,7 +30,7 @@ def payment(ctx: DetectionContext, p: Any) -> pa.Table:
     _, inv, counts = np.unique(keys, return_inverse=True, return_counts=True)
     size = np.where(known, counts[inv], 1).astype(float)
     ctx.cache["payment_size"] = size
-    strength = ramp(size, p.payment_min_accounts, p.payment_full_accounts)
+    strength = np.zeros(len(acc))
     cohesion = np.zeros(len(acc))
     if ctx.has_prompts:
         _partials.ensure(ctx, "cohesion", _partials.COHESION, min_accounts=p.cohesive_min_accounts)
@@ -32,16 +39,14 @@ def payment(ctx: DetectionContext, p: Any) -> pa.Table:
         )
         cohesion = ctx.aligned(coh, "cohesion")
         cohesive = cohesion >= p.cohesion_min
-        strength = np.maximum(
-            strength, np.where(cohesive, ramp(size, p.cohesive_min_accounts, p.cohesive_full_accounts), 0.0)
-        )
+        strength = np.where(cohesive, ramp(size, p.cohesive_min_accounts, p.cohesive_full_accounts), 0.0)
     return signal_rows(
         acc,
         FAMILY,
         "shared_payment",
         strength,
         size,
-        p.payment_min_accounts,
+        p.cohesive_min_accounts,
         (
             "payment instrument shared by {:.0f} accounts ({:.0%} of prompts in their common templates)",
             [size, cohesion],

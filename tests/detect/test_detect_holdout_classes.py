@@ -1,0 +1,213 @@
+"""Hand-made cases for the failure classes seen on independent hold-out traffic.
+
+False-positive classes (must stay clear of attack evidence): consumer VPN exits shared by
+strangers, a startup giving each service its own account on one card and one cloud egress,
+apps sending public benchmark questions, international users wrapping homework in a common
+"explain step by step" phrase. Miss classes (must fire): a low-and-slow fleet working its own
+office hours on an older model while claiming to be customers elsewhere; membership that is
+not its own proof; partner intel corroborating local evidence; enrich's tag names.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from dg_detect_world import DAY, World, detection_context, fired
+
+from distillguard.detectors import AutomationDetector, CoordinationDetector, TrafficDetector
+from distillguard.detectors.base import FAMILIES
+from distillguard.features._prepare import tag_expressions
+from distillguard.scoring import ScoringParams, verdicts
+
+
+def _day_times(w: World, n: int, utc_offset_h: float) -> np.ndarray:
+    """Human sessions in local office hours (09-18) of a timezone, over the world's span."""
+    days = w.rng.integers(0, int(w.span_s // DAY), n)
+    local = w.rng.uniform(9, 18, n)
+    return np.sort(days * DAY + ((local - utc_offset_h) % 24) * 3600 + w.rng.uniform(0, 60, n))
+
+
+def _people(w: World, k: int, *, old_share: float = 0.02) -> None:
+    """Ordinary US/GB customers working their own days, mostly on the current model."""
+    for i in range(k):
+        n = int(w.rng.integers(25, 60))
+        country, off = (("US", -6), ("GB", 0))[i % 2]
+        w._add(
+            f"ppl{i:03d}",
+            _day_times(w, n, off),
+            "benign_people",
+            account_country=country,
+            model=np.where(w.rng.random(n) < old_share, "m-old", "m-large"),
+            template_family=w.rng.integers(10_000, 10_000_000, n),
+            prompt=[f"ppl{i} q{j}" for j in range(n)],
+        )
+
+
+def _signals(w: World, detector) -> object:
+    return detector.detect(detection_context(w.table()))
+
+
+def test_vpn_exits_shared_by_strangers_are_not_fleet_infra() -> None:
+    w = World(seed=3)
+    _people(w, 80)
+    for i in range(30):
+        n = int(w.rng.integers(25, 60))
+        w._add(
+            f"vpn{i:02d}",
+            _day_times(w, n, -6),
+            "benign_vpn_user",
+            client_ip=[f"185.65.{j % 3}.10" for j in w.rng.integers(0, 3, n)],
+            ip_kind="vpn",
+            template_family=w.rng.integers(10_000, 10_000_000, n),
+            prompt=[f"vpn{i} q{j}" for j in range(n)],
+        )
+    vpn = {a for a in w.labels if a.startswith("vpn")}
+    auto = _signals(w, AutomationDetector())
+    coord = _signals(w, CoordinationDetector())
+    assert not vpn & fired(auto, "hosting_egress"), "a commercial VPN exit is consumer egress"
+    assert not vpn & fired(coord, "shared_infra")
+
+
+def test_startup_accounts_on_one_card_and_one_egress_are_one_customer() -> None:
+    w = World(seed=4)
+    _people(w, 60)
+    for i in range(20):
+        n = int(w.rng.integers(100, 300))
+        w._add(
+            f"stp{i:02d}",
+            w.regular_times(n, 90.0, 0.6),
+            "benign_startup",
+            payment_fingerprint="pay-startup",
+            client_ip="34.120.8.8",
+            ip_kind="hosting",
+            template_family=w.rng.integers(10_000, 10_000_000, n),
+            prompt=[f"stp{i} q{j}" for j in range(n)],
+        )
+    stp = {a for a in w.labels if a.startswith("stp")}
+    out = _signals(w, CoordinationDetector())
+    assert not stp & fired(out, "shared_payment"), "a shared card without a common job is one customer"
+
+
+def test_benchmark_payloads_and_common_cot_phrasing_are_not_fleet_templates() -> None:
+    """Apps and students send public benchmark questions (many question openings, each a
+    small share) and wrap a minority of their prompts in a common CoT phrase."""
+    w = World(seed=5)
+    _people(w, 40)
+    openings = np.arange(50_000, 50_040)
+    for i in range(40):
+        n = int(w.rng.integers(60, 160))
+        bench = w.rng.random(n) < 0.3
+        fam = np.where(bench, w.rng.choice(openings, n), w.rng.integers(10_000, 10_000_000, n))
+        w._add(
+            f"app{i:02d}",
+            _day_times(w, n, -6),
+            "benign_reasoning_app",
+            ip_kind="hosting",
+            client_ip=f"35.9.{i}.1",
+            template_family=fam,
+            tag_cot=bench,
+            prompt=[f"app{i} q{j}" for j in range(n)],
+        )
+    for i in range(60):
+        n = int(w.rng.integers(20, 60))
+        wrapped = w.rng.random(n) < 0.35
+        w._add(
+            f"itl{i:02d}",
+            _day_times(w, n, 1),
+            "benign_intl_user",
+            account_country="DE",
+            ip_country="DE",
+            template_family=np.where(wrapped, 60_606, w.rng.integers(10_000, 10_000_000, n)),
+            tag_cot=wrapped,
+            prompt=[f"itl{i} q{j}" for j in range(n)],
+        )
+    benign = {a for a in w.labels if a.startswith(("app", "itl"))}
+    out = _signals(w, CoordinationDetector())
+    assert not benign & (fired(out, "shared_harvest_template") | fired(out, "shared_template"))
+
+
+def _lowslow(w: World, k: int) -> None:
+    """A fleet in UTC+8 office hours claiming US/GB billing, mostly on the older model."""
+    for i in range(k):
+        n = int(w.rng.integers(40, 70))
+        w._add(
+            f"lsf{i:03d}",
+            _day_times(w, n, 8),
+            "attack_lowslow",
+            account_country=("US", "GB")[i % 2],
+            model=np.where(w.rng.random(n) < 0.7, "m-old", "m-large"),
+            template_family=w.rng.integers(10_000, 10_000_000, n),
+            prompt=[f"lsf{i} q{j}" for j in range(n)],
+            client_ip=f"73.{i}.{i}.9",
+        )
+
+
+def test_lowslow_fleet_shares_an_unusual_profile_beyond_chance() -> None:
+    w = World(seed=6)
+    _people(w, 200)
+    # benign twins of each trait alone: night workers on the current model, day workers
+    # on a legacy integration
+    for i in range(6):
+        w._add(
+            f"owl{i}",
+            _day_times(w, 40, -6 - 12),
+            "benign_night_owl",
+            template_family=w.rng.integers(10_000, 10_000_000, 40),
+            prompt=[f"owl{i} q{j}" for j in range(40)],
+        )
+        w._add(
+            f"leg{i}",
+            _day_times(w, 40, -6),
+            "benign_legacy",
+            model="m-old",
+            template_family=w.rng.integers(10_000, 10_000_000, 40),
+            prompt=[f"leg{i} q{j}" for j in range(40)],
+        )
+    _lowslow(w, 40)
+    fleet = {a for a in w.labels if a.startswith("lsf")}
+    coord = _signals(w, CoordinationDetector())
+    prof = fired(coord, "shared_unusual_profile")
+    assert len(fleet & prof) >= 0.9 * len(fleet)
+    assert not prof - fleet, sorted(prof - fleet)
+    assert len(fleet & fired(_signals(w, TrafficDetector()), "minority_model_focus")) >= 0.9 * len(fleet)
+    owls = {a for a in w.labels if a.startswith("owl")}
+    assert owls <= fired(_signals(w, AutomationDetector()), "off_hours_activity")
+
+
+def test_unusual_profile_needs_many_unrelated_accounts() -> None:
+    """A handful of night owls on a legacy model is chance, not a fleet."""
+    w = World(seed=8)
+    _people(w, 200)
+    _lowslow(w, 4)
+    assert not fired(_signals(w, CoordinationDetector()), "shared_unusual_profile")
+
+
+def _fam(**kw: float) -> np.ndarray:
+    row = np.zeros((1, len(FAMILIES)))
+    for k, v in kw.items():
+        row[0, FAMILIES.index(k)] = v
+    return row
+
+
+def test_campaign_membership_is_never_its_own_proof() -> None:
+    p = ScoringParams()
+    member = np.array([True])
+    # with the membership signal the score is high, but its own evidence was nothing
+    _, v = verdicts(_fam(coordination=1.0, automation=0.2), p, member, own_score=np.array([0.1]))
+    assert v[0] != "attack"
+    _, v = verdicts(_fam(coordination=1.0, automation=0.8), p, member, own_score=np.array([0.45]))
+    assert v[0] == "attack"
+
+
+def test_intel_corroborates_but_never_convicts_alone() -> None:
+    p = ScoringParams()
+    _, alone = verdicts(_fam(intel=1.0), p)
+    _, with_local = verdicts(_fam(intel=0.6, extraction=0.6), p)
+    assert alone[0] != "attack" and with_local[0] == "attack"
+
+
+def test_enrich_tag_names_feed_cot_and_extraction() -> None:
+    names = ["tag_cot", "tag_reasoning_reconstruct", "tag_forced_language", "tag_rubric", "tag_rewrite", "x"]
+    out = tag_expressions(names, {n: "bool" for n in names})
+    assert "tag_cot" in out["cot"] and "tag_reasoning_reconstruct" in out["cot"]
+    for tag in ("tag_forced_language", "tag_rubric", "tag_rewrite"):
+        assert tag in out["extraction_tag"]
