@@ -34,8 +34,9 @@ WEAK_SIGNAL_WEIGHTS: dict[str, float] = {
     "reasoning_share_outlier": 0.6,
     "burst_outlier": 0.6,
     "created_together": 0.45,
-    # a fleet template family must dominate (>= fleet_min_share) the traffic of each member
-    # and be devoted by many unrelated payers: suspicious alone, never an attack alone
+    # a fleet family must take most of each member's traffic (coordination.fleet_min_share),
+    # but unrelated users of one popular agent framework share its prompt frame too: enough
+    # for review on its own, never the cross-account proof of an attack (CORROBORATING_ONLY)
     "shared_template": 0.7,
     # common schedules (nightly batch windows, class hours) synchronize unrelated customers
     "synchronized": 0.45,
@@ -51,6 +52,11 @@ WEAK_SIGNAL_WEIGHTS: dict[str, float] = {
 
 #: Families whose evidence relates an account to other accounts.
 CROSS_ACCOUNT_FAMILIES: tuple[str, ...] = ("coordination", "intel")
+
+#: Cross-account signals that share ONE benign-explainable thing (a popular framework's
+#: prompt frame, a signup day): they count in the score, but cannot by themselves be the
+#: cross-account evidence an attack verdict requires.
+CORROBORATING_ONLY: tuple[str, ...] = ("shared_template", "created_together")
 
 
 @dataclass(frozen=True)
@@ -74,10 +80,18 @@ class ScoringParams:
         default_factory=lambda: dict(WEAK_SIGNAL_WEIGHTS),
         metadata={"doc": "per-signal weight for signals that are weak alone"},
     )
+    corroborating_only: tuple[str, ...] = param(
+        CORROBORATING_ONLY,
+        "cross-account signals that count in the score but are never alone the cross-account "
+        "evidence of an attack (each shares one benign-explainable thing)",
+    )
 
 
-def family_scores(signals: pa.Table, accounts: np.ndarray, params: ScoringParams) -> np.ndarray:
-    """``(accounts, families)`` pooled strength per family (noisy-OR of weighted signals)."""
+def family_scores(
+    signals: pa.Table, accounts: np.ndarray, params: ScoringParams, exclude: tuple[str, ...] = ()
+) -> np.ndarray:
+    """``(accounts, families)`` pooled strength per family (noisy-OR of weighted signals),
+    leaving out the signals named in ``exclude``."""
     index = {a: i for i, a in enumerate(accounts.tolist())}
     fam_index = {f: j for j, f in enumerate(FAMILIES)}
     miss = np.ones((len(accounts), len(FAMILIES)))
@@ -87,6 +101,8 @@ def family_scores(signals: pa.Table, accounts: np.ndarray, params: ScoringParams
         w = np.array([params.weak_weights.get(s, 1.0) for s in signals["signal"].to_pylist()])
         s = np.clip(signals["strength"].to_numpy(zero_copy_only=False) * w, 0.0, 1.0)
         ok = (rows >= 0) & (cols >= 0)
+        if exclude:
+            ok &= ~np.isin(np.asarray(signals["signal"].to_pylist(), dtype=object), list(exclude))
         np.multiply.at(miss, (rows[ok], cols[ok]), 1.0 - s[ok])
     return 1.0 - miss
 
@@ -96,8 +112,12 @@ def verdicts(
     params: ScoringParams,
     campaign_member: np.ndarray | None = None,
     own_score: np.ndarray | None = None,
+    cross_fam: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Score in [0, 1] and verdict per account from family scores.
+
+    ``cross_fam`` are the family scores without the corroborating-only signals: the
+    cross-account requirement is judged on them (default: ``fam``).
 
     ``campaign_member`` marks strong members of a corroborated campaign: the campaign as a
     whole already carries independent families of evidence, so a member with a suspicious
@@ -114,8 +134,9 @@ def verdicts(
     fired = fam >= params.family_fire
     n_fired = fired.sum(axis=1)
     cross = np.zeros(len(score), dtype=bool)
+    strong = fired if cross_fam is None else cross_fam >= params.family_fire
     for f in CROSS_ACCOUNT_FAMILIES:
-        cross |= fired[:, FAMILIES.index(f)]
+        cross |= strong[:, FAMILIES.index(f)]
     local = n_fired - fired[:, FAMILIES.index("intel")]
     attack = (score >= params.attack_score) & (n_fired >= params.min_families)
     attack &= local >= params.min_local_families
@@ -160,7 +181,8 @@ def score_accounts(
     p = params or ScoringParams()
     accounts = np.asarray(features["account_id"].to_pylist(), dtype=object)
     fam = family_scores(signals, accounts, p)
-    score, verdict = verdicts(fam, p, campaign_member, own_score)
+    cross_fam = family_scores(signals, accounts, p, exclude=tuple(p.corroborating_only))
+    score, verdict = verdicts(fam, p, campaign_member, own_score, cross_fam)
     return {
         "account_id": accounts,
         "score": score,

@@ -128,7 +128,7 @@ def test_benchmark_payloads_and_common_cot_phrasing_are_not_fleet_templates() ->
 def _lowslow(w: World, k: int) -> None:
     """A fleet in UTC+8 office hours claiming US/GB billing, mostly on the older model."""
     for i in range(k):
-        n = int(w.rng.integers(40, 70))
+        n = int(w.rng.integers(25, 40))
         w._add(
             f"lsf{i:03d}",
             _day_times(w, n, 8),
@@ -143,7 +143,7 @@ def _lowslow(w: World, k: int) -> None:
 
 def test_lowslow_fleet_shares_an_unusual_profile_beyond_chance() -> None:
     w = World(seed=6)
-    _people(w, 200)
+    _people(w, 400)
     # benign twins of each trait alone: night workers on the current model, day workers
     # on a legacy integration
     for i in range(6):

@@ -25,7 +25,8 @@ def _events(n: int, seed: int) -> pa.Table:
         if r < 0.1:
             prompts.append(None)
         elif r < 0.7:
-            prompts.append(_WRAPPERS[i % 3].format(f"task {rng.integers(0, 40)} about item{rng.integers(0, 9)}"))
+            task = f"task {rng.integers(0, 40)} about item{rng.integers(0, 9)}"
+            prompts.append(_WRAPPERS[i % 3].format(task))
         else:
             prompts.append(f"hello there, how is the weather in town {rng.integers(0, 30)} today?")
         systems.append(None if rng.random() < 0.6 else f"You are grader {rng.integers(0, 3)}. Score 1-10.")

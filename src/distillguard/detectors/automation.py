@@ -58,7 +58,7 @@ class AutomationDetector(Detector):
         )
         rare_fingerprint_share: float = param(0.9, "share of traffic on TLS fingerprints almost nobody uses")
         off_hours_floor: float = param(
-            0.3, "minimum share of requests in the billing country's night (local 00-06) that can fire"
+            0.3, "minimum share of requests in the billing country's night (local 23-07) that can fire"
         )
         off_hours_z: float = param(4.0, "robust z over the input's night-share baseline that fires")
 

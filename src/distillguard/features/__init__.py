@@ -48,9 +48,13 @@ class FeatureParams:
     pivot_window_h: float = field(
         default=24.0, metadata={"doc": "hours after a model's first appearance that count as a pivot"}
     )
+    night_start_h: int = field(
+        default=23,
+        metadata={"doc": "local hour of the billing country from which its night (sleep window) runs"},
+    )
     night_end_h: int = field(
-        default=6,
-        metadata={"doc": "local hours [0, this) of the billing country are its night (off-hours share)"},
+        default=7,
+        metadata={"doc": "local hour of the billing country at which its night ends (off-hours share)"},
     )
     minority_model_share: float = field(
         default=0.1,

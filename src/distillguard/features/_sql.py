@@ -42,7 +42,8 @@ SELECT aid, cp, count(*) AS n, min(ts) AS first_ts, max(ts) AS last_ts,
   count(extraction_tag) AS ext_den, count(*) FILTER (WHERE extraction_tag) AS ext_n,
   count(template_family) AS tmpl_n,
   count(tz.off_min) AS tz_n,
-  count(*) FILTER (WHERE ((t // 60000 + tz.off_min) % 1440 + 1440) % 1440 < {night_end_h} * 60) AS night_n,
+  count(*) FILTER (WHERE ((t // 60000 + tz.off_min) % 1440 + 1440) % 1440 >= {night_start_h} * 60
+                   OR ((t // 60000 + tz.off_min) % 1440 + 1440) % 1440 < {night_end_h} * 60) AS night_n,
   count(*) FILTER (WHERE model IN (SELECT model FROM {src}_minor)) AS minor_n
 FROM {src} LEFT JOIN {src}_tz tz ON tz.country = upper({src}.account_country) GROUP BY aid, cp
 """

@@ -43,8 +43,12 @@ class CoordinationDetector(Detector):
 
     @dataclass(frozen=True)
     class Params:
-        cohesive_min_accounts: int = param(3, "accounts on one instrument that, working as one, are a fleet")
-        cohesive_full_accounts: int = param(10, "cohesive accounts on one instrument for full strength")
+        cohesive_min_accounts: int = param(
+            8,
+            "accounts on one instrument that, working as one job, are a fleet (an evaluation team "
+            "running one job uses a handful of keys)",
+        )
+        cohesive_full_accounts: int = param(24, "cohesive accounts on one instrument for full strength")
         cohesion_frac: float = param(0.5, "a template used by this share of a card's accounts is common work")
         cohesion_min: float = param(
             0.6, "share of an account's prompts in its card's common templates: one job, not a team"
@@ -62,9 +66,15 @@ class CoordinationDetector(Detector):
         )
         fleet_min_share: float = param(
             0.5,
-            "share of an account's prompts in fleet families that fires: a fleet member's traffic is "
-            "mostly the fleet's job, while a customer who also uses a popular phrasing or sends "
-            "public benchmark questions has it as a minority of its traffic",
+            "share of an account's prompts in fleet families that fires: a member's traffic is mostly "
+            "the fleet's job, a customer who also uses a popular phrasing sends it as a minority",
+        )
+        fleet_member_share: float = param(
+            0.5,
+            "median share of its members' traffic in shared families that a fleet family needs: fleet "
+            "members spend most of their traffic on the fleet's job (whatever wrappers it rotates), "
+            "while users of a popular phrasing (a native-language 'explain step by step') or of public "
+            "benchmark questions send it as a minority of their traffic",
         )
         fleet_min_payments: int = param(
             5, "unrelated (distinct-payment) devoted accounts that make a fleet family"
@@ -110,16 +120,21 @@ class CoordinationDetector(Detector):
         profile_min_requests: int = param(
             20, "requests (with a known local clock) before a profile is judged"
         )
-        profile_night_floor: float = param(0.3, "minimum night share (billing-country clock) of the profile")
-        profile_night_z: float = param(4.0, "robust z over the input's night-share baseline of the profile")
         profile_minority_share: float = param(
             0.5, "share of traffic on minority (older) models of the profile"
         )
-        profile_min_payments: int = param(10, "unrelated payers sharing the profile before it is a group")
-        profile_min_lift: float = param(
-            5.0, "observed / independence-expected count of accounts with both traits that fires"
+        profile_min_payments: int = param(10, "unrelated payers on minority models before they are a group")
+        profile_group_night: float = param(
+            0.3,
+            "mean share of the group's requests in their billing countries' night (local 23-07) that "
+            "is an operator's schedule: customers of many countries follow their own days",
         )
-        profile_full_lift: float = param(15.0, "lift at which the shared profile is certain")
+        profile_night_lift: float = param(
+            2.0, "the group's night share must also be this many times the rest of the population's median"
+        )
+        profile_full_lift: float = param(
+            3.5, "group night share / the population's median at which the profile is certain"
+        )
 
     def _detect(self, ctx: DetectionContext) -> list[pa.Table]:
         from distillguard.detectors.coordination import _accounts, _content, _network, _profile

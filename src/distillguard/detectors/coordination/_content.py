@@ -24,6 +24,7 @@ def _fleet_mask(fams: pa.Table, p: Any) -> pa.Array:
     conds = [
         pc.greater_equal(fams["devoted_payments"], p.fleet_min_payments),
         pc.greater_equal(fams["devoted_event_share"], p.fleet_min_devoted_events),
+        pc.greater_equal(fams["member_share"], p.fleet_member_share),
         pc.less_equal(fams["cross_dup_share"], p.fleet_max_cross_dup),
         pc.less_equal(fams["repeat_ratio"], p.fleet_max_repeat),
         pc.less_equal(fams["colocated_share"], p.fleet_max_colocated),

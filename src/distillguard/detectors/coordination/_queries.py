@@ -25,11 +25,16 @@ SELECT aid, ip_prefix AS site, ip_kind AS site_kind FROM (
 #: whether its prompts repeat across accounts, and whether its users sit behind one
 #: non-datacenter network (a campus NAT). A fleet family dominates the traffic of many
 #: unrelated accounts; a popular benign template is a small part of each user's traffic.
+#: ``member_share`` is the median over its devoted members of their traffic share in shared
+#: (multi-payer) families at all: a fleet rotating several wrappers spends most of its
+#: traffic in them, a user of a popular phrasing only the part it wraps.
 FAMILIES = """
 WITH af AS (SELECT aid, f, sum(c) AS c FROM {src}_afc WHERE cp <= {k} GROUP BY ALL),
+cov AS (SELECT aid, sum(c) AS cc FROM af GROUP BY aid),
 dev AS (
-  SELECT af.aid, af.f, af.c, af.c / fe.tmpl_n AS acc_share, coalesce(fe.payment, fe.account_id) AS pay, s.site
-  FROM af JOIN {feats} fe USING (aid) LEFT JOIN {sites} s USING (aid)
+  SELECT af.aid, af.f, af.c, af.c / fe.tmpl_n AS acc_share, cov.cc / fe.tmpl_n AS coverage,
+         coalesce(fe.payment, fe.account_id) AS pay, s.site
+  FROM af JOIN cov USING (aid) JOIN {feats} fe USING (aid) LEFT JOIN {sites} s USING (aid)
 ), ph AS (
   SELECT f, count(DISTINCT aid) AS pa, sum(c) AS c FROM {src}_phm WHERE cp <= {k} GROUP BY f, h
   UNION ALL SELECT f, 1 AS pa, sum(c) AS c FROM {src}_phs WHERE cp <= {k} GROUP BY f
@@ -46,10 +51,12 @@ colo AS (
 ), agg AS (
   SELECT dev.f, count(*) AS accounts, sum(dev.c) AS events, count(d.aid) AS devoted_accounts,
          count(DISTINCT d.pay) AS devoted_payments, coalesce(median(d.c), 1) AS member_median,
+         coalesce(median(d.coverage), 0) AS member_share,
          coalesce(sum(d.c), 0) / sum(dev.c) AS devoted_event_share
   FROM dev LEFT JOIN d USING (aid, f) GROUP BY dev.f
 )
-SELECT agg.f AS fam, accounts, events, devoted_accounts, devoted_payments, member_median, devoted_event_share,
+SELECT agg.f AS fam, accounts, events, devoted_accounts, devoted_payments, member_median, member_share,
+       devoted_event_share,
        coalesce(dup.cross_dup_share, 0.0) AS cross_dup_share,
        coalesce(dup.accounts_per_prompt, 1.0) / greatest(devoted_accounts, 1) AS repeat_ratio,
        coalesce(colo.top_site_accounts, 0) / greatest(devoted_accounts, 1) AS colocated_share,
