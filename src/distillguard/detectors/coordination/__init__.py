@@ -43,12 +43,8 @@ class CoordinationDetector(Detector):
 
     @dataclass(frozen=True)
     class Params:
-        cohesive_min_accounts: int = param(
-            8,
-            "accounts on one instrument that, working as one job, are a fleet (an evaluation team "
-            "running one job uses a handful of keys)",
-        )
-        cohesive_full_accounts: int = param(24, "cohesive accounts on one instrument for full strength")
+        cohesive_min_accounts: int = param(3, "accounts on one instrument that, working as one, are a fleet")
+        cohesive_full_accounts: int = param(10, "cohesive accounts on one instrument for full strength")
         cohesion_frac: float = param(0.5, "a template used by this share of a card's accounts is common work")
         cohesion_min: float = param(
             0.6, "share of an account's prompts in its card's common templates: one job, not a team"
