@@ -236,7 +236,8 @@ def scan(
                 bar.update(step, advance=1, description=f"scan: {name} done")
 
         loaded = load_events(inputs, infra=infra, metadata_only=metadata_only, as_of=cutoff)
-        intel_signals = _intel(intel, loaded.events, key_file, share_config)
+        # share matches frames/templates on raw prompt text, which the loaded events no longer carry
+        intel_signals = _intel(intel, loaded.event_inputs or loaded.events, key_file, share_config)
         tick("load+enrich")
         con = connect()
         checkpoints = _checkpoints(loaded.events, params.replay) if replay else []
@@ -308,8 +309,12 @@ def _parse_as_of(as_of: dt.datetime | str | None) -> dt.datetime | None:
     return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
-def _intel(intel: Any, events: pa.Table, key_file: Any, share_config: Any = None) -> pa.Table | None:
-    """Partner intel as family ``intel`` signals (None without ``intel``)."""
+def _intel(intel: Any, events: Any, key_file: Any, share_config: Any = None) -> pa.Table | None:
+    """Partner intel as family ``intel`` signals (None without ``intel``).
+
+    ``events`` are the event directories when the input was one (so prompt frames and templates
+    match on the raw text), else the loaded events (identifier matches only).
+    """
     if not intel:
         return None
     if key_file is None:

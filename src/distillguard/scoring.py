@@ -70,6 +70,12 @@ class ScoringParams:
         0.65, "score at or above which corroborated evidence is an attack (two families firing at ~0.7)"
     )
     suspicious_score: float = param(0.4, "score at or above which an account goes to review")
+    member_min_own_score: float = param(
+        0.25,
+        "own score (membership evidence left out) a strong member of a corroborated campaign needs "
+        "before membership lifts it to attack: about one family of its own near firing (0.6 x 0.42); "
+        "membership is never its own proof",
+    )
     min_families: int = param(2, "independent families that must fire for an attack verdict")
     require_cross_account: bool = param(True, "an attack needs coordination or intel among its families")
     min_local_families: int = param(
@@ -147,7 +153,7 @@ def verdicts(
     attack |= intel & (local >= max(1, params.min_local_families)) & (score >= params.suspicious_score)
     if campaign_member is not None:
         own = score if own_score is None else own_score
-        attack |= campaign_member & (own >= params.suspicious_score)
+        attack |= campaign_member & (own >= params.member_min_own_score)
     verdict = np.where(attack, "attack", np.where(score >= params.suspicious_score, "suspicious", "clear"))
     return score, verdict
 
