@@ -31,7 +31,12 @@ def register(app: typer.Typer) -> None:
         console.rule(f"1/3 simulate scenario {scenario!r} (seed {seed})")
         simulate(scenario, logs, seed=seed)
         console.rule("2/3 scan")
-        scan([logs], scan_dir)
+        result = scan([logs], scan_dir)
+        counts = result.verdict_counts
+        console.print(
+            f"accounts: {counts['attack']} attack, {counts['suspicious']} suspicious, "
+            f"{counts['clear']} clear; campaigns: {len(result.campaigns)}"
+        )
         console.rule("3/3 evaluate against the simulator's labels")
         result = evaluate(logs / "labels.parquet", scan_dir, events=logs, out=scan_dir / "evaluation.json")
         print_report(result, console=console)
