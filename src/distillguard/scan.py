@@ -26,12 +26,12 @@ from distillguard.schema import QUARANTINE_SCHEMA
 
 __all__ = ["ScanResult", "scan"]
 
-#: Recall lost without prompt text, measured by ``bench/detect.py --infra ...`` (scenario
-#: small, seeds 0-2, after the timeline rewrite): full recall 0.989/0.988/0.991 vs
-#: metadata-only 0.063/0.063/0.072, attack personas pooled; metadata-only benign FPR
-#: 0-0.03%. Stated in scan_meta.json and the report whenever a scan runs without prompts:
-#: the cross-account template evidence is what catches fleets.
-METADATA_ONLY_RECALL_LOSS = 0.92
+#: Recall lost without prompt text, measured by ``bench/detect.py --scenarios small --seeds 0
+#: --infra ../shared/data/ip_infra`` (after the v3 scoring: shared cards count only when their
+#: accounts run one job, which needs prompt text): full recall 0.808 vs metadata-only 0.015,
+#: attack personas pooled; metadata-only benign FPR 0. Stated in scan_meta.json and the report
+#: whenever a scan runs without prompts: the cross-account template evidence is what catches fleets.
+METADATA_ONLY_RECALL_LOSS = 0.98
 
 
 @dataclass(frozen=True)

@@ -146,7 +146,9 @@ def build_edges(ctx: Any, candidates: np.ndarray, params: GraphParams | None = N
         )
     sysp = ctx.cache.get("system_prompts")
     if sysp is not None and sysp.num_rows:
-        k, m = _touching(np.asarray(sysp["sh"].to_pylist()), np.asarray(sysp["account_id"].to_pylist()), cand)
+        # hex ids: uint64 hashes beyond int64 would otherwise print as floats in the evidence
+        hashes = np.asarray([f"{int(v):016x}" for v in sysp["sh"].to_pylist()], dtype=object)
+        k, m = _touching(hashes, np.asarray(sysp["account_id"].to_pylist()), cand)
         tables += _group_edges(
             "system_prompt", k, m, p.weight_system, "harvest system prompt {key} shared by {n} accounts", p
         )
