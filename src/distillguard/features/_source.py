@@ -41,17 +41,6 @@ class LoadedEvents:
     enrich_note: str  #: how enrichment ran
 
 
-def _is_event_dir(path: Path) -> bool:
-    """Fallback while ingest lacks ``is_event_dir``: DIR/events/ holding Parquet."""
-    return (path / "events").is_dir() and any((path / "events").rglob("*.parquet"))
-
-
-def _open_events(path: Path) -> Any:
-    import pyarrow.dataset as ds
-
-    return ds.dataset(path / "events", format="parquet", partitioning="hive")
-
-
 def _open_inputs(
     inputs: Sequence[str | Path],
 ) -> tuple[Iterator[pa.RecordBatch], list[pa.Table], list[str]]:
@@ -60,10 +49,8 @@ def _open_inputs(
     for p in paths:
         if not p.exists():
             raise DistillguardError(f"input {p} does not exist")
-    from distillguard import ingest
+    from distillguard.ingest import is_event_dir, iter_event_batches, open_events
 
-    is_event_dir = getattr(ingest, "is_event_dir", _is_event_dir)
-    open_events = getattr(ingest, "open_events", _open_events)
     quarantines: list[pa.Table] = []
     if all(is_event_dir(p) for p in paths):
         import pyarrow.parquet as pq
@@ -77,11 +64,9 @@ def _open_inputs(
                 yield from open_events(p).to_batches()
 
         return dir_batches(), quarantines, [str(p.resolve()) for p in paths]
-    if not hasattr(ingest, "iter_event_batches"):
-        raise DistillguardError("raw logs need the ingest stage; pass an event directory instead")
 
     def raw_batches() -> Iterator[pa.RecordBatch]:
-        for batch, bad in ingest.iter_event_batches([str(p) for p in paths]):
+        for batch, bad in iter_event_batches([str(p) for p in paths]):
             if bad is not None and bad.num_rows:
                 quarantines.append(bad)
             if batch.num_rows:
