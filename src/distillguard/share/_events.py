@@ -42,11 +42,9 @@ EventSource = str | os.PathLike[str] | pa.Table | pa.RecordBatch
 def _dataset_of(path: Path) -> ds.Dataset:
     import pyarrow.dataset as ds
 
-    try:
-        from distillguard.ingest import is_event_dir, open_events
-    except ImportError:
-        is_event_dir = open_events = None
-    if is_event_dir is not None and is_event_dir(path):
+    from distillguard.ingest import is_event_dir, open_events
+
+    if is_event_dir(path):
         return open_events(path)
     if (path / "events").is_dir():
         return ds.dataset(path / "events", format="parquet", partitioning="hive")

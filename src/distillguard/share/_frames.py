@@ -36,16 +36,11 @@ FRAME_MAP = "_map_frame"
 
 
 def harvest_mask(prompts: pa.Array, tags: tuple[str, ...] = HARVEST_TAGS) -> np.ndarray:
-    """True where the prompt text itself carries one of ``tags`` (system prompts not used).
-
-    Without the enrich stage nothing is harvest, so no frame is ever exported.
-    """
+    """True where the prompt text itself carries one of ``tags`` (system prompts not used)."""
     if not len(prompts) or not tags:
         return np.zeros(len(prompts), dtype=bool)
-    try:
-        from distillguard.enrich.tags import tag_prompts
-    except ImportError:
-        return np.zeros(len(prompts), dtype=bool)
+    from distillguard.enrich.tags import tag_prompts
+
     table = tag_prompts(prompts)
     out = np.zeros(len(prompts), dtype=bool)
     for tag in tags:

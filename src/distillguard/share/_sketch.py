@@ -24,8 +24,6 @@ import pyarrow as pa
 
 from distillguard.share._hashing import DOMAIN_PREFIX, arrow, duck, hmac_params, hmac_sql
 
-_FALLBACK_NORMALIZER = "share-fallback-v1"
-
 
 @dataclass(frozen=True)
 class SketchParams:
@@ -69,52 +67,26 @@ class SketchParams:
         return {"words": self.frame_words, "normalizer": normalizer_id()}
 
 
+#: Which template normalizer sketches are built with; partners compare it before matching.
+NORMALIZER_ID = "enrich.prompts.normalize_templates"
+
+
 def normalizer_id() -> str:
-    """Which template normalizer is in use (enrich's when available)."""
-    try:
-        from distillguard.enrich import prompts  # noqa: F401
-    except ImportError:
-        return _FALLBACK_NORMALIZER
-    return "enrich.prompts.normalize_templates"
-
-
-def _fallback_normalize(texts: pa.Array) -> pa.Array:
-    import pyarrow.compute as pc
-
-    t = pc.utf8_lower(texts)
-    t = pc.replace_substring_regex(t, r"\d+(?:[.,]\d+)*", "<num>")
-    t = pc.replace_substring_regex(t, r"\s+", " ")
-    return pc.utf8_trim_whitespace(t)
+    """Which template normalizer is in use (enrich's)."""
+    return NORMALIZER_ID
 
 
 def normalize_templates(texts: pa.Array) -> pa.Array:
-    """Prompt -> template text via ``enrich.prompts`` (fallback: lower-case, numbers masked)."""
-    try:
-        from distillguard.enrich.prompts import normalize_templates as enrich_normalize
-    except ImportError:
-        return _fallback_normalize(texts)
+    """Prompt -> template text via ``enrich.prompts`` (one normalizer for scan and sharing)."""
+    from distillguard.enrich.prompts import normalize_templates as enrich_normalize
+
     out = enrich_normalize(texts)
     return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
 
 
-def _fallback_minhash(texts: list[str], num_perm: int, seed: int) -> np.ndarray:
-    from rensa import RMinHash
-
-    out = np.empty((len(texts), num_perm), dtype=np.uint64)
-    for i, text in enumerate(texts):
-        words = text.split()
-        shingles = [" ".join(words[j : j + 3]) for j in range(max(1, len(words) - 2))]
-        m = RMinHash(num_perm=num_perm, seed=seed)
-        m.update(shingles or [""])
-        out[i] = np.asarray(m.digest(), dtype=np.uint64)
-    return out
-
-
 def _minhash(templates: pa.Array, num_perm: int, seed: int) -> np.ndarray:
-    try:
-        from distillguard.enrich.prompts import minhash_signatures
-    except ImportError:
-        return _fallback_minhash(templates.to_pylist(), num_perm, seed)
+    from distillguard.enrich.prompts import minhash_signatures
+
     return np.asarray(minhash_signatures(templates, num_perm=num_perm, seed=seed), dtype=np.uint64)
 
 
