@@ -319,11 +319,9 @@ def _intel(intel: Any, events: Any, key_file: Any, share_config: Any = None) -> 
         return None
     if key_file is None:
         raise DistillguardError("--intel needs --key-file (the sharing group's key)")
-    try:
-        from distillguard.share._config import load_config
-        from distillguard.share.intel import intel_signals
-    except ImportError:
-        raise DistillguardError("--intel needs the share stage (distillguard.share.intel)") from None
+    from distillguard.share._config import load_config
+    from distillguard.share.intel import intel_signals
+
     cfg = load_config(share_config)
     own = cfg.require_identity(None)[1] if cfg.identity else None
     paths = [intel] if isinstance(intel, str | Path) else list(intel)
@@ -386,11 +384,9 @@ def _write(out: Path, accounts: pa.Table, result: Any, quarantine: pa.Table, met
 
 
 def _write_report_files(out: Path, event_inputs: list[str]) -> str:
-    """report.html and enforcement.csv through the report stage (if it is installed)."""
-    try:
-        from distillguard.report import write_enforcement_csv, write_report
-    except ImportError:
-        return "report stage unavailable"
+    """report.html and enforcement.csv through the report stage."""
+    from distillguard.report import write_enforcement_csv, write_report
+
     events = event_inputs[0] if len(event_inputs) == 1 else (event_inputs or None)
     write_report(out, events=events)
     write_enforcement_csv(out)

@@ -16,7 +16,6 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -99,15 +98,6 @@ def _rebatch(
         yield pa.concat_tables(buf, promote_options="permissive")
 
 
-def _enricher(infra: Sequence[str | Path] | None) -> Any:
-    try:
-        from distillguard.enrich._stream import StreamEnricher
-        from distillguard.enrich.ip_infra import IpInfra
-    except ImportError:
-        return None
-    return StreamEnricher(IpInfra.from_paths([str(p) for p in infra]) if infra else IpInfra.builtin())
-
-
 def load_events(
     inputs: Sequence[str | Path],
     *,
@@ -118,24 +108,20 @@ def load_events(
     """Stream, cut at ``as_of``, strip prompts if asked, enrich (prompt text -> hashes)."""
     batches, quarantines, event_inputs = _open_inputs(inputs)
     stream = _rebatch(batches, as_of, metadata_only, STREAM_BATCH_ROWS)
-    enricher = _enricher(infra)
-    if enricher is None:
-        tables = list(stream)
-        events = pa.concat_tables(tables, promote_options="permissive") if tables else None
-        note, has_prompts = "enrich stage unavailable: no IP infrastructure or template columns", False
-        if events is not None:
-            has_prompts = "prompt" in events.column_names and events["prompt"].null_count < events.num_rows
-    else:
-        for table in stream:
-            enricher.add(table)
-        events = enricher.finish() if enricher.rows else None
-        enricher.close()
-        has_prompts = enricher.rows_with_prompt > 0
-        d = enricher.distinct
-        note = (
-            f"streamed in {enricher.batches_seen} batches; {d['prompt']} distinct prompts and "
-            f"{d['system_prompt']} system prompts enriched once"
-        )
+    from distillguard.enrich._stream import StreamEnricher
+    from distillguard.enrich.ip_infra import IpInfra
+
+    enricher = StreamEnricher(IpInfra.from_paths([str(p) for p in infra]) if infra else IpInfra.builtin())
+    for table in stream:
+        enricher.add(table)
+    events = enricher.finish() if enricher.rows else None
+    enricher.close()
+    has_prompts = enricher.rows_with_prompt > 0
+    d = enricher.distinct
+    note = (
+        f"streamed in {enricher.batches_seen} batches; {d['prompt']} distinct prompts and "
+        f"{d['system_prompt']} system prompts enriched once"
+    )
     if events is None or events.num_rows == 0:
         raise DistillguardError("no valid events in the input (see quarantine)")
     quarantine = (
