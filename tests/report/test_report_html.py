@@ -42,7 +42,8 @@ def test_summary_campaigns_and_evidence_present(scan_dir: Path, events_dir: Path
     html = path.read_text()
     text = " ".join(_parse(html).text)
     assert "374" in text  # events from scan_meta counts
-    assert "metadata-only scan" in text and "expected recall loss 12%" in text
+    assert "Metadata-only scan" in text and "expect to miss about 12% of the attack accounts" in text
+    assert "Recall warning" in text
     assert "CAMP-1" in text and "CAMP-2" in text
     assert "lockstep requests in 46 of 48 half-hours" in text
     assert "attack_score" in text and "score at or above which an account is an attack" in text
@@ -106,7 +107,15 @@ def test_caps_are_applied_and_stated(scan_dir: Path) -> None:
     html = render_report(scan_dir, config=ReportConfig(top_accounts=2, members_listed=1, graph_nodes=2))
     assert "The 2 highest-scoring accounts (of 8)" in html
     assert "and 2 more" in html  # CAMP-1 has 3 members, 1 listed
-    assert "1 lower-scored member(s) not drawn" in html
+    assert "1 member(s) not drawn (those tied by the most kinds of link" in html
+    # All three are tied by two kinds (payment, sync); h1 and h2 have 3 links, EVIL 2: h1, h2 drawn.
+    camp_1 = html[html.index('id="campaign-1"') : html.index('id="campaign-2"')]
+    graph = camp_1[camp_1.index('class="graph"') :]
+    assert "h1 (attack" in graph and "h2 (attack" in graph and "score 0.91" not in graph
+    # Every member id is listed in full, not only the capped badge list.
+    ids = camp_1[camp_1.index('class="all-members"') :]
+    ids = ids[ids.index("<pre") : ids.index("</pre>")]
+    assert ids.count("\n") == 2 and "h1" in ids and "&lt;script&gt;" in ids
 
 
 def test_minimal_scan_dir_still_reports(tmp_path: Path, scan_dir: Path) -> None:
@@ -126,9 +135,13 @@ def test_minimal_scan_dir_still_reports(tmp_path: Path, scan_dir: Path) -> None:
 
 def test_prompt_statement_follows_scan_meta(make_scan) -> None:
     present = render_report(make_scan("a", meta={"prompt_text_present": True, "counts": {"events": 5}}))
-    assert "prompt text present: content signals were used" in present
+    assert "Prompt text present: content signals (templates, extraction) ran" in present
+    assert "Recall warning" not in present
     absent = render_report(make_scan("b", meta={"prompt_text_present": False}))
-    assert "no prompt text in the input" in absent and "states no recall loss figure" in absent
+    assert (
+        "No prompt text in the input" in absent and "no recall-loss figure, so the loss is unknown" in absent
+    )
+    assert "Recall warning" in absent
     unknown = render_report(make_scan("c", meta={}))
     assert "does not say whether prompt text was present" in unknown
     # Without an event count in scan_meta the summary sums the accounts' exchanges (375).

@@ -11,6 +11,7 @@ time to detection is comparable with the detector's.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -52,11 +53,11 @@ class BaselineResult:
 
 
 def volumes_from_events(
-    con: duckdb.DuckDBPyConnection, glob: str, account_id: np.ndarray
+    con: duckdb.DuckDBPyConnection, files: Sequence[str], account_id: np.ndarray
 ) -> tuple[np.ndarray, int]:
     """Request count per labelled account (0 when it sent none) and the total event count."""
     counts = con.sql(
-        f"SELECT account_id, count(*) AS n FROM {events_relation(glob)} GROUP BY account_id"
+        f"SELECT account_id, count(*) AS n FROM {events_relation(files)} GROUP BY account_id"
     ).to_arrow_table()
     total = int(np.sum(counts["n"].to_numpy())) if counts.num_rows else 0
     return _align(account_id, counts["account_id"], counts["n"], 0).astype(np.float64), total
@@ -83,7 +84,7 @@ def threshold_for(volume: np.ndarray, is_attack: np.ndarray, config: BaselineCon
 
 
 def crossing_times(
-    con: duckdb.DuckDBPyConnection, glob: str, flagged_ids: list[str], threshold: float
+    con: duckdb.DuckDBPyConnection, files: Sequence[str], flagged_ids: list[str], threshold: float
 ) -> pa.Table:
     """For each flagged account, the time of the request that took it over ``threshold``.
 
@@ -98,7 +99,7 @@ def crossing_times(
             SELECT account_id, t AS flagged_us FROM (
                 SELECT e.account_id, e.t,
                        row_number() OVER (PARTITION BY e.account_id ORDER BY e.t) AS rn
-                FROM {events_relation(glob)} e SEMI JOIN dg_flagged f ON e.account_id = f.account_id
+                FROM {events_relation(files)} e SEMI JOIN dg_flagged f ON e.account_id = f.account_id
             ) WHERE rn = {k}
             """
         ).to_arrow_table()
@@ -108,7 +109,7 @@ def crossing_times(
 
 def run_baseline(
     con: duckdb.DuckDBPyConnection | None,
-    glob: str | None,
+    files: Sequence[str] | None,
     account_id: np.ndarray,
     is_attack: np.ndarray,
     volume: np.ndarray,
@@ -120,8 +121,8 @@ def run_baseline(
     threshold = threshold_for(volume, is_attack, config)
     flagged = volume > threshold
     flagged_at = np.full(account_id.size, not_flagged, dtype=np.int64)
-    if glob is not None and con is not None and flagged.any():
-        times = crossing_times(con, glob, account_id[flagged].tolist(), threshold)
+    if files is not None and con is not None and flagged.any():
+        times = crossing_times(con, files, account_id[flagged].tolist(), threshold)
         flagged_at = _align(account_id, times["account_id"], times["flagged_us"], not_flagged)
     return BaselineResult(
         volume=volume,

@@ -19,7 +19,7 @@ from distillguard.errors import DistillguardError
 from distillguard.evaluate._accounts import account_metrics
 from distillguard.evaluate._baseline import BaselineConfig, run_baseline, volumes_from_events
 from distillguard.evaluate._campaigns import campaign_metrics
-from distillguard.evaluate._inputs import NOT_FLAGGED, Joined, events_glob, join, read_accounts, read_labels
+from distillguard.evaluate._inputs import NOT_FLAGGED, Joined, event_source, join, read_accounts, read_labels
 from distillguard.evaluate._timing import EARLY_SHARE, campaign_first_flags, connect, time_to_detection
 
 #: Verdict that counts as a positive prediction; ``suspicious`` is reported apart.
@@ -38,12 +38,17 @@ def _members(j: Joined) -> pa.Table:
 
 
 def _ttd(
-    con: Any, glob: str | None, j: Joined, flagged: np.ndarray, flagged_at_us: np.ndarray, why_not: str | None
+    con: Any,
+    files: list[str] | None,
+    j: Joined,
+    flagged: np.ndarray,
+    flagged_at_us: np.ndarray,
+    why_not: str | None,
 ) -> dict[str, Any]:
-    if why_not is not None or glob is None:
+    if why_not is not None or files is None:
         return {"available": False, "why": why_not or "no events: pass --events DIR"}
     firsts = campaign_first_flags(j.campaign, flagged & j.is_attack, flagged_at_us, NOT_FLAGGED)
-    result = time_to_detection(con, glob, _members(j), firsts, early_share=EARLY_SHARE)
+    result = time_to_detection(con, files, _members(j), firsts, early_share=EARLY_SHARE)
     return {"available": True, **result}
 
 
@@ -71,7 +76,8 @@ def evaluate(
         raise DistillguardError(f"--out must name a .json file, got {json_path.name}")
     label_table = read_labels(labels_path)
     accounts = read_accounts(scan_path)
-    glob = events_glob(Path(events) if events is not None else None, labels_path)
+    source_events = event_source(Path(events) if events is not None else None, labels_path)
+    files = source_events.files if source_events is not None else None
     j = join(label_table, accounts)
 
     predicted = j.verdict == POSITIVE_VERDICT
@@ -80,22 +86,22 @@ def evaluate(
         "accounts": account_metrics(j.is_attack, j.persona, predicted, j.score, suspicious),
         "campaigns": campaign_metrics(j.is_attack, j.campaign, predicted, j.campaign_id),
     }
-    con = connect() if glob is not None else None
+    con = connect() if files is not None else None
     try:
         events_total = None
         volume, source = None, None
-        if glob is not None:
-            volume, events_total = volumes_from_events(con, glob, j.account_id)
+        if files is not None:
+            volume, events_total = volumes_from_events(con, files, j.account_id)
             source = "events"
         elif j.exchanges is not None:
             volume, source = j.exchanges, "scan exchanges (no events given)"
         why_not = None if j.has_flagged_at else "accounts.parquet has no flagged_at column"
-        detector["time_to_detection"] = _ttd(con, glob, j, predicted, j.flagged_at_us, why_not)
+        detector["time_to_detection"] = _ttd(con, files, j, predicted, j.flagged_at_us, why_not)
         base: dict[str, Any]
         if volume is None:
             base = {"available": False, "why": "no per-account volume: pass --events DIR"}
         else:
-            b = run_baseline(con, glob, j.account_id, j.is_attack, volume, source, NOT_FLAGGED, config)
+            b = run_baseline(con, files, j.account_id, j.is_attack, volume, source, NOT_FLAGGED, config)
             base = {
                 "available": True,
                 "rule": b.rule,
@@ -104,7 +110,7 @@ def evaluate(
                 "volume_source": b.source,
                 "accounts": account_metrics(j.is_attack, j.persona, b.flagged, b.volume),
                 "campaigns": campaign_metrics(j.is_attack, j.campaign, b.flagged, None),
-                "time_to_detection": _ttd(con, glob, j, b.flagged, b.flagged_at_us, None),
+                "time_to_detection": _ttd(con, files, j, b.flagged, b.flagged_at_us, None),
             }
     finally:
         if con is not None:
@@ -115,7 +121,7 @@ def evaluate(
         "inputs": {
             "labels": str(labels_path),
             "scan": str(scan_path),
-            "events": glob,
+            "events": source_events.path if source_events is not None else None,
             "events_total": events_total,
         },
         "coverage": {

@@ -109,18 +109,11 @@ def read_labels(path: Path) -> pa.Table:
 def read_accounts(scan_dir: Path) -> pa.Table:
     """The scan's ``accounts.parquet``, checked against the scan output contract."""
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
-    scan_dir = Path(scan_dir)
-    if not scan_dir.is_dir():
-        raise DistillguardError(f"scan directory not found: {scan_dir}")
-    path = scan_dir / "accounts.parquet"
-    if not path.is_file():
-        raise DistillguardError(f"{scan_dir} is not a scan directory (no accounts.parquet)")
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowException, OSError) as err:
-        raise UnreadableInputError(path, str(err).splitlines()[0]) from err
+    from distillguard.report._scan import accounts_file, read_parquet
+
+    path = accounts_file(Path(scan_dir))
+    table = read_parquet(path)
     missing = [c for c in ("account_id", "score", "verdict") if c not in table.column_names]
     if missing:
         raise DistillguardError(f"{path}: lacks column(s) {', '.join(missing)}")
@@ -192,27 +185,26 @@ def _count_true(mask: pa.ChunkedArray | pa.Array) -> int:
     return int(pc.sum(pc.cast(mask, pa.int64())).as_py() or 0)
 
 
-def events_glob(events: Path | None, labels_path: Path) -> str | None:
-    """The Parquet glob of an event directory, or ``None`` when there are no events to read.
+@dataclass(frozen=True)
+class EventSource:
+    """The event directory an evaluation reads: where it is and its Parquet part files."""
 
-    ``events`` may be the directory holding ``events/`` (ingest and simulate output) or
-    the ``events/`` directory itself; without it, the ``events/`` next to the labels file
-    (simulator layout) is used when present.
+    path: str
+    files: list[str]
+
+
+def event_source(events: Path | None, labels_path: Path) -> EventSource | None:
+    """The event directory to read, or ``None`` when there are no events to read.
+
+    ``events`` may be an event directory (ingest and simulate output) or its ``events/``
+    folder; without it, the labels file's directory is used when it is one (simulator
+    layout). The layout itself is ``distillguard.ingest``'s business: this only asks
+    ``is_event_dir`` and ``open_events``.
     """
+    from distillguard.ingest import is_event_dir, open_events
+    from distillguard.report._events import event_files, resolve_event_dir
+
     if events is None:
-        candidate = Path(labels_path).parent / "events"
-        return _glob(candidate) if candidate.is_dir() else None
-    events = Path(events)
-    if not events.is_dir():
-        raise DistillguardError(f"events directory not found: {events}")
-    root = events / "events" if (events / "events").is_dir() else events
-    glob = _glob(root)
-    if glob is None:
-        raise DistillguardError(f"{events} holds no event Parquet files")
-    return glob
-
-
-def _glob(root: Path) -> str | None:
-    if not any(root.rglob("*.parquet")):
-        return None
-    return str(root / "**" / "*.parquet")
+        root = Path(labels_path).parent
+        return EventSource(str(root), open_events(root).files) if is_event_dir(root) else None
+    return EventSource(str(resolve_event_dir(events)), event_files(events))

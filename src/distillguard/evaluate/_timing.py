@@ -9,6 +9,7 @@ from the Parquet dataset, so memory stays bounded at tens of millions of events.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,12 +36,11 @@ def connect() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def events_relation(glob: str) -> str:
-    """SQL for the events dataset with ``t`` (epoch microseconds) next to ``account_id``."""
-    quoted = glob.replace("'", "''")
+def events_relation(files: Sequence[str]) -> str:
+    """SQL for the event Parquet ``files`` with ``t`` (epoch microseconds) next to ``account_id``."""
+    quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
     return (
-        "(SELECT account_id, epoch_us(timestamp) AS t FROM read_parquet("
-        f"'{quoted}', hive_partitioning = true, union_by_name = true))"
+        f"(SELECT account_id, epoch_us(timestamp) AS t FROM read_parquet([{quoted}], union_by_name = true))"
     )
 
 
@@ -57,7 +57,7 @@ def campaign_first_flags(
 
 def time_to_detection(
     con: duckdb.DuckDBPyConnection,
-    glob: str,
+    files: Sequence[str],
     members: pa.Table,
     first_flags: pa.Table,
     *,
@@ -79,7 +79,7 @@ def time_to_detection(
                    count(*) FILTER (WHERE f.first_us IS NULL OR e.t < f.first_us) AS before,
                    min(e.t) AS start_us,
                    any_value(f.first_us) AS first_us
-            FROM {events_relation(glob)} e
+            FROM {events_relation(files)} e
             JOIN dg_members m ON e.account_id = m.account_id
             LEFT JOIN dg_first f ON f.campaign = m.campaign
             GROUP BY m.campaign

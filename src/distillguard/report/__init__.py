@@ -3,7 +3,9 @@
 ``write_report(scan_dir, events=...)`` writes ``report.html``, one self-contained offline
 page (summary, thresholds, campaigns with evidence, timelines and account graphs, top
 accounts with the values behind their reasons); ``write_enforcement_csv(scan_dir)``
-writes ``enforcement.csv``, the accounts to block or review.
+writes ``enforcement.csv``, the accounts to block or review, safe to open in a spreadsheet
+(cells that a spreadsheet would run as a formula get a leading ``'``; ``account_id_hex``
+carries the exact ids).
 
 From ``scan_meta.json`` the report reads ``thresholds`` ({name: {value, doc}}), the event
 count (``events`` at top level or under ``counts``), whether prompt text was present

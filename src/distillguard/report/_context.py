@@ -11,12 +11,14 @@ from typing import Any
 
 import pyarrow as pa
 
+from distillguard.report._events import event_files
+from distillguard.report._evidence import evidence_values
 from distillguard.report._graph import campaign_graph
 from distillguard.report._scan import ScanOutput
+from distillguard.report._summary import details, headline, meta_value, prompt_statement, thresholds, when
 from distillguard.report._timeline import (
     Timeline,
     count_events,
-    events_globs,
     hourly_counts,
     hourly_timeline,
     span_timeline,
@@ -29,8 +31,13 @@ class ReportConfig:
 
     #: Accounts listed in "Top accounts", highest score first.
     top_accounts: int = 50
-    #: Members listed by name per campaign (all of them are in enforcement.csv).
+    #: Members listed with their verdict per campaign, highest score first.
     members_listed: int = 200
+    #: Member ids listed in full (a plain, copyable list) per campaign; a larger campaign's
+    #: ids beyond this are only in accounts.parquet (campaign_id), which the report says.
+    members_all: int = 20_000
+    #: Distinct evidence values shown per campaign and evidence kind (most members first).
+    evidence_values: int = 6
     #: Members drawn as rows in a campaign timeline (highest volume first).
     timeline_members: int = 16
     #: Most columns in a timeline; longer campaigns use buckets of several hours.
@@ -40,80 +47,6 @@ class ReportConfig:
     #: Seed and iterations of the force layout (same seed, same picture).
     graph_seed: int = 0
     graph_iterations: int = 150
-
-
-# scan_meta.json keys read for the summary, first match wins (top level, then "counts").
-_META_KEYS: dict[str, tuple[str, ...]] = {
-    "events": ("events", "events_scanned", "events_accepted", "rows_accepted", "events_total"),
-    "prompt_present": ("prompt_text_present", "prompts_present", "has_prompt_text", "prompt_text"),
-    "recall_loss": (
-        "metadata_only_recall_loss",
-        "recall_loss_without_prompts",
-        "prompt_recall_loss",
-        "recall_loss",
-    ),
-    "metadata_only": ("metadata_only",),
-    "generated": ("finished_at", "created_at", "generated_at", "as_of"),
-}
-
-
-def meta_value(meta: dict[str, Any], what: str) -> Any:
-    """The first of ``_META_KEYS[what]`` present in ``meta`` or ``meta['counts']``."""
-    for scope in (meta, meta.get("counts") if isinstance(meta.get("counts"), dict) else {}):
-        for key in _META_KEYS[what]:
-            if key in scope and scope[key] is not None:
-                return scope[key]
-    return None
-
-
-def _thresholds(meta: dict[str, Any]) -> list[dict[str, Any]]:
-    raw = meta.get("thresholds")
-    if not isinstance(raw, dict):
-        return []
-    rows = []
-    for name, spec in sorted(raw.items()):
-        if isinstance(spec, dict):
-            rows.append({"name": name, "value": spec.get("value"), "doc": spec.get("doc") or ""})
-        else:
-            rows.append({"name": name, "value": spec, "doc": ""})
-    return rows
-
-
-def _details(meta: dict[str, Any]) -> list[dict[str, Any]]:
-    """Scalar facts from scan_meta (top level and one level down), for the "scan details" table."""
-    rows = []
-    for key, value in meta.items():
-        if key == "thresholds":
-            continue
-        if isinstance(value, dict):
-            rows += [
-                {"name": f"{key}.{k}", "value": v}
-                for k, v in value.items()
-                if isinstance(v, str | int | float | bool) or v is None
-            ]
-        elif isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
-            rows.append({"name": key, "value": ", ".join(str(v) for v in value)})
-        elif isinstance(value, str | int | float | bool):
-            rows.append({"name": key, "value": value})
-    return rows
-
-
-def _prompt_statement(meta: dict[str, Any]) -> dict[str, Any]:
-    present = meta_value(meta, "prompt_present")
-    metadata_only = meta_value(meta, "metadata_only")
-    loss = meta_value(meta, "recall_loss")
-    if present is None and metadata_only is None:
-        return {"state": "unknown", "text": "scan_meta.json does not say whether prompt text was present"}
-    if present and not metadata_only:
-        return {"state": "yes", "text": "prompt text present: content signals were used"}
-    if isinstance(loss, int | float):
-        loss_text = f"expected recall loss {loss:.0%}" if loss <= 1 else f"expected recall loss {loss}"
-    elif loss:
-        loss_text = f"expected recall loss: {loss}"
-    else:
-        loss_text = "scan_meta.json states no recall loss figure"
-    why = "no prompt text in the input" if present is False else "metadata-only scan (prompt text ignored)"
-    return {"state": "no", "text": f"{why}: content signals were off; {loss_text}"}
 
 
 def _membership(scan: ScanOutput) -> dict[str, list[str]]:
@@ -166,6 +99,7 @@ def build_context(scan: ScanOutput, events: Any, config: ReportConfig) -> dict[s
         for c in campaigns
     }
     timelines = _timelines(scan, events, campaigns, membership, drawn, config)
+    values = evidence_values(scan.edges, membership, per_kind=config.evidence_values)
     campaign_rows = []
     for i, c in enumerate(campaigns):
         cid = str(c["campaign_id"])
@@ -182,12 +116,17 @@ def build_context(scan: ScanOutput, events: Any, config: ReportConfig) -> dict[s
                 "last_seen": c.get("last_seen"),
                 "capabilities": [str(x) for x in c.get("capabilities") or []],
                 "top_reasons": [str(x) for x in c.get("top_reasons") or []],
-                "evidence": _evidence(c.get("evidence")),
+                "first_seen_text": when(c.get("first_seen")),
+                "last_seen_text": when(c.get("last_seen")),
+                "evidence": _evidence(c.get("evidence"), cid, values),
                 "members": [
                     {"id": a, "verdict": verdicts.get(a, "clear"), "score": scores.get(a)}
                     for a in ranked[: config.members_listed]
                 ],
                 "members_hidden": max(0, len(members) - config.members_listed),
+                "member_verdicts": _verdict_counts(members, verdicts),
+                "all_members": ranked[: config.members_all],
+                "all_members_hidden": max(0, len(members) - config.members_all),
                 "timeline": timelines[cid],
                 "graph": campaign_graph(
                     members,
@@ -210,20 +149,21 @@ def build_context(scan: ScanOutput, events: Any, config: ReportConfig) -> dict[s
         r["campaign_anchor"] = anchors.get(r.get("campaign_id"))
     events_total = meta_value(scan.meta, "events")
     if events_total is None and events is not None:
-        events_total = count_events(events_globs(events))
+        events_total = count_events(event_files(events))
     exchanges_known = scan.accounts["exchanges"].null_count < scan.accounts.num_rows
     return {
         "scan_name": scan.path.name,
-        "generated": meta_value(scan.meta, "generated"),
+        "generated": when(meta_value(scan.meta, "generated")),
         "events_total": events_total,
         "events_from_accounts": sum(exchanges.values()) if events_total is None and exchanges_known else None,
         "accounts_total": acc.num_rows,
         "verdicts": counts,
         "campaign_count": len(campaigns),
         "quarantined": scan.quarantined,
-        "prompt": _prompt_statement(scan.meta),
-        "thresholds": _thresholds(scan.meta),
-        "details": _details(scan.meta),
+        "headline": headline(counts, acc.num_rows, campaign_rows, events_total),
+        "prompt": prompt_statement(scan.meta),
+        "threshold_groups": thresholds(scan.meta),
+        "details": details(scan.meta),
         "campaigns": campaign_rows,
         "top_accounts": top_rows,
         "config": config,
@@ -232,11 +172,23 @@ def build_context(scan: ScanOutput, events: Any, config: ReportConfig) -> dict[s
     }
 
 
-def _evidence(raw: Any) -> list[dict[str, Any]]:
-    if not isinstance(raw, list):
-        return []
+def _verdict_counts(members: list[str], verdicts: dict[str, str]) -> list[dict[str, Any]]:
+    """How many members got each verdict (a campaign can hold accounts only reviewed)."""
+    counts: dict[str, int] = {}
+    for a in members:
+        v = verdicts.get(a, "clear")
+        counts[v] = counts.get(v, 0) + 1
+    return [{"verdict": v, "n": counts[v]} for v in ("attack", "suspicious", "clear") if counts.get(v)]
+
+
+def _evidence(raw: Any, cid: str, values: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str, Any]]:
+    """campaigns.json evidence rows, each with the edge values behind its kind.
+
+    A kind that has edges but no row in campaigns.json still gets a row, so no link
+    drawn in the graph goes unexplained.
+    """
     rows = []
-    for e in raw:
+    for e in raw if isinstance(raw, list) else []:
         if not isinstance(e, dict):
             rows.append({"kind": "", "detail": str(e), "accounts": [], "weight": None})
             continue
@@ -249,6 +201,12 @@ def _evidence(raw: Any) -> list[dict[str, Any]]:
                 "weight": e.get("weight"),
             }
         )
+    listed = {r["kind"] for r in rows}
+    for c, kind in sorted(values):
+        if c == cid and kind not in listed:
+            rows.append({"kind": kind, "detail": "(links in edges.parquet)", "accounts": [], "weight": None})
+    for r in rows:
+        r["linked"] = values.get((cid, r["kind"]))
     return sorted(rows, key=lambda r: -(r["weight"] if isinstance(r["weight"], int | float) else 0))
 
 
@@ -275,7 +233,7 @@ def _timelines(
             "drawn": pa.array([r[2] for r in rows], pa.bool_()),
         }
     )
-    counts, params = hourly_counts(events_globs(events), members, config.timeline_buckets)
+    counts, params = hourly_counts(event_files(events), members, config.timeline_buckets)
     import pyarrow.compute as pc
 
     out = {}

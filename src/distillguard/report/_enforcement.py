@@ -3,8 +3,18 @@
 ``attack`` accounts get action ``block``; ``suspicious`` ones ``review`` (a human looks
 before anything happens, because banning a paying customer is the costliest mistake).
 Built column-wise with pyarrow so a list of hundreds of thousands of accounts costs no
-Python loop. Values are written verbatim (quoted where CSV needs it): account ids must
-round-trip exactly into the enforcement system that consumes the file.
+Python loop.
+
+Account ids, campaign ids and reasons are attacker-controlled text, and this file is
+meant to be opened in a spreadsheet. Following OWASP's "CSV Injection" advice, every text
+cell that begins with one of :data:`FORMULA_TRIGGERS` (``=``, ``+``, ``-``, ``@``, tab,
+carriage return) gets a leading single quote, which spreadsheets read as "this is text",
+and every text cell is wrapped in double quotes (so a ``;`` inside an id cannot start a
+new cell in locales that split on ``;``). A cell that already begins with ``'`` is quoted
+the same way, which makes the rule reversible: :func:`restore_cell` (drop one leading
+``'``) gives back the exact value. Machines that match ids should prefer
+``account_id_hex``, the UTF-8 bytes of the raw id in lowercase hex, which no spreadsheet
+can execute and no escaping rule can alter.
 """
 
 from __future__ import annotations
@@ -21,6 +31,13 @@ TOP_REASONS = 3
 #: Verdict -> action written to the file; verdicts not listed are not acted on.
 ACTIONS: dict[str, str] = {"attack": "block", "suspicious": "review"}
 
+#: First characters that make Excel, LibreOffice Calc or Google Sheets read a cell as a
+#: formula (OWASP "CSV Injection"): = + - @ tab (0x09) carriage return (0x0D).
+FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+
+#: The escape: prefixed to a text cell that starts with a trigger (or with itself).
+ESCAPE = "'"
+
 COLUMNS: tuple[str, ...] = (
     "account_id",
     "verdict",
@@ -29,11 +46,49 @@ COLUMNS: tuple[str, ...] = (
     "campaign_id",
     "top_reasons",
     "flagged_at",
+    "account_id_hex",
 )
 
 
+def neutralize(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Prefix :data:`ESCAPE` to the strings that begin with a formula trigger or with ``'``."""
+    import pyarrow.compute as pc
+
+    pattern = "^[" + "".join("\\" + c if c in "-^]\\" else c for c in (*FORMULA_TRIGGERS, ESCAPE)) + "]"
+    risky = pc.fill_null(pc.match_substring_regex(values, pattern), False)
+    return pc.if_else(risky, pc.binary_join_element_wise(ESCAPE, values, ""), values)
+
+
+def restore_cell(cell: str) -> str:
+    """The exact value behind a cell of ``enforcement.csv`` (undoes :func:`neutralize`)."""
+    return cell[1:] if cell.startswith(ESCAPE) else cell
+
+
+def _hex(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Lowercase hex of each string's UTF-8 bytes (numpy, one pass over the byte buffer)."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    arr = pc.fill_null(values, "")
+    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    arr = arr.cast(pa.large_string())
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8) if arr.buffers()[2] else np.zeros(0, np.uint8)
+    data = data[offsets[0] : offsets[-1]]
+    digits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+    out = np.empty(data.size * 2, dtype=np.uint8)
+    out[0::2], out[1::2] = digits[data >> 4], digits[data & 15]
+    new_offsets = pa.py_buffer(((offsets - offsets[0]) * 2).astype(np.int64).tobytes())
+    text = pa.LargeStringArray.from_buffers(len(arr), new_offsets, pa.py_buffer(out.tobytes()))
+    return text.cast(pa.string())
+
+
 def enforcement_table(accounts: pa.Table, *, top_reasons: int = TOP_REASONS) -> pa.Table:
-    """The enforcement rows of ``accounts``: attack first, then suspicious, by score."""
+    """The enforcement rows of ``accounts``: attack first, then suspicious, by score.
+
+    Text cells are already neutralized (see the module docstring); ``account_id_hex``
+    carries the raw id.
+    """
     import pyarrow.compute as pc
 
     acted = accounts.filter(pc.is_in(accounts["verdict"], pa.array(list(ACTIONS))))
@@ -48,18 +103,20 @@ def enforcement_table(accounts: pa.Table, *, top_reasons: int = TOP_REASONS) -> 
     flagged = pc.strftime(seconds, format="%Y-%m-%dT%H:%M:%SZ")
     table = pa.table(
         {
-            "account_id": acted["account_id"],
+            "account_id": neutralize(acted["account_id"]),
             "verdict": acted["verdict"],
             "action": action,
             "score": pc.round(acted["score"], 6),
-            "campaign_id": acted["campaign_id"],
-            "top_reasons": reasons,
+            "campaign_id": neutralize(acted["campaign_id"]),
+            "top_reasons": neutralize(reasons),
             "flagged_at": flagged,
+            "account_id_hex": _hex(acted["account_id"]),
             "_rank": rank,
+            "_raw": acted["account_id"],
         }
     )
-    table = table.sort_by([("_rank", "ascending"), ("score", "descending"), ("account_id", "ascending")])
-    return table.drop_columns(["_rank"])
+    table = table.sort_by([("_rank", "ascending"), ("score", "descending"), ("_raw", "ascending")])
+    return table.drop_columns(["_rank", "_raw"])
 
 
 def write_enforcement_csv(scan_dir: Path | str) -> Path:
@@ -69,5 +126,6 @@ def write_enforcement_csv(scan_dir: Path | str) -> Path:
     scan = load_scan(Path(scan_dir))
     table = enforcement_table(scan.accounts)
     path = scan.path / "enforcement.csv"
-    pcsv.write_csv(table, path, write_options=pcsv.WriteOptions(quoting_style="needed"))
+    # "all_valid": every non-null cell in double quotes (OWASP), numbers included.
+    pcsv.write_csv(table, path, write_options=pcsv.WriteOptions(quoting_style="all_valid"))
     return path

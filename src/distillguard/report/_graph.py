@@ -18,9 +18,11 @@ import pyarrow as pa
 EDGE_COLORS: dict[str, str] = {
     "payment": "#d1495b",
     "infra": "#2e86ab",
-    "template": "#8e6c8a",
+    "template": "#7b4fa0",
+    "system_prompt": "#14a39a",
     "sync": "#edae49",
     "created_together": "#3b8b5a",
+    "profile": "#a0522d",
 }
 OTHER_COLOR = "#8a8f98"
 VERDICT_COLORS: dict[str, str] = {"attack": "#c0392b", "suspicious": "#e67e22", "clear": "#7f8c8d"}
@@ -50,6 +52,9 @@ def force_layout(
     if n == 1:
         return np.full((1, 2), 0.5)
     rng = np.random.default_rng(seed)
+    # Gravity toward the centre: without it, members with no drawn link are pushed to
+    # the corners and the normalisation squeezes the linked cluster into a dot.
+    gravity = 0.35
     angle = np.linspace(0, 2 * np.pi, n, endpoint=False)
     pos = np.c_[np.cos(angle), np.sin(angle)] * 0.5 + rng.normal(0, 0.02, (n, 2))
     k = 1.0 / np.sqrt(n)  # ideal edge length for a unit area
@@ -66,12 +71,43 @@ def force_layout(
             pull = d * (length * (0.5 + w) / k)[:, None]
             np.add.at(disp, src, -pull)
             np.add.at(disp, dst, pull)
+        disp -= gravity * pos * (k * n) ** 0.5
         norm = np.maximum(np.linalg.norm(disp, axis=1), 1e-9)
         pos += disp / norm[:, None] * np.minimum(norm, temperature)[:, None]
         pos -= pos.mean(axis=0)  # keep disconnected parts from drifting apart
         temperature *= 0.97
-    span = pos.max(axis=0) - pos.min(axis=0)
-    return (pos - pos.min(axis=0)) / np.where(span > 0, span, 1.0)
+    # One scale for both axes, centred: stretching each axis on its own would flatten a
+    # small graph onto a line along the box's edge.
+    low, high = pos.min(axis=0), pos.max(axis=0)
+    span = float((high - low).max())
+    return (pos - (low + high) / 2) / (span if span > 0 else 1.0) + 0.5
+
+
+def _pick_nodes(
+    members: list[str], scores: dict[str, float], edges: pa.Table | None, limit: int
+) -> list[str]:
+    """The ``limit`` members to draw: those tied by the most kinds of link, then the most links.
+
+    Drawing the top scores alone shows, in a large campaign, scattered accounts whose
+    links run to members left out; members that several kinds of evidence tie together
+    (card and template and burst) are the ones that show how the fleet is held together.
+    """
+    import pyarrow.compute as pc
+
+    if len(members) <= limit or edges is None or edges.num_rows == 0:
+        return sorted(members, key=lambda a: (-scores.get(a, 0.0), a))[:limit]
+    ids = pa.array(members, pa.string())
+    inside = edges.filter(pc.and_(pc.is_in(edges["src"], ids), pc.is_in(edges["dst"], ids)))
+    ends = pa.concat_tables(
+        [
+            inside.select(["src", "kind"]).rename_columns(["account", "kind"]),
+            inside.select(["dst", "kind"]).rename_columns(["account", "kind"]),
+        ]
+    )
+    stats = ends.group_by("account").aggregate([("kind", "count_distinct"), ("kind", "count")])
+    kinds = dict(zip(stats["account"].to_pylist(), stats["kind_count_distinct"].to_pylist(), strict=True))
+    links = dict(zip(stats["account"].to_pylist(), stats["kind_count"].to_pylist(), strict=True))
+    return sorted(members, key=lambda a: (-kinds.get(a, 0), -links.get(a, 0), -scores.get(a, 0.0), a))[:limit]
 
 
 def campaign_graph(
@@ -84,11 +120,10 @@ def campaign_graph(
     seed: int,
     iterations: int,
 ) -> GraphPicture:
-    """The picture of one campaign: its top ``max_nodes`` members by score and their edges."""
+    """The picture of one campaign: ``max_nodes`` of its members (see ``_pick_nodes``) and their edges."""
     import pyarrow.compute as pc
 
-    ranked = sorted(members, key=lambda a: (-scores.get(a, 0.0), a))
-    shown = ranked[:max_nodes]
+    shown = _pick_nodes(members, scores, edges, max_nodes)
     index = {a: i for i, a in enumerate(shown)}
     src = dst = weight = np.zeros(0)
     kinds: list[str] = []

@@ -13,12 +13,13 @@ from typing import Any
 
 from distillguard.report._context import ReportConfig, build_context
 from distillguard.report._scan import load_scan
+from distillguard.report._summary import when
 
 
 def _environment() -> Any:
     import jinja2
 
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("distillguard.report", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -26,6 +27,8 @@ def _environment() -> Any:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["when"] = when
+    return env
 
 
 def render_report(

@@ -32,7 +32,8 @@ class ScanOutput:
     missing: list[str] = field(default_factory=list)  # optional files that were absent
 
 
-def _read_parquet(path: Path) -> pa.Table:
+def read_parquet(path: Path) -> pa.Table:
+    """A Parquet file, any read failure reported in one line naming the file."""
     import pyarrow.parquet as pq
 
     try:
@@ -49,7 +50,7 @@ def _read_json(path: Path) -> Any:
 
 
 def _accounts(path: Path) -> pa.Table:
-    table = _read_parquet(path)
+    table = read_parquet(path)
     missing = [c for c in ("account_id", "score", "verdict") if c not in table.column_names]
     if missing:
         raise DistillguardError(f"{path}: lacks column(s) {', '.join(missing)}")
@@ -103,14 +104,23 @@ def _conform(table: pa.Table, schema: pa.Schema, path: Path) -> pa.Table:
     return pa.table(columns)
 
 
+def accounts_file(scan_dir: Path) -> Path:
+    """``scan_dir/accounts.parquet``; a user error when ``scan_dir`` is not a scan directory.
+
+    The one required file of the scan output contract: evaluate checks scans here too.
+    """
+    if not scan_dir.is_dir():
+        raise DistillguardError(f"scan directory not found: {scan_dir}")
+    path = scan_dir / "accounts.parquet"
+    if not path.is_file():
+        raise DistillguardError(f"{scan_dir} is not a scan directory (no accounts.parquet)")
+    return path
+
+
 def load_scan(scan_dir: Path) -> ScanOutput:
     """Read ``scan_dir``; a user error (one line) when it is not a scan directory."""
     scan_dir = Path(scan_dir)
-    if not scan_dir.is_dir():
-        raise DistillguardError(f"scan directory not found: {scan_dir}")
-    accounts_path = scan_dir / "accounts.parquet"
-    if not accounts_path.is_file():
-        raise DistillguardError(f"{scan_dir} is not a scan directory (no accounts.parquet)")
+    accounts_path = accounts_file(scan_dir)
     missing: list[str] = []
 
     def optional(name: str) -> Path | None:
@@ -140,8 +150,8 @@ def load_scan(scan_dir: Path) -> ScanOutput:
         path=scan_dir,
         accounts=_accounts(accounts_path),
         campaigns=_campaigns(campaigns_path) if campaigns_path else [],
-        signals=_conform(_read_parquet(signals_path), SIGNALS_SCHEMA, signals_path) if signals_path else None,
-        edges=_conform(_read_parquet(edges_path), EDGES_SCHEMA, edges_path) if edges_path else None,
+        signals=_conform(read_parquet(signals_path), SIGNALS_SCHEMA, signals_path) if signals_path else None,
+        edges=_conform(read_parquet(edges_path), EDGES_SCHEMA, edges_path) if edges_path else None,
         meta=meta,
         quarantined=quarantined,
         missing=missing,

@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
-
-from distillguard.errors import DistillguardError
 
 _US_PER_HOUR = 3_600_000_000
 
@@ -46,38 +43,24 @@ class Timeline:
     hidden_members: int = 0
 
 
-def events_globs(events: Path | str | list[Path | str]) -> list[str]:
-    """Parquet globs of one or more event directories (each holding ``events/``, or ``events/`` itself)."""
-    out = []
-    for item in events if isinstance(events, list | tuple) else [events]:
-        root = Path(item)
-        if not root.is_dir():
-            raise DistillguardError(f"events directory not found: {root}")
-        if (root / "events").is_dir():
-            root = root / "events"
-        if not any(root.rglob("*.parquet")):
-            raise DistillguardError(f"{item} holds no event Parquet files")
-        out.append(str(root / "**" / "*.parquet"))
-    return out
+def _relation(files: list[str]) -> str:
+    """SQL reading ``files`` as one table (columns missing from some parts read as null)."""
+    quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+    return f"read_parquet([{quoted}], union_by_name = true)"
 
 
-def count_events(globs: list[str]) -> int:
-    """Number of events in the dataset (DuckDB answers from Parquet footers, no scan)."""
+def count_events(files: list[str]) -> int:
+    """Number of events in ``files`` (DuckDB answers from Parquet footers, no scan)."""
     import duckdb
 
-    files = ", ".join("'" + g.replace("'", "''") + "'" for g in globs)
     con = duckdb.connect()
     try:
-        return int(
-            con.execute(f"SELECT count(*) FROM read_parquet([{files}], union_by_name = true)").fetchall()[0][
-                0
-            ]
-        )
+        return int(con.execute(f"SELECT count(*) FROM {_relation(files)}").fetchall()[0][0])
     finally:
         con.close()
 
 
-def hourly_counts(globs: list[str], members: pa.Table, max_buckets: int) -> tuple[pa.Table, dict[str, tuple]]:
+def hourly_counts(files: list[str], members: pa.Table, max_buckets: int) -> tuple[pa.Table, dict[str, tuple]]:
     """Counts per (campaign, drawn member or null, bucket) and per-campaign (start, bucket width).
 
     ``members`` has ``ckey`` (campaign index), ``account_id`` and ``drawn`` (bool); members
@@ -89,11 +72,7 @@ def hourly_counts(globs: list[str], members: pa.Table, max_buckets: int) -> tupl
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.register("dg_members", members)
-        files = ", ".join("'" + g.replace("'", "''") + "'" for g in globs)
-        source = (
-            f"(SELECT account_id, epoch_us(timestamp) AS t FROM read_parquet([{files}], "
-            "hive_partitioning = true, union_by_name = true))"
-        )
+        source = f"(SELECT account_id, epoch_us(timestamp) AS t FROM {_relation(files)})"
         spans = con.sql(
             f"SELECT m.ckey, min(e.t) AS t0, max(e.t) AS t1 FROM {source} e "
             "JOIN dg_members m ON e.account_id = m.account_id GROUP BY m.ckey"
@@ -132,17 +111,27 @@ def hourly_counts(globs: list[str], members: pa.Table, max_buckets: int) -> tupl
 def _ticks(
     start_us: int, bucket_hours: int, n_buckets: int, x0: float, cell_w: float
 ) -> list[dict[str, Any]]:
+    """Axis ticks on round UTC times (midnights for day steps), at most about six.
+
+    A date label under a tick that is not at midnight reads as the wrong day, so ticks
+    sit on multiples of the step (hours) or on midnights (days), not on the first event.
+    """
     import datetime as dt
 
     total_hours = n_buckets * bucket_hours
     step_hours = next(s for s in (1, 3, 6, 12, 24, 48, 168, 336, 720, 10**9) if total_hours / s <= 6)
+    align = step_hours if step_hours <= 24 else 24
+    start_h = start_us // _US_PER_HOUR
+    first = -(-start_h // align) * align
+    width = total_hours / bucket_hours * cell_w
     ticks = []
-    for h in range(0, total_hours + 1, step_hours):
-        moment = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(
-            microseconds=start_us + h * _US_PER_HOUR
-        )
+    for h_abs in range(first, start_h + total_hours + 1, step_hours):
+        moment = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(hours=h_abs)
         text = moment.strftime("%m-%d %H:00" if step_hours < 24 else "%Y-%m-%d")
-        ticks.append({"x": round(x0 + h / bucket_hours * cell_w, 1), "text": text})
+        offset = (h_abs - start_h) / bucket_hours * cell_w
+        # Labels near an edge are anchored inside the picture so they are not cut off.
+        anchor = "start" if offset < 40 else ("end" if width - offset < 40 else "middle")
+        ticks.append({"x": round(x0 + offset, 1), "text": text, "anchor": anchor})
     return ticks
 
 
