@@ -1,8 +1,8 @@
 """Federation benchmark: does sharing keyed indicators catch what no provider sees alone?
 
 Simulates a world split over N providers (low-and-slow campaigns spread thinly), scans
-each provider alone, exports each provider's findings (campaigns and the pooled
-suspicious-level group) as a keyed STIX bundle, exchanges the bundles through a real
+each provider alone, exports each provider's findings (campaigns, the pooled
+suspicious-level group and frame families) as a keyed STIX bundle, exchanges the bundles through a real
 TAXII 2.1 server on loopback (medallion; ``--exchange files`` skips it), rescans each
 provider with its partners' intel, and prints per-provider and overall recall and benign
 false-positive rate with and without sharing.

@@ -141,7 +141,8 @@ def test_only_harvest_prompts_give_frames(tmp_path, key_file, make_provider) -> 
 def test_frames_used_by_many_clear_accounts_are_withheld(tmp_path, key_file, make_provider) -> None:
     beta = make_provider(tmp_path, "beta", seed=2, caught=False)
     mark(beta, beta.attack_accounts)
-    kw = {"key_file": key_file, "identity": "Beta Labs"}
+    # the suspicious level alone (frame families have their own rule: test_share_family.py)
+    kw = {"key_file": key_file, "identity": "Beta Labs", "params": ExportParams(share_families=False)}
     before = export_bundle(beta.scan, out=tmp_path / "1.json", **kw)
     attack_prompts, _ = _prompts(beta)
     rows = [(a, attack_prompts[0]) for a in beta.benign_accounts[:3]]

@@ -90,7 +90,8 @@ def export_cmd(
     config: ConfigOpt = None,
     tlp: TlpOpt = None,
 ) -> None:
-    """Export the scan's campaigns and pooled suspicious evidence as keyed STIX 2.1 indicators."""
+    """Export the scan's campaigns, pooled suspicious evidence and frame families as keyed
+    STIX 2.1 indicators."""
     from distillguard.share._export import export_bundle
 
     res = export_bundle(
@@ -100,6 +101,7 @@ def export_cmd(
         ("bundle", res.path),
         ("campaigns", res.campaigns),
         ("suspicious groups", res.levels.get("suspicious", 0)),
+        ("frame families", res.levels.get("family", 0)),
         ("indicators", res.indicators),
         ("objects", res.objects),
     ]

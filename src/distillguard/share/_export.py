@@ -1,11 +1,13 @@
 """``share export``: a scan's findings as a privacy-preserving STIX 2.1 bundle.
 
 What leaves the building: our identity, one ``campaign`` per export group (each detected
-campaign, plus one pooled group of weak ``suspicious`` evidence; see
-``share._export_groups``) with first and last seen, account and exchange counts, level
-and STIX ``confidence``, the MITRE ATLAS AML.T0024.002 technique, and ``indicator``s that
-``indicates`` each group and carry only keyed hashes (HMAC-SHA256 under the group key) of
-identifiers and prompt frames, and keyed MinHash template sketches, with counts.
+campaign, plus one pooled group of weak ``suspicious`` evidence, see
+``share._export_groups``, plus one group of harvest-frame ``family`` values concentrated
+among those accounts, see ``share._export_family``) with first and last seen, account
+and exchange counts, level and STIX ``confidence``, the MITRE ATLAS AML.T0024.002
+technique, and ``indicator``s that ``indicates`` each group and carry only keyed hashes
+(HMAC-SHA256 under the group key) of identifiers and prompt frames, and keyed MinHash
+template sketches, with counts.
 What never leaves: account ids, raw identifiers, prompts, unkeyed hashes of anything.
 """
 
@@ -24,6 +26,7 @@ import pyarrow.compute as pc
 
 from distillguard.share._config import ShareConfig, load_config
 from distillguard.share._events import EventSource, events_from_scan_meta, register_events, resolve_sources
+from distillguard.share._export_family import add_families
 from distillguard.share._export_groups import export_groups
 from distillguard.share._export_values import kind_values, stats_of, template_values
 from distillguard.share._frames import HARVEST_TAGS
@@ -74,6 +77,20 @@ class ExportParams:
     partners' weak groups converged on them (benign hobbyists reached 0.79 on small)."""
     weak_max_confidence: int = 50
     """Cap on the STIX confidence of suspicious-level objects (campaigns use their score)."""
+    share_families: bool = True
+    """Also share frame families: harvest wrappers concentrated among flagged accounts
+    (``share._export_family``), even when the campaign's unflagged members use them too."""
+    family_min_flagged: int = 5
+    """Flagged local accounts (campaign or suspicious group) a frame needs to be a family."""
+    family_min_share: float = 0.3
+    """Share of a frame's local users that must be flagged: everyday wording is used by
+    many clear accounts and fails it (measured on bench/federation.py, small: the thin
+    campaign's wrappers had 55-65% flagged users, benign wordings a few percent)."""
+    family_min_accounts: int = 8
+    """Local users a frame needs before it may leave as a family (k-anonymity floor)."""
+    family_confidence: int = 40
+    """STIX confidence of the family group (below the suspicious level's cap): one
+    provider's family is a hint; independent partners converging on it are evidence."""
     harvest_tags: tuple[str, ...] = HARVEST_TAGS
     """Prompt tags whose prompts give frames (and the suspicious group's templates)."""
     sketch: SketchParams = field(default_factory=SketchParams)
@@ -91,6 +108,30 @@ class ExportResult:
     withheld_common: dict[str, int]
     params: ExportParams
     levels: dict[str, int] = field(default_factory=dict)
+
+
+_LABELS = {
+    "campaign": "Distillation campaign",
+    "suspicious": "Suspected distillation activity",
+    "family": "Harvest wrapper family",
+}
+
+
+def _description(level: str, n_acc: int, n_ex: int, caps: list[str], grp: dict[str, Any]) -> str:
+    if level == "campaign":
+        return (
+            f"{n_acc} accounts, {n_ex} exchanges harvesting model outputs; capabilities targeted: "
+            f"{', '.join(caps) or 'unknown'}."
+        )
+    if level == "family":
+        return (
+            f"Harvest prompt wrappers used by {n_acc} accounts, {grp['flagged']} of them flagged "
+            f"locally ({n_ex} uses); not actionable alone, meant to be pooled with partners' evidence."
+        )
+    return (
+        f"{n_acc} accounts with weak, unconfirmed signs of distillation ({n_ex} exchanges); "
+        "not actionable alone, meant to be pooled with partners' evidence."
+    )
 
 
 def _iso(ts: datetime) -> str:
@@ -131,6 +172,8 @@ def export_bundle(
         values, stats, withheld[kind] = kind_values(con, kind, key.secret, params)
         per_kind[kind] = (values, stats)
     tmpl_rows, tmpl_sigs, tmpl_stats, withheld["template"] = template_values(con, key.secret, params)
+    if params.share_families:
+        add_families(con, key.secret, params, groups, per_kind)
     con.close()
 
     common = {
@@ -159,9 +202,11 @@ def export_bundle(
         local_ref = hash_canonical(pa.array([grp["campaign_id"]]), key.secret, "campaign-ref").to_pylist()[0]
         cid = derived_id("campaign", identity_id, local_ref)
         caps = sorted({str(c) for c in grp.get("capabilities") or []})
-        label = "Distillation campaign" if level == "campaign" else "Suspected distillation activity"
+        label = _LABELS[level]
         cname = f"{label} {local_ref[:10]}"
-        n_acc, n_ex = len(grp["accounts"]), int(grp.get("exchanges") or 0)
+        accounts = grp["accounts"]  # member list, or a count (families: members never listed)
+        n_acc = accounts if isinstance(accounts, int) else len(accounts)
+        n_ex = int(grp.get("exchanges") or 0)
         ext = {
             "extension_type": "property-extension",
             "level": level,
@@ -171,13 +216,10 @@ def export_bundle(
         }
         if caps:  # STIX forbids empty lists
             ext["capabilities"] = caps
-        desc = (
-            f"{n_acc} accounts, {n_ex} exchanges harvesting model outputs; capabilities targeted: "
-            f"{', '.join(caps) or 'unknown'}."
-            if level == "campaign"
-            else f"{n_acc} accounts with weak, unconfirmed signs of distillation ({n_ex} exchanges); "
-            "not actionable alone, meant to be pooled with partners' evidence."
-        )
+        if level == "family":
+            ext["flagged"] = int(grp["flagged"])
+            ext["concentration"] = float(grp["concentration"])
+        desc = _description(level, n_acc, n_ex, caps, grp)
         objects.append(
             stix2.Campaign(
                 id=cid,
@@ -240,7 +282,7 @@ def export_bundle(
             for chunk in sorted(set(rows["chunk"].to_pylist())):
                 part = rows.filter(pc.equal(rows["chunk"], chunk))
                 hashes = part.column("hmac").to_pylist()
-                accounts, occurrences = stats_of(stats, grp["campaign_id"], chunk)
+                accounts, occurrences, pairs = stats_of(stats, grp["campaign_id"], chunk)
                 pattern = (
                     f"[{HASH_OBJECT}:kind = '{kind}' AND {HASH_OBJECT}:key_id = '{key.key_id}' "
                     f"AND {HASH_OBJECT}:hmac IN ({stix_string_list(hashes)})]"
@@ -249,6 +291,7 @@ def export_bundle(
                     "hmac": hashes,
                     "events": occurrences,
                     "accounts": accounts,
+                    "pairs": pairs,
                     "values": len(hashes),
                 }
                 if kind == FRAME_KIND:
@@ -272,12 +315,13 @@ def export_bundle(
                 f"[{SKETCH_OBJECT}:key_id = '{key.key_id}' AND "
                 f"{SKETCH_OBJECT}:lsh_band IN ({stix_string_list(band_txt)})]"
             )
-            accounts, occurrences = stats_of(tmpl_stats, grp["campaign_id"])
+            accounts, occurrences, pairs = stats_of(tmpl_stats, grp["campaign_id"])
             payload = {
                 "sketch": params.sketch.protocol(),
                 "signatures": [signature_to_hex(s) for s in sigs],
                 "events": occurrences,
                 "accounts": accounts,
+                "pairs": pairs,
                 "values": len(sigs),
             }
             add_indicator("template", 0, pattern, payload, grp["first_seen"], grp["last_seen"])

@@ -1,6 +1,7 @@
 """Which local accounts an export speaks about, grouped, each group with a confidence.
 
-Two levels (the ``level`` of every exported campaign and indicator):
+Two levels of groups of accounts (the ``level`` of every exported campaign and indicator;
+the third level, ``family``, groups frames rather than accounts: ``share._export_family``):
 
 * ``campaign``: a campaign the scan found (``campaigns.json``); confidence = its score.
 * ``suspicious``: one pooled group of weak, unconfirmed evidence: accounts the scan
@@ -31,7 +32,9 @@ from distillguard.share._scan_dir import read_campaigns
 if TYPE_CHECKING:
     from distillguard.share._export import ExportParams
 
-LEVELS: tuple[str, ...] = ("campaign", "suspicious")
+#: Export levels; ``family`` (harvest wrappers concentrated among flagged accounts) is built
+#: in ``share._export_family``.
+LEVELS: tuple[str, ...] = ("campaign", "suspicious", "family")
 #: Local id of the pooled weak group (never leaves: only a keyed reference does).
 WEAK_GROUP_ID = "dg:suspicious"
 MEMBERS_SCHEMA = pa.schema(

@@ -94,7 +94,8 @@ def kind_values(con: Any, kind: str, secret: bytes, params: ExportParams) -> tup
     stats = arrow(
         con,
         f"""
-        SELECT k.campaign_id, k.chunk, count(DISTINCT e.account_id) AS accounts, count(*) AS events
+        SELECT k.campaign_id, k.chunk, count(DISTINCT e.account_id) AS accounts, count(*) AS events,
+               count(DISTINCT (e.account_id, m.canon)) AS pairs
         FROM events e JOIN {mapped} m ON e."{SOURCE_COLUMNS[kind]}" = m.raw
         JOIN _members mb ON mb.account_id = e.account_id
         JOIN _kept k ON k.campaign_id = mb.campaign_id AND k.canon = m.canon
@@ -156,7 +157,8 @@ def template_values(
     stats = arrow(
         con,
         """
-        SELECT k.campaign_id, count(DISTINCT e.account_id) AS accounts, count(*) AS events
+        SELECT k.campaign_id, count(DISTINCT e.account_id) AS accounts, count(*) AS events,
+               count(DISTINCT (e.account_id, t.template)) AS pairs
         FROM events e JOIN _map_template t ON e.prompt = t.raw
         JOIN _members mb ON mb.account_id = e.account_id
         JOIN _tmpl_kept k ON k.campaign_id = mb.campaign_id AND k.template = t.template
@@ -167,12 +169,13 @@ def template_values(
     return rows.drop_columns(["template"]), sigs, stats, int(withheld)
 
 
-def stats_of(stats: pa.Table, campaign_id: str, chunk: int | None = None) -> tuple[int, int]:
-    """(accounts, events) of one group (and chunk) from a stats table; (0, 0) if absent."""
+def stats_of(stats: pa.Table, campaign_id: str, chunk: int | None = None) -> tuple[int, int, int]:
+    """(accounts, events, account-value pairs) of one group (and chunk) from a stats table;
+    zeros if absent. ``events / pairs`` is how often a member uses each of the values."""
     mask = pc.equal(stats["campaign_id"], campaign_id)
     if chunk is not None:
         mask = pc.and_(mask, pc.equal(stats["chunk"], chunk))
     row = stats.filter(mask)
     if not len(row):
-        return 0, 0
-    return int(row["accounts"][0].as_py()), int(row["events"][0].as_py())
+        return 0, 0, 0
+    return int(row["accounts"][0].as_py()), int(row["events"][0].as_py()), int(row["pairs"][0].as_py())

@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from distillguard.errors import DistillguardError
+from distillguard.share._export_groups import LEVELS
 from distillguard.share._hashing import FRAME_KIND, HASH_KINDS
 from distillguard.share._keys import KeyRing
 from distillguard.share._sketch import SketchParams, band_keys, signatures_from_hex
@@ -59,9 +60,10 @@ _SKETCH_SCHEMA = pa.schema([f for f in _HASH_SCHEMA if f.name not in ("kind", "h
 META_SCHEMA = pa.schema(
     [
         ("indicator_id", pa.string()),
-        ("level", pa.string()),  # campaign | suspicious (absent: campaign, the only level of v1)
+        ("level", pa.string()),  # campaign | suspicious | family (absent: campaign, the only level of v1)
         ("confidence", pa.float64()),  # STIX confidence / 100; null when the indicator has none
         ("member_events", pa.float64()),  # events / accounts behind the indicator; null if not given
+        ("pair_events", pa.float64()),  # events / (account, value) pairs behind it; null if not given
     ]
 )
 
@@ -71,18 +73,21 @@ def _meta_row(iid: str, obj: dict[str, Any], ext: dict[str, Any]) -> dict[str, A
     level = ext.get("level", "campaign")
     conf = obj.get("confidence")
     events, accounts = ext.get("events"), ext.get("accounts")
-    if level not in ("campaign", "suspicious"):
+    if level not in LEVELS:
         return None
     if conf is not None and (isinstance(conf, bool) or not isinstance(conf, int) or not 0 <= conf <= 100):
         return None
     member = None
     if isinstance(events, int) and isinstance(accounts, int) and accounts > 0 and events >= 0:
         member = events / accounts
+    pairs = ext.get("pairs")
+    pair = events / pairs if isinstance(events, int) and isinstance(pairs, int) and pairs > 0 else None
     return {
         "indicator_id": iid,
         "level": level,
         "confidence": None if conf is None else conf / 100.0,
         "member_events": member,
+        "pair_events": pair,
     }
 
 

@@ -37,13 +37,14 @@ MATCH_SCHEMA = pa.schema(
         ("first_seen", pa.timestamp("us", tz="UTC")),
         ("last_seen", pa.timestamp("us", tz="UTC")),
         ("jaccard", pa.float64()),
-        ("level", pa.string()),  # partner's level: campaign | suspicious
+        ("level", pa.string()),  # partner's level: campaign | suspicious | family
         ("confidence", pa.float64()),  # partner's STIX confidence / 100 (null: not given)
         ("member_events", pa.float64()),  # partner's occurrences per account behind the indicator
+        ("pair_events", pa.float64()),  # partner's occurrences per (account, value) pair
     ]
 )
 #: Columns find_matches adds after the per-kind joins.
-_JOINED = ("account_events", "level", "confidence", "member_events")
+_JOINED = ("account_events", "level", "confidence", "member_events", "pair_events")
 
 _GROUP = """
     GROUP BY e.account_id, i.partner_id, i.partner_name, i.indicator_id, i.campaign_ref
@@ -152,7 +153,8 @@ def find_matches(
         con,
         """SELECT m.account_id, m.partner_id, m.partner_name, m.kind, m.indicator_id, m.campaign_ref,
                   m.matched_values, m.events, a.n::BIGINT AS account_events,
-                  m.first_seen, m.last_seen, m.jaccard, im.level, im.confidence, im.member_events
+                  m.first_seen, m.last_seen, m.jaccard, im.level, im.confidence, im.member_events,
+                  im.pair_events
            FROM _matches m JOIN (SELECT account_id, count(*) AS n FROM events GROUP BY 1) a USING (account_id)
            LEFT JOIN _indicator_meta im USING (indicator_id)
            ORDER BY m.account_id, m.kind, m.partner_id, m.indicator_id""",

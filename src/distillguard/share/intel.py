@@ -93,14 +93,23 @@ class IntelParams:
     member_max_ratio: float = 20.0
     """A local account with more than this many times the partner's typical per-account
     occurrences of the matched values is a heavy independent user of them, not a member."""
+    value_max_ratio: float = 10.0
+    """Same, per matched value: a local account using each matched value more than this many
+    times as often as the partner's accounts use each of theirs (indicator ``pairs``:
+    distinct account-value pairs) is a heavy user. An eval harness replaying benchmark
+    items sends each item's opening words dozens of times; a fleet member a few times.
+    Per value because an indicator's per-account volume averages over many values."""
     sketch: SketchParams = field(default_factory=SketchParams)
 
 
 _PER_PARTNER = """
 WITH m AS (
     SELECT _m.*, coalesce(_m.confidence, $default_conf) AS conf,
-           kind <> 'payment' AND member_events IS NOT NULL
-             AND events > $ratio * greatest(member_events, 1.0) AS heavy
+           kind <> 'payment' AND (
+             (member_events IS NOT NULL AND events > $ratio * greatest(member_events, 1.0))
+             OR (pair_events IS NOT NULL
+                 AND events > $value_ratio * matched_values * greatest(pair_events, 1.0))
+           ) AS heavy
     FROM _m
 ), eff AS (
     SELECT m.*, CASE WHEN heavy THEN 0.0 ELSE _w.w * least(1.0, conf / $full_conf) END AS e
@@ -146,6 +155,7 @@ def signals_from_matches(matches: pa.Table, params: IntelParams) -> pa.Table:
         {
             "default_conf": params.default_confidence,
             "ratio": params.member_max_ratio,
+            "value_ratio": params.value_max_ratio,
             "full_conf": params.full_confidence,
         },
     )
