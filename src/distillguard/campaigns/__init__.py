@@ -15,10 +15,12 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from distillguard.campaigns._corroborate import corroborated_links
+from distillguard.campaigns._similarity import SimilarityParams, similarity_edges
 from distillguard.campaigns.cluster import (
     ClusterParams,
-    attack_subgraph,
     campaign_score,
     evidence_summary,
     inside_kinds,
@@ -45,9 +47,9 @@ __all__ = ["CampaignParams", "CampaignResult", "ClusterParams", "GraphParams", "
 @dataclass(frozen=True)
 class CampaignParams:
     graph: GraphParams = field(default_factory=GraphParams)
-    listing_graph: GraphParams = field(
-        default_factory=lambda: GraphParams(clique_max=40, expander_degree=6)
-    )  #: denser links among the final attack accounts, for the campaign list only
+    similarity: SimilarityParams = field(
+        default_factory=SimilarityParams
+    )  #: the kNN similarity graph among final attack accounts, for the campaign list only
     cluster: ClusterParams = field(default_factory=ClusterParams)
     lift_min_score: float = param(0.6, "campaign score from which strong members are lifted")
     attack_share_full: float = param(
@@ -56,10 +58,21 @@ class CampaignParams:
     member_attack_score: float = param(
         0.75, "campaign score from which a strong, suspicious member is an attack on the campaign's evidence"
     )
+    corroborated_min_kinds: int = param(
+        2,
+        "distinct kinds of shared groups (card, IP, burst, template family, system prompt, profile) "
+        "linking a suspicious account to one account that is an attack on its own, from which it is "
+        "an attack too (0 disables)",
+    )
+    corroborated_max_group: int = param(
+        100,
+        "one of a corroborated link's shared groups must hold at most this many accounts of the "
+        "input (a card, an IP, a creation burst): two huge shared groups are not specific to a pair",
+    )
 
     def documented(self) -> dict[str, dict[str, Any]]:
         out = documented(self.graph, "graph.")
-        out.update(documented(self.listing_graph, "listing_graph."))
+        out.update(documented(self.similarity, "similarity."))
         out.update(documented(self.cluster, "cluster."))
         out["attack_share_full"] = {
             "value": self.attack_share_full,
@@ -69,6 +82,15 @@ class CampaignParams:
         out["member_attack_score"] = {
             "value": self.member_attack_score,
             "doc": "campaign score from which a strong, suspicious member is an attack",
+        }
+        out["corroborated_min_kinds"] = {
+            "value": self.corroborated_min_kinds,
+            "doc": "distinct kinds of shared groups linking a suspicious account to one attack "
+            "account (attack on its own) that make it an attack (0 disables)",
+        }
+        out["corroborated_max_group"] = {
+            "value": self.corroborated_max_group,
+            "doc": "size limit of the specific one of a corroborated link's shared groups",
         }
         return out
 
@@ -96,8 +118,9 @@ def find_campaigns(
     Two uses of the graph, kept apart on purpose. The *verdict* lift works on connected
     groups of linking evidence (:func:`~.cluster.link_groups`): cheap, exact at every replay
     checkpoint, and a fleet split in two by a clustering heuristic still lifts both halves.
-    The *campaign list* clusters only the final attack accounts (seeded Leiden per
-    component, specificity-weighted edges), which is what analysts and purity care about.
+    The *campaign list* clusters only the final attack accounts: seeded Leiden per
+    component on a k-nearest-neighbour graph of IDF-weighted shared evidence
+    (:mod:`._similarity`), which is what analysts and purity care about.
     ``first`` is the first-pass scoring if already computed; ``only`` (replay) restricts the
     lift to groups holding those accounts and skips the campaign list.
     """
@@ -147,15 +170,80 @@ def find_campaigns(
         campaign_member=lift >= p.member_attack_score,
         own_score=first["score"],
     )
+    final, all_signals = _corroborate(ctx, first, final, all_signals, p, only)
     if only is not None:
         return CampaignResult(final, all_signals, edges, [], {})
-    attackers = acc[final["verdict"] == "attack"]
-    dense = (
-        attack_subgraph(build_edges(ctx, attackers, p.listing_graph), attackers) if len(attackers) else edges
-    )
-    clusters = order_clusters(leiden_clusters(dense, p.cluster))
+    sync = edges.filter(pc.equal(edges["kind"], "sync"))
+    # suspicious accounts are context, never listed: a fleet's thin members still carry its
+    # cards and bursts, which is what tells two fleets' attackers apart
+    context = acc[final["verdict"] != "clear"]
+    similar = similarity_edges(ctx, context, p.graph, p.similarity, sync=sync)
+    clusters = order_clusters(leiden_clusters(similar, p.cluster))
     campaigns, campaign_of = _campaigns(ctx, final, clusters, edges, index, p)
+    _add_cohesion(campaigns, campaign_of, similar)
     return CampaignResult(final, all_signals, edges, campaigns, campaign_of)
+
+
+def _add_cohesion(campaigns: list[dict[str, Any]], campaign_of: dict[str, str], similar: pa.Table) -> None:
+    """Each campaign's ``cohesion``: the share of its members' similarity weight that stays
+    between members (1 = nothing links them elsewhere; low = the grouping is a judgment call
+    an analyst should check against the evidence rows)."""
+    if not campaigns:
+        return
+    w = similar["weight"].to_numpy(zero_copy_only=False)
+    cs = np.array([campaign_of.get(a, "") for a in similar["src"].to_pylist()], dtype=object)
+    cd = np.array([campaign_of.get(a, "") for a in similar["dst"].to_pylist()], dtype=object)
+    for c in campaigns:
+        cid = c["campaign_id"]
+        touch = (cs == cid) | (cd == cid)
+        inside = (cs == cid) & (cd == cid)
+        total = float(w[touch].sum())
+        c["cohesion"] = round(float(w[inside].sum()) / total, 4) if total > 0 else None
+
+
+def _corroborate(
+    ctx: DetectionContext,
+    first: dict[str, Any],
+    final: dict[str, Any],
+    signals: pa.Table,
+    p: CampaignParams,
+    only: set[str] | None,
+) -> tuple[dict[str, Any], pa.Table]:
+    """Suspicious accounts linked to one own-evidence attacker by independent kinds -> attack
+    (see :mod:`._corroborate`), with a ``corroborated_link`` signal naming the partner."""
+    acc = final["account_id"]
+    sus = acc[final["verdict"] == "suspicious"]
+    if only is not None:
+        sus = np.asarray(sorted(set(sus.tolist()) & only), dtype=object)
+    links = corroborated_links(
+        ctx,
+        sus,
+        acc[first["verdict"] == "attack"],
+        p.graph,
+        p.corroborated_min_kinds,
+        p.corroborated_max_group,
+    )
+    if not links:
+        return final, signals
+    hit = np.array([a in links for a in acc.tolist()], dtype=bool)
+    partner = np.array([links[a][0] if a in links else "" for a in acc.tolist()], dtype=object)
+    kinds = np.array([" + ".join(links[a][1]) if a in links else "" for a in acc.tolist()], dtype=object)
+    n_kinds = np.array([len(links[a][1]) if a in links else 0 for a in acc.tolist()], dtype=np.float64)
+    rows = signal_rows(
+        acc,
+        "coordination",
+        "corroborated_link",
+        hit.astype(np.float64),
+        n_kinds,
+        p.corroborated_min_kinds,
+        ("shares {} with attack account {}", [kinds, partner]),
+    )
+    final = dict(final)
+    final["verdict"] = np.where(hit, "attack", final["verdict"])
+    final["reasons"] = [
+        [*r, "corroborated_link"] if h else r for r, h in zip(final["reasons"], hit.tolist(), strict=True)
+    ]
+    return final, concat_signals([signals, rows])
 
 
 def _campaigns(

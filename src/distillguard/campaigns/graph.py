@@ -122,42 +122,40 @@ def _touching(keys: np.ndarray, members: np.ndarray, cand: set[str]) -> tuple[np
     return keys[mask], members[mask]
 
 
-def build_edges(ctx: Any, candidates: np.ndarray, params: GraphParams | None = None) -> pa.Table:
-    """Edges touching at least one candidate account, deduplicated per (src, dst, kind)."""
-    p = params or GraphParams()
+def shared_groups(
+    ctx: Any, cand: set[str], p: GraphParams
+) -> list[tuple[str, np.ndarray, np.ndarray, float, str]]:
+    """Every group of accounts sharing one thing, as ``(kind, keys, members, kind weight,
+    evidence template)``, keeping whole groups that hold at least one candidate (so a group's
+    size is its size in the whole input, not among candidates)."""
     acc = ctx.accounts
-    cand = set(np.asarray(candidates, dtype=object).tolist())
-    tables: list[pa.Table] = []
+    out: list[tuple[str, np.ndarray, np.ndarray, float, str]] = []
     size = ctx.cache.get("payment_size")
     pay = ctx.col("payment")
     if size is not None:
         known = np.array([v is not None for v in pay.tolist()]) & (size >= 2)
         k, m = _touching(pay[known], acc[known], cand)
-        tables += _group_edges(
-            "payment", k, m, p.weight_payment, "payment instrument shared by {n} accounts", p
-        )
+        out.append(("payment", k, m, p.weight_payment, "payment instrument shared by {n} accounts"))
     members = ctx.cache.get("fleet_members")
     if members is not None and members.num_rows:
         k, m = _touching(
             np.asarray(members["fam"].to_pylist()), np.asarray(members["account_id"].to_pylist()), cand
         )
-        tables += _group_edges(
-            "template", k, m, p.weight_template, "fleet template family {key} ({n} accounts)", p
-        )
+        out.append(("template", k, m, p.weight_template, "fleet template family {key} ({n} accounts)"))
     sysp = ctx.cache.get("system_prompts")
     if sysp is not None and sysp.num_rows:
         # hex ids: uint64 hashes beyond int64 would otherwise print as floats in the evidence
         hashes = np.asarray([f"{int(v):016x}" for v in sysp["sh"].to_pylist()], dtype=object)
         k, m = _touching(hashes, np.asarray(sysp["account_id"].to_pylist()), cand)
-        tables += _group_edges(
-            "system_prompt", k, m, p.weight_system, "harvest system prompt {key} shared by {n} accounts", p
+        out.append(
+            ("system_prompt", k, m, p.weight_system, "harvest system prompt {key} shared by {n} accounts")
         )
     prof = ctx.cache.get("profile_members")
     if prof is not None and prof.num_rows:
         k, m = _touching(
             np.asarray(prof["key"].to_pylist()), np.asarray(prof["account_id"].to_pylist()), cand
         )
-        tables += _group_edges("profile", k, m, p.weight_profile, "shared unusual profile ({n} accounts)", p)
+        out.append(("profile", k, m, p.weight_profile, "shared unusual profile ({n} accounts)"))
     thr = ctx.cache.get("created_threshold")
     if thr is not None:
         created = np.asarray(
@@ -168,11 +166,21 @@ def build_edges(ctx: Any, candidates: np.ndarray, params: GraphParams | None = N
         _, inv, counts = np.unique(bucket, return_inverse=True, return_counts=True)
         burst = counts[inv] >= thr
         k, m = _touching(bucket[burst], acc[ok][burst], cand)
-        tables += _group_edges("created_together", k, m, p.weight_created, "created in burst {key} ({n})", p)
+        out.append(("created_together", k, m, p.weight_created, "created in burst {key} ({n})"))
     ips = ctx.cache.get("hosting_ips")
     if ips is not None and ips.num_rows:
         k, m = _touching(np.asarray(ips["ip"].to_pylist()), np.asarray(ips["account_id"].to_pylist()), cand)
-        tables += _group_edges("infra", k, m, p.weight_infra, "datacenter IP {key} shared by {n} accounts", p)
+        out.append(("infra", k, m, p.weight_infra, "datacenter IP {key} shared by {n} accounts"))
+    return out
+
+
+def build_edges(ctx: Any, candidates: np.ndarray, params: GraphParams | None = None) -> pa.Table:
+    """Edges touching at least one candidate account, deduplicated per (src, dst, kind)."""
+    p = params or GraphParams()
+    cand = set(np.asarray(candidates, dtype=object).tolist())
+    tables: list[pa.Table] = []
+    for kind, k, m, weight, evidence in shared_groups(ctx, cand, p):
+        tables += _group_edges(kind, k, m, weight, evidence, p)
     sync = ctx.cache.get("sync_pairs")
     if sync is not None and sync.num_rows:
         s = np.asarray(sync["src"].to_pylist(), dtype=object)
