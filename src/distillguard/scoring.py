@@ -43,7 +43,9 @@ WEAK_SIGNAL_WEIGHTS: dict[str, float] = {
     "off_hours_activity": 0.8,
     "minority_model_focus": 0.8,
     # a relay injects one harvest system prompt into its customers' calls, but so does a
-    # popular open-source evaluation tool into the calls of its unrelated users
+    # popular open-source evaluation tool into the calls of its unrelated users (whose
+    # benchmark prompts repeat across accounts); ``fleet_system_prompt`` -- many unrelated
+    # accounts sending *distinct* prompts under one harvest system prompt -- is full weight
     "shared_system_prompt": 0.45,
     "shared_infra": 0.8,
 }

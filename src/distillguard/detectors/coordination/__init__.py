@@ -35,6 +35,7 @@ class CoordinationDetector(Detector):
         "shared_template",
         "shared_harvest_template",
         "shared_system_prompt",
+        "fleet_system_prompt",
         "synchronized",
         "created_together",
         "shared_infra",
@@ -49,6 +50,14 @@ class CoordinationDetector(Detector):
         cohesion_min: float = param(
             0.6, "share of an account's prompts in its card's common templates: one job, not a team"
         )
+        textless_min_witnesses: int = param(
+            2, "accounts with prompt text a card needs before its text-less accounts are judged by them"
+        )
+        textless_card_share: float = param(
+            0.5,
+            "share of a card's accounts with prompt text that must run one job (cohesive) for the "
+            "card's text-less accounts to count as running it too",
+        )
         devoted_share: float = param(
             0.05, "share of an account's prompts in a family that makes it a user of it"
         )
@@ -56,9 +65,10 @@ class CoordinationDetector(Detector):
             0.2, "an account sending more than this share of a family's traffic owns it (not a fleet member)"
         )
         member_max_ratio: float = param(
-            20.0,
+            5.0,
             "an account sending this many times a family's median member volume is a heavy "
-            "independent user of it (an eval harness), not one of a fleet's many small members",
+            "independent user of it (an eval harness, an app wrapping its users' questions in a "
+            "popular reasoning frame), not one of a fleet's many similar small members",
         )
         fleet_min_share: float = param(
             0.5,
@@ -100,6 +110,12 @@ class CoordinationDetector(Detector):
         sync_min_lift: float = param(5.0, "observed/expected overlap of a synchronized pair")
         sync_min_overlap: float = param(0.5, "shared actions / the smaller account's actions")
         sync_min_partners: int = param(2, "synchronized partners an account needs to fire")
+        site_min_share: float = param(
+            0.2,
+            "share of an account's traffic its busiest non-datacenter /24 must carry for the account "
+            "to sit behind it (a campus NAT); an account hopping across a pool of VPN or proxy exits "
+            "passes through each, and is behind none",
+        )
         nat_min_accounts: int = param(5, "accounts whose main non-datacenter /24 is one site make it a NAT")
         sync_full_partners: int = param(10, "synchronized partners at which the signal is certain")
         created_bucket_s: int = param(3600, "bucket (s) for account-creation bursts")
@@ -111,6 +127,12 @@ class CoordinationDetector(Detector):
         )
         system_full_payments: int = param(
             6, "unrelated customers on one harvest system prompt for full strength"
+        )
+        system_max_repeat: float = param(
+            0.5,
+            "max accounts-per-prompt / accounts of a shared harvest system prompt for it to be fleet "
+            "evidence: a benchmark tool's users all send the same public questions (ratio near 1), "
+            "a relay or a fleet sends distinct prompts under it",
         )
         infra_max_accounts: int = param(5000, "larger shared IPs are public gateways, not fleet infra")
         profile_min_requests: int = param(
@@ -125,6 +147,16 @@ class CoordinationDetector(Detector):
             "mean share of the group's requests in their billing countries' night (local 23-07) that "
             "is an operator's schedule: customers of many countries follow their own days",
         )
+        profile_flat_night: float = param(
+            8 / 24,
+            "share of a flat, round-the-clock schedule that falls in the night window (local 23-07 = "
+            "8 of 24 hours): always-on services (app backends) sit there whatever their customers",
+        )
+        profile_flat_lift: float = param(
+            1.1,
+            "the group's night share must exceed the flat schedule's share by this factor: an "
+            "operator's office hours elsewhere skew the clock, an always-on service does not",
+        )
         profile_night_lift: float = param(
             2.0, "the group's night share must also be this many times the rest of the population's median"
         )
@@ -133,13 +165,13 @@ class CoordinationDetector(Detector):
         )
 
     def _detect(self, ctx: DetectionContext) -> list[pa.Table]:
-        from distillguard.detectors.coordination import _accounts, _content, _network, _profile
+        from distillguard.detectors.coordination import _accounts, _content, _network, _profile, _system
 
         p = self.params
         out = [_accounts.payment(ctx, p), _accounts.created(ctx, p)]
         if ctx.has_prompts:
             out.extend(_content.templates(ctx, p))
-            out.append(_content.system_prompts(ctx, p))
+            out.extend(_system.system_prompts(ctx, p))
         out.append(_network.sync(ctx, p, SYNC_KEY))
         out.append(_network.infra(ctx, p))
         out.append(_profile.profile(ctx, p))

@@ -22,6 +22,11 @@ def payment(ctx: DetectionContext, p: Any) -> pa.Table:
     What a fleet on one card shows and a team does not is cohesion -- every account spends
     its traffic on the same templates. Without prompt text cohesion cannot be judged, and
     the signal stays silent (metadata-only loses this evidence).
+
+    Within an input that has prompt text, some accounts may still come without it (a source
+    that does not log prompts, or traffic sent with logging off). The card identifies the
+    customer; when most of the card's accounts that do show their prompts run one job, the
+    card's text-less accounts are judged by them (the job is the customer's, not the key's).
     """
     acc = ctx.accounts
     pay = ctx.col("payment")
@@ -38,6 +43,7 @@ def payment(ctx: DetectionContext, p: Any) -> pa.Table:
             ctx, _queries.COHESION, min_accounts=p.cohesive_min_accounts, cohesion_frac=p.cohesion_frac
         )
         cohesion = ctx.aligned(coh, "cohesion")
+        cohesion = _textless_cohesion(inv, known, ctx.col("tmpl_n", 0.0), cohesion, p)
         cohesive = cohesion >= p.cohesion_min
         strength = np.where(cohesive, ramp(size, p.cohesive_min_accounts, p.cohesive_full_accounts), 0.0)
     return signal_rows(
@@ -52,6 +58,22 @@ def payment(ctx: DetectionContext, p: Any) -> pa.Table:
             [size, cohesion],
         ),
     )
+
+
+def _textless_cohesion(
+    card: np.ndarray, known: np.ndarray, tmpl_n: np.ndarray, cohesion: np.ndarray, p: Any
+) -> np.ndarray:
+    """Cohesion of text-less accounts on a card = the mean cohesion of the card's accounts
+    with prompt text, when at least ``textless_min_witnesses`` of them show it and at least
+    ``textless_card_share`` of them are cohesive; unchanged otherwise."""
+    text = known & (tmpl_n > 0)
+    witnesses = np.bincount(card, weights=text.astype(float))
+    agree = np.bincount(card, weights=(text & (cohesion >= p.cohesion_min)).astype(float))
+    total = np.bincount(card, weights=np.where(text, cohesion, 0.0))
+    ok = (witnesses >= p.textless_min_witnesses) & (agree >= p.textless_card_share * witnesses)
+    card_mean = np.divide(total, witnesses, out=np.zeros(len(witnesses)), where=witnesses > 0)
+    textless = known & (tmpl_n <= 0)
+    return np.where(textless & ok[card], card_mean[card], cohesion)
 
 
 def created(ctx: DetectionContext, p: Any) -> pa.Table:
@@ -75,7 +97,7 @@ def created(ctx: DetectionContext, p: Any) -> pa.Table:
         rate = float(trimmed.sum()) / span
         threshold = max(float(p.created_min_accounts), p.created_burst_factor * rate)
         size[known] = counts[inv]
-        site = sites(ctx)[known]
+        site = sites(ctx, p)[known]
         keyed = np.char.add(bucket.astype(str), np.char.add("|", site.astype(str)))
         _, kinv, kcounts = np.unique(keyed, return_inverse=True, return_counts=True)
         same_site = np.where(site != None, kcounts[kinv], 0)  # noqa: E711

@@ -1,4 +1,4 @@
-"""Content coordination: fleet template families and shared harvest system prompts.
+"""Content coordination: fleet template families (shared system prompts: :mod:`._system`).
 
 A template family is fleet evidence only when many unrelated accounts are devoted to it,
 its prompts do not repeat across accounts (benchmarks and class assignments repeat; sweeps
@@ -38,7 +38,7 @@ def _fleet_mask(fams: pa.Table, p: Any) -> pa.Array:
 def templates(ctx: DetectionContext, p: Any) -> list[pa.Table]:
     """Share of each account's prompts in fleet families where it is one member among many."""
     _partials.ensure(ctx, "families", _partials.FAMILIES, min_payments=p.fleet_min_payments)
-    sites(ctx)
+    sites(ctx, p)
     fams = _queries.run(ctx, _queries.FAMILIES, sites="dg_sites", devoted_share=p.devoted_share)
     fleet = fams.filter(_fleet_mask(fams, p))
     ctx.con.register("dg_fleet", fleet)
@@ -102,34 +102,3 @@ def templates(ctx: DetectionContext, p: Any) -> list[pa.Table]:
             evidence,
         ),
     ]
-
-
-def system_prompts(ctx: DetectionContext, p: Any) -> pa.Table:
-    """One harvest system prompt in the traffic of several unrelated customers (relays)."""
-    _partials.ensure(ctx, "system", _partials.SYSTEM, min_payments=p.system_min_payments)
-    rows = _queries.run(
-        ctx,
-        _queries.SYSTEM,
-        devoted_share=p.devoted_share,
-        harvest_share=p.harvest_family_share,
-        min_payments=p.system_min_payments,
-    )
-    pays = np.zeros(ctx.features.num_rows)
-    if rows.num_rows:
-        np.maximum.at(
-            pays,
-            ctx.positions(rows["aid"].to_numpy()),
-            rows["payments"].to_numpy(zero_copy_only=False).astype(float),
-        )
-    ctx.cache["system_prompts"] = pa.table(
-        {"account_id": pa.array(ids(ctx, rows["aid"]).tolist(), pa.string()), "sh": rows["sh"]}
-    )
-    return signal_rows(
-        ctx.accounts,
-        FAMILY,
-        "shared_system_prompt",
-        ramp(pays, p.system_min_payments, p.system_full_payments),
-        pays,
-        p.system_min_payments,
-        ("harvest system prompt shared with {:.0f} unrelated customers", [pays]),
-    )

@@ -17,9 +17,22 @@ FAMILY = "coordination"
 #: site"). VPN / Tor exits count as sites: like a campus NAT, many unrelated users share one.
 DATACENTER_KINDS: tuple[str, ...] = ("hosting",)
 
+#: Share of each account's traffic on its busiest /24 so far (``{src}_site_p``, cut at k).
+TOP_SITE_SHARE = """
+SELECT aid, max(c) / sum(c) AS top FROM (
+  SELECT aid, ip_prefix, sum(c) AS c FROM {src}_site_p WHERE cp <= {k} GROUP BY ALL
+) GROUP BY aid ORDER BY aid
+"""
 
-def sites(ctx: DetectionContext) -> np.ndarray:
-    """Each account's main non-datacenter network (/24) so far, or None (datacenter/unknown)."""
+
+def sites(ctx: DetectionContext, p: Any) -> np.ndarray:
+    """Each account's main non-datacenter network (/24) so far, or None (datacenter/unknown).
+
+    An account is *behind* a site only when that /24 carries a real part of its traffic
+    (``site_min_share``): a campus user sends most requests from the campus NAT, while an
+    account hopping through a pool of VPN or proxy exits merely passes through its busiest
+    one, and sharing that exit with the rest of the pool is no campus.
+    """
     if "sites" not in ctx.cache:
         _partials.ensure(ctx, "sites", _partials.SITES)
         t = _queries.run(ctx, _queries.SITES)
@@ -28,6 +41,10 @@ def sites(ctx: DetectionContext) -> np.ndarray:
             dc = pc.is_in(t["site_kind"], pa.array(DATACENTER_KINDS)).to_numpy(zero_copy_only=False)
             vals = np.asarray(t["site"].to_pylist(), dtype=object)
             vals[dc] = None
+            top = _queries.run(ctx, TOP_SITE_SHARE)
+            top_share = np.ones(ctx.features.num_rows)
+            top_share[ctx.positions(top["aid"].to_numpy())] = top["top"].to_numpy(zero_copy_only=False)
+            vals[top_share[ctx.positions(t["aid"].to_numpy())] < p.site_min_share] = None
             out[ctx.positions(t["aid"].to_numpy())] = vals
         ctx.cache["sites"] = out
         ctx.con.register(
@@ -93,7 +110,7 @@ def sync(ctx: DetectionContext, p: Any, key: str) -> pa.Table:
     if pairs.num_rows:
         s_pos = ctx.positions(pairs["src"].to_numpy())
         d_pos = ctx.positions(pairs["dst"].to_numpy())
-        site = sites(ctx)
+        site = sites(ctx, p)
         known = np.array([x is not None for x in site.tolist()], dtype=bool)
         _, inv, counts = np.unique(
             np.where(known, site, "").astype(str), return_inverse=True, return_counts=True

@@ -9,6 +9,13 @@ unrelated customers in several countries. Per account, both traits have benign t
 group of unrelated accounts, though, real customers follow their own countries' day, so a
 group whose mean share of requests falls in the declared countries' night is far above the
 rest of the population is one operator's schedule, not a coincidence of customers.
+
+Two benign look-alikes are kept out on purpose. Always-on services (app backends, agent
+platforms serving users round the clock) put a flat clock's share of their requests in any
+night window (8 of 24 hours = 1/3 for local 23-07), so the group's night share must clear
+that flat share by a margin, not merely a fixed floor. And a heavy independent customer on
+the older model with a nightly batch (an evaluation harness) is not one of a fleet's many
+small members: accounts sending far more than the group's median member are left out.
 """
 
 from __future__ import annotations
@@ -31,6 +38,10 @@ def profile(ctx: DetectionContext, p: Any) -> pa.Table:
     clocked = (ctx.col("tz_n", 0.0) >= p.profile_min_requests) & np.isfinite(night)
     _, old = minority_focus(ctx, share=p.profile_minority_share, min_requests=p.profile_min_requests)
     group = clocked & old
+    # a heavy independent user (a nightly eval batch on the old model) is not a fleet member
+    n = ctx.col("n", 0.0)
+    if group.any():
+        group &= n <= p.member_max_ratio * float(np.median(n[group]))
     rest = clocked & ~old
     base = float(np.median(night[rest])) if rest.any() else float("nan")
     mean = float(np.mean(night[group])) if group.any() else float("nan")
@@ -38,10 +49,12 @@ def profile(ctx: DetectionContext, p: Any) -> pa.Table:
     payers = {
         (v if v is not None else a) for v, a in zip(pay[group].tolist(), acc[group].tolist(), strict=True)
     }
+    # the group's clock must be night-heavier than both a fixed floor and a flat always-on clock
+    thr = max(p.profile_group_night, p.profile_flat_lift * p.profile_flat_night)
     fires = (
         len(payers) >= p.profile_min_payments
         and np.isfinite(base)
-        and mean >= max(p.profile_group_night, p.profile_night_lift * base)
+        and mean >= max(thr, p.profile_night_lift * base)
     )
     # members are the accounts that carry the group's clock, not every legacy user in it
     member = group & (night > base) if fires else np.zeros(len(acc), dtype=bool)
@@ -62,7 +75,7 @@ def profile(ctx: DetectionContext, p: Any) -> pa.Table:
         "shared_unusual_profile",
         strength,
         np.full(len(acc), mean),
-        p.profile_group_night,
+        thr,
         (
             "one of {:.0f} unrelated accounts on an older model sending {:.0%} of requests in their "
             "countries' night (the rest of the population: {:.0%})",

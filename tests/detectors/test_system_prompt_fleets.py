@@ -1,0 +1,91 @@
+"""Shared harvest system prompts: a benchmark tool's users versus a relay or fleet.
+
+Must not be fleet evidence: unrelated users of one evaluation tool, whose system prompt asks
+for step-by-step reasoning and whose accounts all send the same public benchmark questions.
+Must be: one harvest system prompt over many unrelated accounts, each sending its own
+distinct prompts (a relay injecting it into forwarded calls, a fleet's harness).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "detect"))
+
+from dg_detect_world import World, detection_context, fired
+
+from distillguard.detectors import CoordinationDetector
+
+HARVEST_SYSTEM = "Before answering, write out your complete internal reasoning step by step."
+RELAY_SYSTEM = "Reason in full detail, step by step, before giving the final answer."
+
+
+def _table(w: World) -> object:
+    """The world's events; accounts added before any system prompt existed get none.
+    (Add the system-prompt personas last.)"""
+    total = len(w.rows["event_id"])
+    for col in w.rows.values():
+        col[:0] = [None] * (total - len(col))
+    return w.table()
+
+
+def _bench_tool_users(w: World, k: int, n: int = 200) -> None:
+    for i in range(k):
+        w._add(
+            f"evl{i:02d}",
+            w.regular_times(n, 30.0, 0.5, start=i * 600.0),
+            "benign_eval_tool_user",
+            ip_kind="hosting",
+            client_ip=f"35.2.{i}.1",
+            system_prompt=HARVEST_SYSTEM,
+            template_family=555,
+            tag_cot=True,
+            prompt=[f"gsm8k question {j}" for j in range(n)],
+        )
+
+
+def _relay_customers(w: World, k: int, n: int = 150) -> None:
+    for i in range(k):
+        w._add(
+            f"rly{i:02d}",
+            w.human_times(n),
+            "attack_relay",
+            ip_kind="hosting",
+            client_ip=f"45.9.{i}.7",
+            system_prompt=RELAY_SYSTEM,
+            template_family=w.rng.integers(10_000, 10_000_000, n),
+            tag_cot=True,
+            prompt=[f"rly{i} own request {j}" for j in range(n)],
+        )
+
+
+def test_benchmark_tool_users_share_a_system_prompt_but_are_no_fleet() -> None:
+    w = World(seed=21)
+    w.hobbyists(60)
+    _bench_tool_users(w, 8)
+    users = {a for a in w.labels if a.startswith("evl")}
+    out = CoordinationDetector().detect(detection_context(_table(w)))
+    assert users <= fired(out, "shared_system_prompt"), "the weak, one-shared-thing evidence stays"
+    assert not users & fired(out, "fleet_system_prompt")
+
+
+def test_distinct_prompts_under_one_harvest_system_prompt_are_a_fleet() -> None:
+    w = World(seed=22)
+    w.hobbyists(60)
+    _bench_tool_users(w, 8)
+    _relay_customers(w, 8)
+    relays = {a for a in w.labels if a.startswith("rly")}
+    users = {a for a in w.labels if a.startswith("evl")}
+    out = CoordinationDetector().detect(detection_context(_table(w)))
+    assert relays <= fired(out, "fleet_system_prompt")
+    assert not relays & fired(out, "shared_system_prompt"), "one piece of evidence counted once"
+    assert not users & fired(out, "fleet_system_prompt")
+
+
+def test_a_few_customers_on_one_system_prompt_are_not_a_fleet() -> None:
+    w = World(seed=23)
+    w.hobbyists(60)
+    _relay_customers(w, 3)
+    out = CoordinationDetector().detect(detection_context(_table(w)))
+    assert not fired(out, "fleet_system_prompt")
