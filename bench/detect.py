@@ -8,6 +8,10 @@ scan process, and the ratio of scan time to one bare DuckDB group-by pass over t
     .venv/bin/python bench/detect.py --scenarios small --seeds 0 1 2
     .venv/bin/python bench/detect.py --scenarios medium --seeds 0 --no-metadata-only
     (add ``--infra /work/shared/data/ip_infra`` to scan with real IP infrastructure)
+
+Simulated logs are reused when ``WORK/SCENARIO-SEED/logs/labels.parquet`` exists (a symlink to
+a pre-generated directory will do), or pass ``--logs DIR`` for a single scenario and seed.
+The scan's per-stage seconds and peak RSS (``scan_meta.json``) are printed with each row.
 """
 
 from __future__ import annotations
@@ -54,6 +58,12 @@ def _bare_groupby_seconds(logs: Path) -> float:
     return time.perf_counter() - t
 
 
+def _stages(scan_dir: Path) -> dict:
+    """Seconds and peak RSS (GB, cumulative) after each scan stage, from scan_meta.json."""
+    meta = json.loads((scan_dir / "scan_meta.json").read_text())
+    return {"stage_s": meta.get("timings_s"), "stage_peak_rss_gb": meta.get("peak_rss_gb")}
+
+
 def _summary(scan_dir: Path, logs: Path) -> dict:
     from distillguard.evaluate import evaluate
 
@@ -85,14 +95,17 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=None, help="keep simulated logs and scans here")
     ap.add_argument("--no-metadata-only", action="store_true", help="skip the metadata-only scan")
     ap.add_argument("--infra", type=Path, default=None, help="IP infrastructure files for scan --infra")
+    ap.add_argument("--logs", type=Path, default=None, help="pre-generated logs (one scenario and seed)")
     args = ap.parse_args()
+    if args.logs is not None and len(args.scenarios) * len(args.seeds) != 1:
+        ap.error("--logs needs exactly one scenario and one seed")
     from distillguard.simulate import simulate
 
     work = args.work or Path(tempfile.mkdtemp(prefix="dg-bench-detect-"))
     rows = []
     for scenario in args.scenarios:
         for seed in args.seeds:
-            logs = work / f"{scenario}-{seed}" / "logs"
+            logs = args.logs or work / f"{scenario}-{seed}" / "logs"
             if not (logs / "labels.parquet").is_file():
                 simulate(scenario, logs, seed=seed)
             row = {"scenario": scenario, "seed": seed}
@@ -104,6 +117,7 @@ def main() -> None:
                 events_per_s=round(run["events"] / run["seconds"]),
                 peak_rss_mb=round(run["peak_rss_mb"]),
                 ratio_to_bare_groupby=round(run["seconds"] / bare, 1),
+                **_stages(work / f"{scenario}-{seed}" / "scan"),
                 full=_summary(work / f"{scenario}-{seed}" / "scan", logs),
             )
             if not args.no_metadata_only:

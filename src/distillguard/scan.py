@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -88,11 +89,43 @@ class ScanResult:
         return {k: int((v == k).sum()) for k in ("attack", "suspicious", "clear")}
 
 
-def connect() -> Any:
-    """A DuckDB connection for detection (UTC; order-free aggregation)."""
+#: DuckDB's own memory budget (GB) for a scan: the event table, the partial tables and the
+#: feature timeline live in DuckDB, and past this budget they spill to a temporary directory
+#: instead of growing. 3 GB keeps a 1M-event scan entirely in memory (no spill) and a
+#: 10M-event scan at ~6 GB peak RSS (reached while the Arrow events are registered; the
+#: timeline, detection and replay stay near 4 GB). ``None`` = DuckDB's default (80% of RAM).
+DUCKDB_MEMORY_GB: float | None = 3.0
+#: Most disk (GB) a scan's DuckDB may spill to: a 10M-event scan spills a few GB; a query
+#: that needs far more is a plan gone wrong and should fail, not fill a shared disk.
+DUCKDB_MAX_SPILL_GB: float = 40.0
+#: Inputs with at least this many events keep the event table and the feature timeline in a
+#: scratch database file, compressed (~5x smaller than DuckDB's in-memory tables: 0.8 GB
+#: instead of 4.3 GB at 10M events) and read back through the buffer pool; smaller inputs
+#: stay in memory, where a 1M-event scan fits easily and runs faster.
+SCRATCH_DB_MIN_EVENTS: int = 3_000_000
+
+
+def connect(
+    memory_gb: float | None = None, temp_dir: str | Path | None = None, *, on_disk: bool = False
+) -> Any:
+    """A DuckDB connection for detection (UTC; order-free aggregation).
+
+    ``memory_gb`` caps DuckDB's buffer memory and ``temp_dir`` holds what spills beyond that
+    cap, at most :data:`DUCKDB_MAX_SPILL_GB`, and with ``on_disk`` the scratch database file
+    (defaults: an in-memory database with DuckDB's own limit, 80% of RAM).
+    """
     import duckdb
 
-    con = duckdb.connect()
+    config: dict[str, Any] = {}
+    if memory_gb is not None:
+        config["memory_limit"] = f"{int(memory_gb * 1024)}MiB"
+    database = ":memory:"
+    if temp_dir is not None:
+        config["temp_directory"] = str(temp_dir)
+        config["max_temp_directory_size"] = f"{int(DUCKDB_MAX_SPILL_GB * 1024)}MiB"
+        if on_disk:  # main-catalog tables (events, feature timeline) are stored compressed
+            database = str(Path(temp_dir) / "scan.duckdb")
+    con = duckdb.connect(database, config=config)
     con.execute("SET TimeZone = 'UTC'")
     return con
 
@@ -213,6 +246,7 @@ def scan(
     detection at the replay checkpoints to measure ``flagged_at``.
     """
     from distillguard.features import build_timeline, register_events
+    from distillguard.features._prepare import compact_events
     from distillguard.features._source import load_events
     from distillguard.scoring import accounts_table
 
@@ -222,28 +256,38 @@ def scan(
     params = (params or DetectionParams()).resolved()
     cutoff = _parse_as_of(as_of)
     timings: dict[str, float] = {}
+    peak_rss: dict[str, float] = {}
     clock = time.perf_counter()
     bar = _progress(progress)
-    with bar:
+    spill = tempfile.TemporaryDirectory(prefix="dg-scan-spill-")
+    with bar, spill:
         step = bar.add_task("scan", total=6) if bar else None
 
         def tick(name: str) -> None:
             nonlocal clock
             now = time.perf_counter()
             timings[name] = round(now - clock, 3)
+            peak_rss[name] = _peak_rss_gb()
             clock = now
             if bar:
                 bar.update(step, advance=1, description=f"scan: {name} done")
 
-        loaded = load_events(inputs, infra=infra, metadata_only=metadata_only, as_of=cutoff)
+        # intel matched on loaded (raw-log) events reads identifier columns the view drops
+        compact = intel is None
+        loaded = load_events(inputs, infra=infra, metadata_only=metadata_only, as_of=cutoff, compact=compact)
         # share matches frames/templates on raw prompt text, which the loaded events no longer carry
         intel_signals = _intel(intel, loaded.event_inputs or loaded.events, key_file, share_config)
         tick("load+enrich")
-        con = connect()
+        big = loaded.events.num_rows >= SCRATCH_DB_MIN_EVENTS
+        con = connect(DUCKDB_MEMORY_GB, spill.name, on_disk=big)
         checkpoints = _checkpoints(loaded.events, params.replay) if replay else []
+        # one copy of the events: DuckDB holds (and may spill) them once registered
+        events, loaded.events = loaded.events if compact else compact_events(loaded.events), None
         n_events = register_events(
-            con, loaded.events, "ev", checkpoints_ms=[int(c.timestamp() * 1000) for c in checkpoints]
+            con, events, "ev", checkpoints_ms=[int(c.timestamp() * 1000) for c in checkpoints]
         )
+        del events
+        pa.default_memory_pool().release_unused()
         tl = build_timeline(con, "ev", checkpoints, params.features)
         tick("features")
         ctx, result = detect_at(tl, None, has_prompts=loaded.has_prompts, params=params, intel=intel_signals)
@@ -274,6 +318,7 @@ def scan(
         meta["report"] = report_note
         tick("report")
         meta["timings_s"] = timings
+        meta["peak_rss_gb"] = peak_rss
         (out / "scan_meta.json").write_text(json.dumps(meta, indent=2, default=str, sort_keys=True))
         con.close()
     return ScanResult(out, accounts, result.campaigns, result.signals, result.edges, meta)
@@ -290,6 +335,15 @@ def _checkpoints(events: pa.Table, schedule: Any) -> list[dt.datetime]:
     mm = pc.min_max(events["timestamp"]).as_py()
     start = mm["min"].astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
     return replay_schedule(start, mm["max"].astimezone(dt.UTC), schedule)
+
+
+def _peak_rss_gb() -> float:
+    """Peak resident memory of this process so far (GB): recorded after each scan stage."""
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return round(peak / (2**30 if sys.platform == "darwin" else 2**20), 2)
 
 
 def _intel_note(signals: pa.Table | None) -> dict[str, Any] | None:

@@ -74,16 +74,63 @@ def view_sql(available: set[str], source: str, extra_tags: dict[str, str] | None
     """
     parts = []
     for name, sql_type, candidates in _COLUMNS:
-        chosen = "NULL"
-        if extra_tags and name in extra_tags:
-            chosen = extra_tags[name]
-        else:
-            for expr in candidates:
-                if all(col in available for col in _needed(expr)):
-                    chosen = expr
-                    break
+        chosen = extra_tags[name] if extra_tags and name in extra_tags else _choose(available, candidates)
         parts.append(f"CAST({chosen} AS {sql_type}) AS {name}")
     return f"SELECT {', '.join(parts)} FROM {source}"
+
+
+def _choose(available: set[str], candidates: tuple[str, ...]) -> str:
+    """The first candidate expression whose columns all exist, else ``NULL``."""
+    for expr in candidates:
+        if all(col in available for col in _needed(expr)):
+            return expr
+    return "NULL"
+
+
+#: String columns with few distinct values on any input (models, client software, TLS stacks,
+#: tiers, countries, IP kinds, capabilities): dictionary-encoded while the events wait in
+#: Arrow for DuckDB, a few bytes a row instead of the string (~1.5 GB less at 10M events).
+DICTIONARY_COLUMNS: tuple[str, ...] = (
+    "provider",
+    "model",
+    "user_agent",
+    "tls_fingerprint",
+    "account_tier",
+    "account_country",
+    "status",
+    "ip_kind",
+    "ip_country",
+    "capability",
+)
+
+
+def compact_events(table: Any) -> Any:
+    """Only the columns the view reads (plus enrich's tag columns), low-cardinality strings
+    dictionary-encoded: the same view from about half the Arrow memory. Values are unchanged
+    (the view casts every column), so detection results are too."""
+    import pyarrow as pa
+
+    available = set(table.column_names)
+    used = {"account_id", "timestamp"}
+    for _, _, candidates in _COLUMNS:
+        used.update(_needed(_choose(available, candidates)))
+    keep = [
+        f.name
+        for f in table.schema
+        if f.name in used or (pa.types.is_boolean(f.type) and f.name.startswith(("tag_", "is_")))
+    ]
+    return encode_low_cardinality(table.select(keep))
+
+
+def encode_low_cardinality(table: Any) -> Any:
+    """``table`` with its :data:`DICTIONARY_COLUMNS` strings dictionary-encoded."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for i, f in enumerate(table.schema):
+        if f.name in DICTIONARY_COLUMNS and pa.types.is_string(f.type):
+            table = table.set_column(i, f.name, pc.dictionary_encode(table[f.name]))
+    return table
 
 
 #: Tag column name fragments that mean "elicits reasoning traces" (enrich's naming may vary).
@@ -194,7 +241,8 @@ def register_events(
         sql = view_sql(set(names), raw, tag_expressions(names, types))
         cols = ", ".join(extra)
         select = sql.replace(f" FROM {raw}", f", {cols} FROM {raw}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {select}")
+    # a main-catalog table: compressed on disk when the connection has a database file
+    con.execute(f"CREATE OR REPLACE TABLE {name} AS {select}")
     con.unregister(raw)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_accts AS SELECT DISTINCT aid, account_id FROM {name}")
     return int(con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])

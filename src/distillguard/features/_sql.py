@@ -308,32 +308,42 @@ def _type(col: str) -> str:
     return "DOUBLE" if col in DOUBLE_COLUMNS else "BIGINT"
 
 
-def grid_join_sql(src: str, n_checkpoints: int, capabilities: list[str]) -> str:
+def grid_join_sql(src: str, n_checkpoints: int, capabilities: list[str], aids: tuple[int, int]) -> str:
     """Every (account, checkpoint ``k``) from the account's first interval on, with the
-    partials of interval ``k`` (NULL where the account was quiet), sorted by (aid, k).
+    partials of interval ``k`` (NULL where the account was quiet), sorted by (aid, k), for
+    the accounts with ``aids[0] <= aid <= aids[1]`` (the grid is built in account chunks so
+    that only one chunk is held outside DuckDB at a time).
     The running sums over ``k`` are taken in numpy (one cumulative sum per column), which is
     much cheaper than a few dozen SQL window aggregates."""
+    lo, hi = aids
+
+    def part(name: str) -> str:
+        return f"(SELECT * FROM {src}_{name} WHERE aid BETWEEN {lo} AND {hi})"
+
     caps = [f"cap_{i}" for i in range(len(capabilities))]
-    cap_join = f"LEFT JOIN {src}_pc pc ON pc.aid = g.aid AND pc.cp = g.k" if caps else ""
+    cap_join = f"LEFT JOIN {part('pc')} pc ON pc.aid = g.aid AND pc.cp = g.k" if caps else ""
     cap_cols = ", " + ", ".join(f"pc.{c}" for c in caps) if caps else ""
     return f"""
-WITH acc AS (SELECT aid, min(cp) AS cp0 FROM {src}_pb GROUP BY aid),
+WITH acc AS (SELECT aid, min(cp) AS cp0 FROM {part("pb")} GROUP BY aid),
 g AS (
   SELECT acc.aid, r.range::INTEGER AS k FROM acc, range(0, {n_checkpoints + 1}) r WHERE r.range >= acc.cp0
 )
 SELECT g.aid, g.k, pb.* EXCLUDE (aid, cp), pk.* EXCLUDE (aid, cp), pf.* EXCLUDE (aid, cp), sq.sq{cap_cols}
 FROM g
-LEFT JOIN {src}_pb pb ON pb.aid = g.aid AND pb.cp = g.k
-LEFT JOIN {src}_pk pk ON pk.aid = g.aid AND pk.cp = g.k
-LEFT JOIN {src}_pf pf ON pf.aid = g.aid AND pf.cp = g.k
-LEFT JOIN {src}_sq sq ON sq.aid = g.aid AND sq.cp = g.k
+LEFT JOIN {part("pb")} pb ON pb.aid = g.aid AND pb.cp = g.k
+LEFT JOIN {part("pk")} pk ON pk.aid = g.aid AND pk.cp = g.k
+LEFT JOIN {part("pf")} pf ON pf.aid = g.aid AND pf.cp = g.k
+LEFT JOIN {part("sq")} sq ON sq.aid = g.aid AND sq.cp = g.k
 {cap_join}
 ORDER BY g.aid, g.k
 """
 
 
-def features_sql(src: str, capabilities: list[str]) -> str:
-    """Derived features from the running partials ``{src}_cum`` (one row per account and k)."""
+def features_sql(src: str, capabilities: list[str], aids: tuple[int, int]) -> str:
+    """Derived features from the running partials ``{src}_cum`` (one row per account and k)
+    of the accounts ``aids[0] <= aid <= aids[1]``, sorted by (k, aid): a SELECT, so chunks of
+    the grid can create or append to a table."""
+    lo, hi = aids
     caps = [f"cap_{i}" for i in range(len(capabilities))]
     if caps:
         top = "greatest(" + ", ".join(caps) + ")" if len(caps) > 1 else caps[0]
@@ -345,7 +355,6 @@ def features_sql(src: str, capabilities: list[str]) -> str:
     else:
         cap_select = "0.0::DOUBLE AS cap_top_share, NULL::VARCHAR"
     return f"""
-CREATE OR REPLACE TEMP TABLE {src}_feat AS
 SELECT a.account_id, c.aid, c.k, c.n, c.first_ts, c.last_ts,
   (epoch_ms(c.last_ts) - epoch_ms(c.first_ts)) / 3.6e6 AS span_h,
   c.in_tok, c.out_tok, c.reason_tok,
@@ -378,7 +387,7 @@ SELECT a.account_id, c.aid, c.k, c.n, c.first_ts, c.last_ts,
   c.minor_n::DOUBLE / c.n AS minority_model_share,
   coalesce(pv.pivot_share, 0.0) AS pivot_share, coalesce(pv.pivot_n, 0)::BIGINT AS pivot_n
 FROM {src}_cum c JOIN {src}_attr a USING (aid)
-LEFT JOIN {src}_rt rt ON rt.aid = c.aid AND rt.k = c.k
-LEFT JOIN {src}_pv pv ON pv.aid = c.aid AND pv.k = c.k
+LEFT JOIN (SELECT * FROM {src}_rt WHERE aid BETWEEN {lo} AND {hi}) rt ON rt.aid = c.aid AND rt.k = c.k
+LEFT JOIN (SELECT * FROM {src}_pv WHERE aid BETWEEN {lo} AND {hi}) pv ON pv.aid = c.aid AND pv.k = c.k
 ORDER BY c.k, c.aid
 """
