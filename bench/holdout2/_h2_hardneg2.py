@@ -24,6 +24,7 @@ from _h2_common import (
 )
 from _h2_frame import source_mix
 from _h2_hardneg import _const, agent_platform, bench_nightly, mooc, saas_relay
+from _h2_hardneg3 import oss_agent_users
 from _h2_text import (
     CONSULTANCY_TEMPLATES,
     RUBRIC_TEMPLATE_MID,
@@ -248,4 +249,5 @@ def hard_negatives(rng: np.random.Generator, w: World, scale: float) -> list[Pop
         mobile_cgnat(rng, w, k(500)),
         privacy_relay(rng, w, k(300)),
         rubric_vendor(rng, w, int(5500 * min(1.0, scale))),
+        oss_agent_users(rng, w, k(220)),
     ]

@@ -138,6 +138,9 @@ def verdicts(
 
     Partner intel is cross-account evidence from outside: intel plus one local family at
     the suspicious level is an attack; intel alone never is (``min_local_families``).
+
+    Accounts lifted to attack by either rule score at least ``attack_score``
+    (:func:`attack_floor`), so the score never orders an attack below the threshold.
     """
     score = 1.0 - np.prod(1.0 - params.family_cap * fam, axis=1)
     fired = fam >= params.family_fire
@@ -157,7 +160,19 @@ def verdicts(
         own = score if own_score is None else own_score
         attack |= campaign_member & (own >= params.member_min_own_score)
     verdict = np.where(attack, "attack", np.where(score >= params.suspicious_score, "suspicious", "clear"))
-    return score, verdict
+    return attack_floor(score, attack, params), verdict
+
+
+def attack_floor(score: np.ndarray, attack: np.ndarray, params: ScoringParams) -> np.ndarray:
+    """``score`` raised to at least ``params.attack_score`` where ``attack`` holds.
+
+    Rules that lift an account to ``attack`` on evidence the score does not pool (campaign
+    membership, partner intel with one local family, a corroborated link to a proven attacker)
+    would otherwise leave it scored below accounts merely ``suspicious``: sorting by score --
+    an analyst's queue, ROC-AUC -- would then contradict the verdicts. The floor keeps every
+    attack at or above the attack threshold; the reasons still name the lifting rule.
+    """
+    return np.where(attack, np.maximum(score, params.attack_score), score)
 
 
 def reasons(signals: pa.Table, accounts: np.ndarray, params: ScoringParams) -> list[list[str]]:

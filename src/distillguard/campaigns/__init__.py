@@ -39,7 +39,7 @@ from distillguard.detectors.base import (
     signal_rows,
 )
 from distillguard.schema import EDGES_SCHEMA
-from distillguard.scoring import ScoringParams, score_accounts
+from distillguard.scoring import ScoringParams, attack_floor, score_accounts
 
 __all__ = ["CampaignParams", "CampaignResult", "ClusterParams", "GraphParams", "find_campaigns"]
 
@@ -170,7 +170,7 @@ def find_campaigns(
         campaign_member=lift >= p.member_attack_score,
         own_score=first["score"],
     )
-    final, all_signals = _corroborate(ctx, first, final, all_signals, p, only)
+    final, all_signals = _corroborate(ctx, first, final, all_signals, p, only, sp)
     if only is not None:
         return CampaignResult(final, all_signals, edges, [], {})
     sync = edges.filter(pc.equal(edges["kind"], "sync"))
@@ -208,9 +208,12 @@ def _corroborate(
     signals: pa.Table,
     p: CampaignParams,
     only: set[str] | None,
+    sp: ScoringParams,
 ) -> tuple[dict[str, Any], pa.Table]:
     """Suspicious accounts linked to one own-evidence attacker by independent kinds -> attack
-    (see :mod:`._corroborate`), with a ``corroborated_link`` signal naming the partner."""
+    (see :mod:`._corroborate`), with a ``corroborated_link`` signal naming the partner. A
+    lifted account scores at least ``sp.attack_score`` (:func:`~distillguard.scoring.attack_floor`):
+    its verdict and its rank in a score-sorted queue must agree."""
     acc = final["account_id"]
     sus = acc[final["verdict"] == "suspicious"]
     if only is not None:
@@ -240,6 +243,7 @@ def _corroborate(
     )
     final = dict(final)
     final["verdict"] = np.where(hit, "attack", final["verdict"])
+    final["score"] = attack_floor(final["score"], hit, sp)
     final["reasons"] = [
         [*r, "corroborated_link"] if h else r for r, h in zip(final["reasons"], hit.tolist(), strict=True)
     ]

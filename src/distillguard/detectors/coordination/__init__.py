@@ -134,6 +134,25 @@ class CoordinationDetector(Detector):
             "evidence: a benchmark tool's users all send the same public questions (ratio near 1), "
             "a relay or a fleet sends distinct prompts under it",
         )
+        system_cohort_max_iqr_days: float = param(
+            30.0,
+            "max inter-quartile range (days) of the signup dates of a harvest system prompt's "
+            "accounts for them to be a cohort (fleets open their accounts together, days apart); "
+            "the developers using a popular open-source tool's built-in system prompt signed up "
+            "whenever each of them did, months to years apart",
+        )
+        system_cohort_min_known: int = param(
+            5, "accounts with a known signup date a group needs before its signup spread is judged"
+        )
+        system_min_shared_egress: float = param(
+            0.5,
+            "share of a harvest system prompt's payers calling through a datacenter IP shared with "
+            "other payers of it that makes a diverse group one relay (its hosts carry some of every "
+            "customer's calls); a tool's users call from their own homes and VMs",
+        )
+        system_egress_min_payers: int = param(
+            2, "payers of one system prompt behind one datacenter IP that make it shared egress"
+        )
         infra_max_accounts: int = param(5000, "larger shared IPs are public gateways, not fleet infra")
         profile_min_requests: int = param(
             20, "requests (with a known local clock) before a profile is judged"
