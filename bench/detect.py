@@ -125,7 +125,56 @@ def main() -> None:
                 row["metadata_only"] = _summary(work / f"{scenario}-{seed}" / "scan-meta", logs)
             rows.append(row)
             print(json.dumps(row, indent=1, default=str), flush=True)
+    print(_table(rows))
     print(f"work dir: {work}")
+
+
+def _table(rows: list[dict]) -> str:
+    """The rows as one Markdown table (the README's benchmark table)."""
+    cols = [
+        "scenario",
+        "seed",
+        "scan",
+        "events/s",
+        "scan time",
+        "peak RSS",
+        "vs bare group-by",
+        "precision",
+        "recall",
+        "benign FPR",
+        "purity",
+        "flagged before 5%",
+        "recall by persona",
+    ]
+    out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in rows:
+        for variant in ("full", "metadata_only"):
+            s = r.get(variant)
+            if not s:
+                continue
+            speed = ["", "", "", ""]
+            if variant == "full":
+                speed = [
+                    f"{r['events_per_s']:,}",
+                    f"{r['scan_s']} s",
+                    f"{r['peak_rss_mb'] / 1024:.1f} GB",
+                    f"{r['ratio_to_bare_groupby']:.0f}x",
+                ]
+            personas = ", ".join(f"{k} {v:.3f}" for k, v in s["recall_by_persona"].items())
+            cells = [
+                r["scenario"],
+                str(r["seed"]),
+                variant.replace("_", "-"),
+                *speed,
+                f"{s['precision']:.3f}",
+                f"{s['recall']:.3f}",
+                f"{s['benign_fpr']:.5f}",
+                f"{s['weighted_purity'] or 0:.3f}",
+                s["flagged_early"],
+                personas,
+            ]
+            out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
 
 
 if __name__ == "__main__":
