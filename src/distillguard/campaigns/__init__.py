@@ -215,7 +215,10 @@ def _corroborate(
     lifted account scores at least ``sp.attack_score`` (:func:`~distillguard.scoring.attack_floor`):
     its verdict and its rank in a score-sorted queue must agree."""
     acc = final["account_id"]
-    sus = acc[final["verdict"] == "suspicious"]
+    # own evidence, as for the membership lift: a suspect suspicious only through membership
+    # (a stolen card shared with a fleet, say) is not lifted by links alone
+    own = np.asarray(first["score"], dtype=np.float64) >= sp.member_min_own_score
+    sus = acc[(final["verdict"] == "suspicious") & own]
     if only is not None:
         sus = np.asarray(sorted(set(sus.tolist()) & only), dtype=object)
     links = corroborated_links(

@@ -3,8 +3,9 @@
 The campaign-score lift (``campaign_member``) needs a member's own score to be near a family
 of its own, because on held-out traffic a loose version of it turned benign customers in
 mixed components into attacks: "member of a group" is weak when the group is chained
-together by generic links. This rule is pairwise instead: an account that is already
-suspicious on its own, and shares groups of at least ``min_kinds`` *different* kinds with one
+together by generic links. This rule is pairwise instead: an account that is suspicious,
+with evidence of its own (first-pass score >= ``member_min_own_score``, the membership
+lift's gate), and shares groups of at least ``min_kinds`` *different* kinds with one
 single account that is an attack on its own evidence (a card and a creation burst, a card
 and a fleet template family...), is an attack. Two independent coincidences with one
 proven attacker are what an analyst would act on; a benign customer can share a public
