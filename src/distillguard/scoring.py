@@ -59,7 +59,13 @@ CROSS_ACCOUNT_FAMILIES: tuple[str, ...] = ("coordination", "intel")
 #: Empty by default: measured on our simulator, excluding the weak template / signup links
 #: from the cross-account requirement cost most fleet recall (they are often the only
 #: cross-account evidence of thin fleet members); kept as a documented knob.
-CORROBORATING_ONLY: tuple[str, ...] = ()
+#: Cross-account signals that add to the score but are never alone the cross-account
+#: evidence of an attack. ``shared_system_prompt`` is a harvest-style system prompt whose
+#: prompts repeat across accounts: a benchmark tool's, an evaluation harness at 10M events
+#: turned attack on it plus a weak lockstep with two fellow harness accounts. (A shared
+#: datacenter IP is the same kind of weak thing -- commercial VPN exits -- but held-out hydra
+#: fleets lean on it alone: moving it here cost 285 of 285 of them, so it stays, noted.)
+CORROBORATING_ONLY: tuple[str, ...] = ("shared_system_prompt",)
 
 
 @dataclass(frozen=True)

@@ -51,3 +51,32 @@ def test_replay_schedule_dense_early_and_bounded() -> None:
     assert steps[0] == 2.0 and steps[-1] == 12.0
     assert all(start < c < start + dt.timedelta(days=8) for c in cps)
     assert len(replay_schedule(start, start + dt.timedelta(days=400), ReplaySchedule())) == 64
+
+
+def test_benchmark_tool_system_prompt_is_not_alone_cross_account_evidence() -> None:
+    """An evaluation harness: a shared harvest-style system prompt whose prompts repeat across
+    accounts (``shared_system_prompt``), CoT on every request, no think time. It shares one
+    benign-explainable thing, so it scores but stays below attack until a second,
+    independent cross-account signal (a card shared by accounts running one job here)
+    corroborates it."""
+    import pyarrow as pa
+
+    from distillguard.detectors.base import concat_signals, signal_rows
+    from distillguard.scoring import score_accounts
+
+    acc = np.array(["harness"], dtype=object)
+    one = np.ones(1)
+    base = [
+        signal_rows(acc, "coordination", "shared_system_prompt", one, one * 27, 3, "shared"),
+        signal_rows(acc, "extraction", "cot_elicitation_share", one, one, 0.3, "cot"),
+        signal_rows(acc, "automation", "machine_timing", one, one, 0.5, "timing"),
+        # a weak lockstep with two other harness accounts (both run the nightly suite)
+        signal_rows(acc, "coordination", "synchronized", one * 0.5, one * 2, 2, "lockstep"),
+    ]
+    features = pa.table({"account_id": pa.array(acc.tolist(), pa.string())})
+    alone = score_accounts(features, concat_signals(base))
+    coordination = alone["families"][0, FAMILIES.index("coordination")]
+    assert coordination >= ScoringParams().family_fire  # it does count in the score
+    assert alone["verdict"][0] == "suspicious"
+    card = signal_rows(acc, "coordination", "shared_payment", one, one * 6, 3, "card")
+    assert score_accounts(features, concat_signals([*base, card]))["verdict"][0] == "attack"
