@@ -12,61 +12,36 @@ from distillguard.campaigns._corroborate import corroborated_links
 from distillguard.campaigns._similarity import SimilarityParams, similarity_edges
 from distillguard.campaigns.cluster import ClusterParams, leiden_clusters
 from distillguard.campaigns.graph import GraphParams
-from distillguard.detectors.base import DetectionContext
 
 
-def _ctx(accounts: list[str], payment: dict[str, str], fams: list[tuple[str, str]], n_pop: int = 5000):
-    """A detection context with cards and template families only (plus quiet filler accounts,
-    so group sizes are measured against a realistic population)."""
-    filler = [f"z{i:05d}" for i in range(n_pop - len(accounts))]
-    ids = sorted(accounts + filler)
-    pay = np.array([payment.get(a) for a in ids], dtype=object)
-    sizes = {}
-    for v in payment.values():
-        sizes[v] = sizes.get(v, 0) + 1
-    size = np.array([sizes.get(v, 1) if v is not None else 1 for v in pay], dtype=np.float64)
-    features = pa.table(
-        {"account_id": pa.array(ids, pa.string()), "payment": pa.array(pay.tolist(), pa.string())}
-    )
-    members = pa.table(
-        {
-            "account_id": pa.array([a for a, _ in fams], pa.string()),
-            "fam": pa.array([f for _, f in fams], pa.string()),
-        }
-    )
-    return DetectionContext(
-        None, "ev", features, True, cache={"payment_size": size, "fleet_members": members}
-    )
-
-
-def _two_fleets(n: int = 120):
+def _two_fleets(make_ctx, n: int = 120):
     """Fleet A (cards of 6, own family "fa") and fleet B (cards of 6, own family "fb"); every
     account of both also uses the generic family 'generic'."""
     a = [f"a{i:04d}" for i in range(n)]
     b = [f"b{i:04d}" for i in range(n)]
     payment = {x: f"cardA{i // 6}" for i, x in enumerate(a)} | {x: f"cardB{i // 6}" for i, x in enumerate(b)}
     fams = [(x, "generic") for x in a + b] + [(x, "fa") for x in a] + [(x, "fb") for x in b]
-    return a, b, _ctx(a + b, payment, fams)
+    return a, b, make_ctx(a + b, payment, fams)
 
 
-def test_specific_evidence_separates_fleets_a_generic_family_chains() -> None:
-    a, b, ctx = _two_fleets()
+def test_specific_evidence_separates_fleets_a_generic_family_chains(make_ctx) -> None:
+    a, b, ctx = _two_fleets(make_ctx)
     edges = similarity_edges(ctx, np.array(a + b, dtype=object), GraphParams(), SimilarityParams())
     cl = leiden_clusters(edges, ClusterParams())
     assert len({cl[x] for x in a}) == 1 and len({cl[x] for x in b}) == 1
     assert cl[a[0]] != cl[b[0]]
 
 
-def test_homogeneous_fleet_is_not_cut() -> None:
+def test_homogeneous_fleet_is_not_cut(make_ctx) -> None:
     fleet = [f"f{i:04d}" for i in range(300)]
-    ctx = _ctx(fleet, {}, [(x, "only") for x in fleet])
+    ctx = make_ctx(fleet, {}, [(x, "only") for x in fleet])
     edges = similarity_edges(ctx, np.array(fleet, dtype=object), GraphParams(), SimilarityParams())
     cl = leiden_clusters(edges, ClusterParams())
     assert len({cl[x] for x in fleet}) == 1
 
 
-def test_similarity_graph_is_deterministic_and_seeded() -> None:
-    a, b, ctx = _two_fleets(60)
+def test_similarity_graph_is_deterministic_and_seeded(make_ctx) -> None:
+    a, b, ctx = _two_fleets(make_ctx, 60)
     acc = np.array(a + b, dtype=object)
     one = similarity_edges(ctx, acc, GraphParams(), SimilarityParams())
     two = similarity_edges(ctx, acc[::-1], GraphParams(), SimilarityParams())
@@ -75,10 +50,10 @@ def test_similarity_graph_is_deterministic_and_seeded() -> None:
     assert not one.equals(other)
 
 
-def test_rare_shared_group_weighs_more_than_common_one() -> None:
+def test_rare_shared_group_weighs_more_than_common_one(make_ctx) -> None:
     """IDF: two accounts sharing a card of 2 are more similar than two sharing a family of 200."""
     big = [f"m{i:04d}" for i in range(200)]
-    ctx = _ctx(big, {"m0000": "c", "m0001": "c"}, [(x, "wide") for x in big])
+    ctx = make_ctx(big, {"m0000": "c", "m0001": "c"}, [(x, "wide") for x in big])
     edges = similarity_edges(ctx, np.array(big, dtype=object), GraphParams(), SimilarityParams(knn=3))
     w = dict(
         zip(
@@ -92,7 +67,7 @@ def test_rare_shared_group_weighs_more_than_common_one() -> None:
     assert card_pair > 2 * max(others)
 
 
-def test_corroborated_link_needs_two_kinds_with_one_attacker() -> None:
+def test_corroborated_link_needs_two_kinds_with_one_attacker(make_ctx) -> None:
     accounts = ["att1", "att2", "s_both", "s_split", "s_one"]
     payment = {"att1": "c1", "s_both": "c1", "att2": "c2", "s_split": "c2", "s_one": "c3", "x": "c3"}
     fams = [
@@ -103,7 +78,7 @@ def test_corroborated_link_needs_two_kinds_with_one_attacker() -> None:
         ("att2", "f2"),
         ("s_one", "f2"),
     ]
-    ctx = _ctx([*accounts, "x"], payment, fams)
+    ctx = make_ctx([*accounts, "x"], payment, fams)
     links = corroborated_links(
         ctx,
         np.array(["s_both", "s_split", "s_one"], dtype=object),
@@ -117,14 +92,14 @@ def test_corroborated_link_needs_two_kinds_with_one_attacker() -> None:
     assert links == {"s_both": ("att1", ["payment", "template"])}
 
 
-def test_corroborated_link_needs_one_specific_group() -> None:
+def test_corroborated_link_needs_one_specific_group(make_ctx) -> None:
     """Two kinds shared with one attacker, but both huge groups: not specific to the pair."""
     crowd = [f"c{i:04d}" for i in range(300)]
     fams = [(x, "wide") for x in crowd] + [(x, "wide2") for x in crowd]
     members = pa.table(
         {"account_id": pa.array(crowd, pa.string()), "ip": pa.array(["9.9.9.9"] * 300, pa.string())}
     )
-    ctx = _ctx(crowd, {}, fams)
+    ctx = make_ctx(crowd, {}, fams)
     ctx.cache["hosting_ips"] = members
     sus, att = np.array(crowd[:1], dtype=object), np.array(crowd[1:], dtype=object)
     assert corroborated_links(ctx, sus, att, GraphParams(), 2, 100) == {}
@@ -140,14 +115,14 @@ def test_campaign_params_document_every_knob() -> None:
         assert key in doc and doc[key]["doc"]
 
 
-def test_two_start_leiden_never_worse_than_one_start() -> None:
+def test_two_start_leiden_never_worse_than_one_start(make_ctx) -> None:
     """The kept partition reaches at least the objective of the plain run from singletons."""
     import igraph as ig
     import leidenalg
 
     from distillguard.campaigns.cluster import _best_partition
 
-    a, b, ctx = _two_fleets(90)
+    a, b, ctx = _two_fleets(make_ctx, 90)
     edges = similarity_edges(ctx, np.array(a + b, dtype=object), GraphParams(), SimilarityParams())
     names = sorted(set(edges["src"].to_pylist()) | set(edges["dst"].to_pylist()))
     ix = {n: i for i, n in enumerate(names)}
