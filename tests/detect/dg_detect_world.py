@@ -230,6 +230,29 @@ def standard_world(seed: int = 0) -> World:
     return w
 
 
+def day_times(w: World, n: int, utc_offset_h: float, start_h: float = 9, end_h: float = 18) -> np.ndarray:
+    """Human sessions in local hours ``start_h``-``end_h`` of a timezone, over the world's span."""
+    days = w.rng.integers(0, int(w.span_s // DAY), n)
+    local = w.rng.uniform(start_h, end_h, n)
+    return np.sort(days * DAY + ((local - utc_offset_h) % 24) * 3600 + w.rng.uniform(0, 60, n))
+
+
+def offshore_lowslow_fleet(w: World, k: int) -> None:
+    """A fleet in UTC+8 office hours claiming US/GB billing, mostly on the older model."""
+    for i in range(k):
+        n = int(w.rng.integers(25, 40))
+        w._add(
+            f"lsf{i:03d}",
+            day_times(w, n, 8),
+            "attack_lowslow",
+            account_country=("US", "GB")[i % 2],
+            model=np.where(w.rng.random(n) < 0.7, "m-old", "m-large"),
+            template_family=w.rng.integers(10_000, 10_000_000, n),
+            prompt=[f"lsf{i} q{j}" for j in range(n)],
+            client_ip=f"73.{i}.{i}.9",
+        )
+
+
 def detection_context(table: pa.Table, has_prompts: bool = True) -> Any:
     """A DetectionContext over ``table`` in a fresh DuckDB connection."""
     from distillguard.detectors import DetectionContext

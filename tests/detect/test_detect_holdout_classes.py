@@ -11,19 +11,12 @@ not its own proof; partner intel corroborating local evidence; enrich's tag name
 from __future__ import annotations
 
 import numpy as np
-from dg_detect_world import DAY, World, detection_context, fired
+from dg_detect_world import World, day_times, detection_context, fired, offshore_lowslow_fleet
 
 from distillguard.detectors import AutomationDetector, CoordinationDetector, TrafficDetector
 from distillguard.detectors.base import FAMILIES
 from distillguard.features._prepare import tag_expressions
 from distillguard.scoring import ScoringParams, verdicts
-
-
-def _day_times(w: World, n: int, utc_offset_h: float) -> np.ndarray:
-    """Human sessions in local office hours (09-18) of a timezone, over the world's span."""
-    days = w.rng.integers(0, int(w.span_s // DAY), n)
-    local = w.rng.uniform(9, 18, n)
-    return np.sort(days * DAY + ((local - utc_offset_h) % 24) * 3600 + w.rng.uniform(0, 60, n))
 
 
 def _people(w: World, k: int, *, old_share: float = 0.02) -> None:
@@ -33,7 +26,7 @@ def _people(w: World, k: int, *, old_share: float = 0.02) -> None:
         country, off = (("US", -6), ("GB", 0))[i % 2]
         w._add(
             f"ppl{i:03d}",
-            _day_times(w, n, off),
+            day_times(w, n, off),
             "benign_people",
             account_country=country,
             model=np.where(w.rng.random(n) < old_share, "m-old", "m-large"),
@@ -53,7 +46,7 @@ def test_vpn_exits_shared_by_strangers_are_not_fleet_infra() -> None:
         n = int(w.rng.integers(25, 60))
         w._add(
             f"vpn{i:02d}",
-            _day_times(w, n, -6),
+            day_times(w, n, -6),
             "benign_vpn_user",
             client_ip=[f"185.65.{j % 3}.10" for j in w.rng.integers(0, 3, n)],
             ip_kind="vpn",
@@ -99,7 +92,7 @@ def test_benchmark_payloads_and_common_cot_phrasing_are_not_fleet_templates() ->
         fam = np.where(bench, w.rng.choice(openings, n), w.rng.integers(10_000, 10_000_000, n))
         w._add(
             f"app{i:02d}",
-            _day_times(w, n, -6),
+            day_times(w, n, -6),
             "benign_reasoning_app",
             ip_kind="hosting",
             client_ip=f"35.9.{i}.1",
@@ -112,7 +105,7 @@ def test_benchmark_payloads_and_common_cot_phrasing_are_not_fleet_templates() ->
         wrapped = w.rng.random(n) < 0.35
         w._add(
             f"itl{i:02d}",
-            _day_times(w, n, 1),
+            day_times(w, n, 1),
             "benign_intl_user",
             account_country="DE",
             ip_country="DE",
@@ -125,22 +118,6 @@ def test_benchmark_payloads_and_common_cot_phrasing_are_not_fleet_templates() ->
     assert not benign & (fired(out, "shared_harvest_template") | fired(out, "shared_template"))
 
 
-def _lowslow(w: World, k: int) -> None:
-    """A fleet in UTC+8 office hours claiming US/GB billing, mostly on the older model."""
-    for i in range(k):
-        n = int(w.rng.integers(25, 40))
-        w._add(
-            f"lsf{i:03d}",
-            _day_times(w, n, 8),
-            "attack_lowslow",
-            account_country=("US", "GB")[i % 2],
-            model=np.where(w.rng.random(n) < 0.7, "m-old", "m-large"),
-            template_family=w.rng.integers(10_000, 10_000_000, n),
-            prompt=[f"lsf{i} q{j}" for j in range(n)],
-            client_ip=f"73.{i}.{i}.9",
-        )
-
-
 def test_lowslow_fleet_shares_an_unusual_profile_beyond_chance() -> None:
     w = World(seed=6)
     _people(w, 400)
@@ -149,20 +126,20 @@ def test_lowslow_fleet_shares_an_unusual_profile_beyond_chance() -> None:
     for i in range(6):
         w._add(
             f"owl{i}",
-            _day_times(w, 40, -6 - 12),
+            day_times(w, 40, -6 - 12),
             "benign_night_owl",
             template_family=w.rng.integers(10_000, 10_000_000, 40),
             prompt=[f"owl{i} q{j}" for j in range(40)],
         )
         w._add(
             f"leg{i}",
-            _day_times(w, 40, -6),
+            day_times(w, 40, -6),
             "benign_legacy",
             model="m-old",
             template_family=w.rng.integers(10_000, 10_000_000, 40),
             prompt=[f"leg{i} q{j}" for j in range(40)],
         )
-    _lowslow(w, 40)
+    offshore_lowslow_fleet(w, 40)
     fleet = {a for a in w.labels if a.startswith("lsf")}
     coord = _signals(w, CoordinationDetector())
     prof = fired(coord, "shared_unusual_profile")
@@ -177,7 +154,7 @@ def test_unusual_profile_needs_many_unrelated_accounts() -> None:
     """A handful of night owls on a legacy model is chance, not a fleet."""
     w = World(seed=8)
     _people(w, 200)
-    _lowslow(w, 4)
+    offshore_lowslow_fleet(w, 4)
     assert not fired(_signals(w, CoordinationDetector()), "shared_unusual_profile")
 
 

@@ -14,15 +14,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "detect"))
 
-from dg_detect_world import DAY, World, detection_context, fired
+from dg_detect_world import World, day_times, detection_context, fired, offshore_lowslow_fleet
 
 from distillguard.detectors import CoordinationDetector
-
-
-def _day_times(w: World, n: int, utc_offset_h: float, start_h: float = 9, end_h: float = 18) -> np.ndarray:
-    days = w.rng.integers(0, int(w.span_s // DAY), n)
-    local = w.rng.uniform(start_h, end_h, n)
-    return np.sort(days * DAY + ((local - utc_offset_h) % 24) * 3600 + w.rng.uniform(0, 60, n))
 
 
 def _people(w: World, k: int) -> None:
@@ -30,7 +24,7 @@ def _people(w: World, k: int) -> None:
         n = int(w.rng.integers(25, 60))
         w._add(
             f"ppl{i:03d}",
-            _day_times(w, n, -6),
+            day_times(w, n, -6),
             "benign_people",
             model=np.where(w.rng.random(n) < 0.02, "m-old", "m-large"),
             template_family=w.rng.integers(10_000, 10_000_000, n),
@@ -55,22 +49,6 @@ def _always_on(w: World, k: int) -> None:
         )
 
 
-def _fleet(w: World, k: int) -> None:
-    """Many small accounts claiming US/GB billing, working UTC+8 office hours on the old model."""
-    for i in range(k):
-        n = int(w.rng.integers(25, 40))
-        w._add(
-            f"lsf{i:03d}",
-            _day_times(w, n, 8),
-            "attack_lowslow",
-            account_country=("US", "GB")[i % 2],
-            model=np.where(w.rng.random(n) < 0.7, "m-old", "m-large"),
-            template_family=w.rng.integers(10_000, 10_000_000, n),
-            prompt=[f"lsf{i} q{j}" for j in range(n)],
-            client_ip=f"73.{i}.{i}.9",
-        )
-
-
 def test_always_on_services_on_an_older_model_are_no_operator_schedule() -> None:
     w = World(seed=11)
     _people(w, 600)  # the older model stays a minority one (< 10% of all traffic)
@@ -83,11 +61,11 @@ def test_always_on_services_on_an_older_model_are_no_operator_schedule() -> None
 def test_heavy_nightly_harness_is_not_a_member_of_the_fleet_profile() -> None:
     w = World(seed=12)
     _people(w, 600)  # the older model stays a minority one (< 10% of all traffic)
-    _fleet(w, 40)
+    offshore_lowslow_fleet(w, 40)
     n = 900  # a nightly benchmark batch, ~28x a fleet member's volume, local 01-04
     w._add(
         "evl0",
-        _day_times(w, n, -6, 1, 4),
+        day_times(w, n, -6, 1, 4),
         "benign_eval_harness",
         model="m-old",
         ip_kind="hosting",
