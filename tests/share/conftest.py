@@ -47,6 +47,37 @@ class Provider:
     benign_accounts: list[str]
     raw_values: dict[str, set[str]]
 
+    def mark(self, accounts: list[str], *, verdict: str = "suspicious", score: float = 0.45) -> None:
+        """Rewrite the scan so ``accounts`` carry ``verdict`` and ``score`` (outside every campaign)."""
+        import pyarrow.compute as pc
+
+        path = self.scan / "accounts.parquet"
+        table = pq.read_table(path)
+        hit = pc.is_in(table["account_id"], pa.array(accounts))
+        table = table.set_column(
+            table.schema.get_field_index("verdict"), "verdict", pc.if_else(hit, verdict, table["verdict"])
+        ).set_column(table.schema.get_field_index("score"), "score", pc.if_else(hit, score, table["score"]))
+        pq.write_table(table, path)
+
+    def add_events(self, name: str, rows: list[tuple[str, str]]) -> None:
+        """Append events (account, prompt), one second apart from ``T0``, to the event directory."""
+        part = self.events / "events" / "day=2026-03-01" / f"{name}.parquet"
+        n = len(rows)
+        cols = ("event_id", "timestamp", "account_id", "model", "input_tokens", "output_tokens", "prompt")
+        table = pa.table(
+            {
+                "event_id": [f"{name}-{i}" for i in range(n)],
+                "timestamp": [T0 + timedelta(seconds=i) for i in range(n)],
+                "account_id": [a for a, _ in rows],
+                "model": ["model-x"] * n,
+                "input_tokens": [10] * n,
+                "output_tokens": [10] * n,
+                "prompt": [p for _, p in rows],
+            },
+            schema=pa.schema([EVENT_SCHEMA.field(c) for c in cols]),
+        )
+        pq.write_table(table, part)
+
 
 def _write_events(root: Path, rows: dict[str, list]) -> Path:
     table = pa.Table.from_pydict(rows, schema=pa.schema([EVENT_SCHEMA.field(c) for c in rows]))

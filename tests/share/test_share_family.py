@@ -7,11 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import pytest
 
-from distillguard.schema import EVENT_SCHEMA
 from distillguard.share import ExportParams, IntelParams, export_bundle, intel_signals
 from distillguard.share._frames import frame_map
 from distillguard.share._hashing import duck, hash_canonical
@@ -20,36 +17,6 @@ from distillguard.share._stix import EXTENSION_ID
 from distillguard.share.intel import signals_from_matches
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
-
-
-def _flag(provider, accounts: list[str]) -> None:
-    """Rate ``accounts`` suspicious in the provider's scan (outside every campaign)."""
-    path = provider.scan / "accounts.parquet"
-    table = pq.read_table(path)
-    hit = pc.is_in(table["account_id"], pa.array(accounts))
-    table = table.set_column(
-        table.schema.get_field_index("verdict"), "verdict", pc.if_else(hit, "suspicious", table["verdict"])
-    ).set_column(table.schema.get_field_index("score"), "score", pc.if_else(hit, 0.45, table["score"]))
-    pq.write_table(table, path)
-
-
-def _add_events(provider, name: str, rows: list[tuple[str, str]]) -> None:
-    part = provider.events / "events" / "day=2026-03-01" / f"{name}.parquet"
-    n = len(rows)
-    cols = ("event_id", "timestamp", "account_id", "model", "input_tokens", "output_tokens", "prompt")
-    table = pa.table(
-        {
-            "event_id": [f"{name}-{i}" for i in range(n)],
-            "timestamp": [T0 + timedelta(seconds=i) for i in range(n)],
-            "account_id": [a for a, _ in rows],
-            "model": ["model-x"] * n,
-            "input_tokens": [10] * n,
-            "output_tokens": [10] * n,
-            "prompt": [p for _, p in rows],
-        },
-        schema=pa.schema([EVENT_SCHEMA.field(c) for c in cols]),
-    )
-    pq.write_table(table, part)
 
 
 def _wrapper_hashes(provider, key_file: Path) -> set[str]:
@@ -90,7 +57,7 @@ def _validate(path: Path) -> None:
 
 def test_family_carries_wrappers_of_a_partly_flagged_fleet(tmp_path, key_file, make_provider) -> None:
     beta = make_provider(tmp_path, "beta", seed=2, caught=False, n_attack=12)
-    _flag(beta, beta.attack_accounts[:6])  # local scoring caught half of the fleet
+    beta.mark(beta.attack_accounts[:6])  # local scoring caught half of the fleet
     res = export_bundle(beta.scan, key_file=key_file, out=tmp_path / "b.json", identity="Beta Labs")
     frames, camps = _by_level(res.path)
     wrappers = _wrapper_hashes(beta, key_file)
@@ -121,10 +88,10 @@ def test_family_carries_wrappers_of_a_partly_flagged_fleet(tmp_path, key_file, m
 def test_everyday_wrapper_is_no_family(tmp_path, key_file, make_provider) -> None:
     """A wording many clear accounts use fails the flagged-share test, whoever else uses it."""
     beta = make_provider(tmp_path, "beta", seed=2, caught=False, n_attack=12)
-    _flag(beta, beta.attack_accounts[:6])
+    beta.mark(beta.attack_accounts[:6])
     attack = sorted(p for p in beta.raw_values["prompt"] if "integral of" in p)
     crowd = [f"crowd-{i}" for i in range(20)]
-    _add_events(beta, "crowd", [(a, attack[0]) for a in crowd])
+    beta.add_events("crowd", [(a, attack[0]) for a in crowd])
     res = export_bundle(beta.scan, key_file=key_file, out=tmp_path / "b.json", identity="Beta Labs")
     frames, _ = _by_level(res.path)
     con = duck()
@@ -136,12 +103,12 @@ def test_everyday_wrapper_is_no_family(tmp_path, key_file, make_provider) -> Non
 
 def test_family_needs_enough_flagged_and_enough_users(tmp_path, key_file, make_provider) -> None:
     beta = make_provider(tmp_path, "beta", seed=2, caught=False, n_attack=12)
-    _flag(beta, beta.attack_accounts[:4])  # below family_min_flagged (5)
+    beta.mark(beta.attack_accounts[:4])  # below family_min_flagged (5)
     res = export_bundle(beta.scan, key_file=key_file, out=tmp_path / "b.json", identity="Beta Labs")
     assert "family" not in res.levels
     (tmp_path / "s").mkdir()
     small = make_provider(tmp_path / "s", "small", seed=3, caught=False, n_attack=6)
-    _flag(small, small.attack_accounts)  # 6 of 6 flagged, but 6 users < family_min_accounts (8)
+    small.mark(small.attack_accounts)  # 6 of 6 flagged, but 6 users < family_min_accounts (8)
     res = export_bundle(small.scan, key_file=key_file, out=tmp_path / "s.json", identity="Small")
     assert "family" not in res.levels
 
@@ -153,7 +120,7 @@ def test_partners_families_converge_on_unflagged_members(tmp_path, key_file, mak
     for seed, name in enumerate(["p1", "p2", "p3"], start=10):
         (tmp_path / name).mkdir()
         p = make_provider(tmp_path / name, name, seed=seed, caught=False, n_attack=12)
-        _flag(p, p.attack_accounts[:6])
+        p.mark(p.attack_accounts[:6])
         export_bundle(p.scan, key_file=key_file, out=intel / f"{name}.json", identity=name)
     (tmp_path / "beta").mkdir()
     beta = make_provider(tmp_path / "beta", "beta", seed=2, caught=False)

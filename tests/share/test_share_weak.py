@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from distillguard.schema import EVENT_SCHEMA
 from distillguard.share import ExportParams, IntelParams, export_bundle, intel_signals
 from distillguard.share._frames import frame_map
 from distillguard.share._hashing import duck, hash_canonical
@@ -36,46 +34,13 @@ def _validate(bundle: dict) -> None:
     assert result.is_valid, [str(e) for e in result.errors]
 
 
-def mark(provider, accounts: list[str], *, verdict: str = "suspicious", score: float = 0.45) -> None:
-    """Rewrite a provider's scan so ``accounts`` carry ``verdict`` (outside every campaign)."""
-    path = provider.scan / "accounts.parquet"
-    table = pq.read_table(path)
-    hit = pc.is_in(table["account_id"], pa.array(accounts))
-    table = table.set_column(
-        table.schema.get_field_index("verdict"), "verdict", pc.if_else(hit, verdict, table["verdict"])
-    ).set_column(table.schema.get_field_index("score"), "score", pc.if_else(hit, score, table["score"]))
-    pq.write_table(table, path)
-
-
 def _indicators(path: Path) -> list[dict]:
     return [o for o in json.loads(path.read_text())["objects"] if o["type"] == "indicator"]
 
 
-def _extra_events(provider, name: str, rows: list[tuple[str, str]]) -> None:
-    """Append events (account, prompt) to a provider's event directory."""
-    part = provider.events / "events" / "day=2026-03-01" / f"{name}.parquet"
-    n = len(rows)
-    table = pa.table(
-        {
-            "event_id": [f"{name}-{i}" for i in range(n)],
-            "timestamp": [T0 + timedelta(seconds=i) for i in range(n)],
-            "account_id": [a for a, _ in rows],
-            "model": ["model-x"] * n,
-            "input_tokens": [10] * n,
-            "output_tokens": [10] * n,
-            "prompt": [p for _, p in rows],
-        },
-        schema=pa.schema([EVENT_SCHEMA.field(c) for c in ("event_id", "timestamp", "account_id", "model")])
-        .append(EVENT_SCHEMA.field("input_tokens"))
-        .append(EVENT_SCHEMA.field("output_tokens"))
-        .append(EVENT_SCHEMA.field("prompt")),
-    )
-    pq.write_table(table, part)
-
-
 def test_suspicious_accounts_are_exported_with_lower_confidence(tmp_path, key_file, make_provider) -> None:
     beta = make_provider(tmp_path, "beta", seed=2, caught=False)
-    mark(beta, beta.attack_accounts)
+    beta.mark(beta.attack_accounts)
     res = export_bundle(beta.scan, key_file=key_file, out=tmp_path / "b.json", identity="Beta Labs")
     bundle = json.loads(res.path.read_text())
     _validate(bundle)
@@ -97,7 +62,7 @@ def test_suspicious_accounts_are_exported_with_lower_confidence(tmp_path, key_fi
 
 def test_weak_confidence_is_capped_and_campaigns_keep_their_score(tmp_path, key_file, make_provider) -> None:
     alpha = make_provider(tmp_path, "alpha", seed=1, caught=True)
-    mark(alpha, alpha.benign_accounts[:2], verdict="suspicious", score=0.62)
+    alpha.mark(alpha.benign_accounts[:2], verdict="suspicious", score=0.62)
     res = export_bundle(alpha.scan, key_file=key_file, out=tmp_path / "a.json", identity="Alpha AI")
     conf = {
         i["extensions"][EXTENSION_ID]["level"]: i["confidence"]
@@ -118,7 +83,7 @@ def test_weak_confidence_is_capped_and_campaigns_keep_their_score(tmp_path, key_
 def test_only_harvest_prompts_give_frames(tmp_path, key_file, make_provider) -> None:
     """A suspicious benign account's everyday prompts never become frame indicators."""
     beta = make_provider(tmp_path, "beta", seed=2, caught=False)
-    mark(beta, [*beta.attack_accounts, beta.benign_accounts[1]])
+    beta.mark([*beta.attack_accounts, beta.benign_accounts[1]])
     res = export_bundle(beta.scan, key_file=key_file, out=tmp_path / "b.json", identity="Beta Labs")
     shared = {
         h
@@ -140,13 +105,13 @@ def test_only_harvest_prompts_give_frames(tmp_path, key_file, make_provider) -> 
 
 def test_frames_used_by_many_clear_accounts_are_withheld(tmp_path, key_file, make_provider) -> None:
     beta = make_provider(tmp_path, "beta", seed=2, caught=False)
-    mark(beta, beta.attack_accounts)
+    beta.mark(beta.attack_accounts)
     # the suspicious level alone (frame families have their own rule: test_share_family.py)
     kw = {"key_file": key_file, "identity": "Beta Labs", "params": ExportParams(share_families=False)}
     before = export_bundle(beta.scan, out=tmp_path / "1.json", **kw)
     attack_prompts, _ = _prompts(beta)
     rows = [(a, attack_prompts[0]) for a in beta.benign_accounts[:3]]
-    _extra_events(beta, "benign-cot", rows)
+    beta.add_events("benign-cot", rows)
     after = export_bundle(beta.scan, out=tmp_path / "2.json", **kw)
     assert before.withheld_common["frame"] == 0
     assert after.withheld_common["frame"] == 2  # head and tail of the shared wrapper
@@ -179,7 +144,7 @@ def _weak_partners(tmp_path: Path, key_file: Path, make_provider, names: list[st
     for seed, name in enumerate(names, start=10):
         (root / name).mkdir(parents=True)
         p = make_provider(root / name, name, seed=seed, caught=False)
-        mark(p, p.attack_accounts, score=score)
+        p.mark(p.attack_accounts, score=score)
         export_bundle(p.scan, key_file=key_file, out=intel / f"{name}.json", identity=name)
     return intel
 
@@ -256,7 +221,7 @@ def test_strength_formula_partners_confidence_and_heavy_users() -> None:
 
 def test_bad_confidence_and_foreign_frames_are_skipped(tmp_path, key_file, make_provider) -> None:
     beta = make_provider(tmp_path, "beta", seed=2, caught=False)
-    mark(beta, beta.attack_accounts)
+    beta.mark(beta.attack_accounts)
     res = export_bundle(beta.scan, key_file=key_file, out=tmp_path / "b.json", identity="Beta Labs")
     bundle = json.loads(res.path.read_text())
     inds = [o for o in bundle["objects"] if o["type"] == "indicator"]
