@@ -101,6 +101,7 @@ def hourly_counts(files: list[str], members: pa.Table, max_buckets: int) -> tupl
             JOIN dg_members m ON e.account_id = m.account_id
             JOIN dg_params p ON p.ckey = m.ckey
             GROUP BY ALL
+            ORDER BY ALL
             """
         ).to_arrow_table()
     finally:
@@ -165,7 +166,8 @@ def hourly_timeline(drawn: list[str], hidden: int, counts: pa.Table | None, para
                 "opacity": round(0.15 + 0.85 * math.log1p(c) / math.log1p(member_max), 3),
                 "title": f"{acc}: {c} requests",
             }
-            for b, c in per_member.get(acc, [])
+            # sorted: the query's row order varies with DuckDB's threads, the picture must not
+            for b, c in sorted(per_member.get(acc, []))
         ]
         rows.append({"label": acc, "y": y, "cells": cells})
     xs = x0 + (np.arange(n_buckets) + 0.5) * cell_w
