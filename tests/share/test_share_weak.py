@@ -219,6 +219,25 @@ def test_strength_formula_partners_confidence_and_heavy_users() -> None:
     assert strength(half) == pytest.approx(min(p.max_strength, (1 - (1 - w) ** 12) * 0.5))
 
 
+
+def test_ip_matches_need_three_partners_whatever_their_confidence() -> None:
+    """A residential proxy lends a real person's address to fleets: one or two providers'
+    campaigns carrying an IP is not enough, three independent ones are."""
+    p = IntelParams()
+    strong = {"kind": "ip", "confidence": 0.9}
+
+    def rows(kind: str, partners: str) -> list[dict]:
+        out = signals_from_matches(_matches([{**strong, "kind": kind, "partner_id": c} for c in partners]), p)
+        return out.to_pylist()
+
+    assert rows("ip", "ab") == [] and rows("ip24", "ab") == []
+    (three,) = rows("ip", "abc")
+    assert three["signal"] == "intel_ip_match" and three["threshold"] == 3.0 and three["value"] == 3.0
+    (tls,) = rows("tls", "a")  # other kinds keep their own rule: one high-confidence partner
+    assert tls["threshold"] == 1.0
+    relaxed = IntelParams(kind_min_partners={})
+    assert len(signals_from_matches(_matches([{**strong, "partner_id": "a"}]), relaxed)) == 1
+
 def test_bad_confidence_and_foreign_frames_are_skipped(tmp_path, key_file, make_provider) -> None:
     beta = make_provider(tmp_path, "beta", seed=2, caught=False)
     beta.mark(beta.attack_accounts)

@@ -90,6 +90,11 @@ class IntelParams:
     min_weak_partners: int = 2
     """Independent partners whose weak (below ``full_confidence``) indicators must converge
     before a kind fires: one partner's weak suspicion is never evidence on its own."""
+    kind_min_partners: dict[str, int] = field(default_factory=lambda: {"ip": 3, "ip24": 3})
+    """Independent partners a kind needs whatever their confidence. Residential proxies and
+    privacy relays lend one address to real people and to fleets alike, so a partner's
+    campaign can carry the IP of someone's home; three providers seeing the same address
+    in campaigns is about the address, one or two may be about a neighbour."""
     member_max_ratio: float = 20.0
     """A local account with more than this many times the partner's typical per-account
     occurrences of the matched values is a heavy independent user of them, not a member."""
@@ -134,8 +139,9 @@ WITH per AS (
            max(jac) AS jac
     FROM _p GROUP BY 1, 2
 )
-SELECT * FROM per
-WHERE partners >= $min_partners AND (max_conf >= $full_conf OR partners >= $min_weak)
+SELECT per.* FROM per LEFT JOIN _k USING (kind)
+WHERE partners >= greatest($min_partners, coalesce(_k.min_partners, 0))
+  AND (max_conf >= $full_conf OR partners >= $min_weak)
 """
 
 
@@ -160,6 +166,15 @@ def signals_from_matches(matches: pa.Table, params: IntelParams) -> pa.Table:
         },
     )
     con.register("_p", per_partner)
+    con.register(
+        "_k",
+        pa.table(
+            {
+                "kind": pa.array(list(params.kind_min_partners), pa.string()),
+                "min_partners": pa.array([int(v) for v in params.kind_min_partners.values()], pa.int64()),
+            }
+        ),
+    )
     rows = arrow(
         con,
         _PER_KIND,
@@ -178,8 +193,9 @@ def signals_from_matches(matches: pa.Table, params: IntelParams) -> pa.Table:
                least($cap, pooled * {coverage}) AS strength,
                CASE WHEN kind = 'template' THEN jac ELSE partners::DOUBLE END AS value,
                CASE WHEN kind = 'template' THEN $jmin
-                    WHEN max_conf >= $full_conf THEN $min_partners::DOUBLE
-                    ELSE $min_weak::DOUBLE END AS threshold,
+                    ELSE greatest(coalesce(_k.min_partners, 0),
+                                  CASE WHEN max_conf >= $full_conf THEN $min_partners
+                                       ELSE $min_weak END)::DOUBLE END AS threshold,
                partners || ' independent partner(s) (' || names || '), confidence '
                  || CASE WHEN min_conf = max_conf THEN round(100 * max_conf)::INT::VARCHAR
                          ELSE round(100 * min_conf)::INT || '-' || round(100 * max_conf)::INT END
@@ -190,7 +206,7 @@ def signals_from_matches(matches: pa.Table, params: IntelParams) -> pa.Table:
                  || CASE WHEN heavy_partners > 0
                          THEN '; ' || heavy_partners || ' partner(s) ignored: heavy user' ELSE '' END
                  AS evidence
-        FROM _r ORDER BY account_id, strength DESC, signal
+        FROM _r LEFT JOIN _k USING (kind) ORDER BY account_id, strength DESC, signal
         """,
         {
             "cap": params.max_strength,
