@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from distillguard.campaigns._corroborate import corroborated_links
+from distillguard.campaigns._fleet_group import fleet_group_links
 from distillguard.campaigns._similarity import SimilarityParams, similarity_edges
 from distillguard.campaigns.cluster import (
     ClusterParams,
@@ -69,6 +70,29 @@ class CampaignParams:
         "one of a corroborated link's shared groups must hold at most this many accounts of the "
         "input (a card, an IP, a creation burst): two huge shared groups are not specific to a pair",
     )
+    fleet_kinds: tuple[str, ...] = param(
+        ("payment", "created_together"),
+        "kinds of shared group that can be a fleet group (a card, a signup burst; never a "
+        "datacenter IP: VPN exits are shared by strangers); empty disables the fleet-group rule",
+    )
+    fleet_min_proven: int = param(
+        3, "proven attackers (attack verdict, own evidence) a fleet group holds besides the account"
+    )
+    fleet_min_share: float = param(
+        0.5,
+        "share of a fleet group's other members that are proven attackers (an enterprise card "
+        "or a class signup burst with one flagged account is far below)",
+    )
+    fleet_min_other: int = param(
+        2, "proven attackers a fleet-group member must also share a group of another kind with"
+    )
+    fleet_coincidence_kinds: tuple[str, ...] = param(
+        ("created_together",),
+        "fleet-group kinds strangers share by coincidence (a signup minute): such a group counts "
+        "only with a card among the second links. Measured: letting own evidence stand in for "
+        "the second link banned a mobile-CGNAT user (IP rotation) who signed up during a "
+        "held-out hydra batch",
+    )
 
     def documented(self) -> dict[str, dict[str, Any]]:
         out = documented(self.graph, "graph.")
@@ -91,6 +115,26 @@ class CampaignParams:
         out["corroborated_max_group"] = {
             "value": self.corroborated_max_group,
             "doc": "size limit of the specific one of a corroborated link's shared groups",
+        }
+        out["fleet_kinds"] = {
+            "value": list(self.fleet_kinds),
+            "doc": "kinds of shared group that can be a fleet group (empty disables the rule)",
+        }
+        out["fleet_min_proven"] = {
+            "value": self.fleet_min_proven,
+            "doc": "proven attackers a fleet group (card, signup burst) holds besides the account",
+        }
+        out["fleet_min_share"] = {
+            "value": self.fleet_min_share,
+            "doc": "share of a fleet group's other members that are proven attackers",
+        }
+        out["fleet_min_other"] = {
+            "value": self.fleet_min_other,
+            "doc": "proven attackers a fleet-group member also shares a group of another kind with",
+        }
+        out["fleet_coincidence_kinds"] = {
+            "value": list(self.fleet_coincidence_kinds),
+            "doc": "fleet-group kinds strangers share by coincidence: need a card as second link",
         }
         return out
 
@@ -171,6 +215,7 @@ def find_campaigns(
         own_score=first["score"],
     )
     final, all_signals = _corroborate(ctx, first, final, all_signals, p, only, sp)
+    final, all_signals = _fleet_group_lift(ctx, first, final, all_signals, p, only, sp)
     if only is not None:
         return CampaignResult(final, all_signals, edges, [], {})
     sync = edges.filter(pc.equal(edges["kind"], "sync"))
@@ -249,6 +294,71 @@ def _corroborate(
     final["score"] = attack_floor(final["score"], hit, sp)
     final["reasons"] = [
         [*r, "corroborated_link"] if h else r for r, h in zip(final["reasons"], hit.tolist(), strict=True)
+    ]
+    return final, concat_signals([signals, rows])
+
+
+def _fleet_group_lift(
+    ctx: DetectionContext,
+    first: dict[str, Any],
+    final: dict[str, Any],
+    signals: pa.Table,
+    p: CampaignParams,
+    only: set[str] | None,
+    sp: ScoringParams,
+) -> tuple[dict[str, Any], pa.Table]:
+    """Suspicious members of a fleet group (a card or signup burst that is mostly proven
+    attackers) with a second kind of link to proven attackers -> attack (see
+    :mod:`._fleet_group`), with a ``fleet_group`` signal naming the group and the links.
+    No own evidence is required -- this is the rule for a fleet's thinnest members -- so
+    every condition is one a benign account's group does not meet. "Proven" is an attack
+    verdict with evidence of its own (first-pass score >= ``sp.member_min_own_score``): an
+    account lifted here never proves another (one pass, no chains)."""
+    if not p.fleet_kinds:
+        return final, signals
+    acc = final["account_id"]
+    own = np.asarray(first["score"], dtype=np.float64) >= sp.member_min_own_score
+    sus = acc[final["verdict"] == "suspicious"]
+    if only is not None:
+        sus = np.asarray(sorted(set(sus.tolist()) & only), dtype=object)
+    links = fleet_group_links(
+        ctx,
+        sus,
+        acc[(final["verdict"] == "attack") & own],
+        p.graph,
+        kinds=tuple(p.fleet_kinds),
+        min_proven=p.fleet_min_proven,
+        min_share=p.fleet_min_share,
+        max_group=p.corroborated_max_group,
+        min_other=p.fleet_min_other,
+        coincidence_kinds=tuple(p.fleet_coincidence_kinds),
+    )
+    if not links:
+        return final, signals
+    ids = acc.tolist()
+    hit = np.array([a in links for a in ids], dtype=bool)
+    kind = np.array([links[a][0] if a in links else "" for a in ids], dtype=object)
+    n_proven = np.array([links[a][1] if a in links else 0 for a in ids], dtype=np.float64)
+    share = np.array([links[a][2] if a in links else 0.0 for a in ids], dtype=np.float64)
+    other = np.array([" + ".join(links[a][3]) if a in links else "" for a in ids], dtype=object)
+    rows = signal_rows(
+        acc,
+        "coordination",
+        "fleet_group",
+        hit.astype(np.float64),
+        n_proven,
+        p.fleet_min_proven,
+        (
+            "{} group with {:.0f} proven attackers ({:.0%} of its other members); also shares {} "
+            "with proven attackers",
+            [kind, n_proven, share, other],
+        ),
+    )
+    final = dict(final)
+    final["verdict"] = np.where(hit, "attack", final["verdict"])
+    final["score"] = attack_floor(final["score"], hit, sp)
+    final["reasons"] = [
+        [*r, "fleet_group"] if h else r for r, h in zip(final["reasons"], hit.tolist(), strict=True)
     ]
     return final, concat_signals([signals, rows])
 
