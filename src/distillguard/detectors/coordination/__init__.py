@@ -10,7 +10,15 @@ egress among its own accounts); fleets share several. Hence:
     it, its prompts do not repeat across accounts and its users are not all behind one
     non-datacenter network (:mod:`._content`);
   * synchronized activity counts only far beyond chance (lift over independent accounts)
-    and not between accounts behind the same non-datacenter network (:mod:`._network`).
+    and not between accounts behind the same non-datacenter network (:mod:`._network`);
+  * a group that shares one neutral thing (a framework's prompt frame, a datacenter exit, a
+    schedule) is one operator only if its accounts were opened together, judged against the
+    signup spread of every account seen (:mod:`._cohort`): a popular tool's users, a VPN
+    exit's customers and a cron schedule's strangers sign up whenever each did; fleets are
+    opened together. Harvest frames and hosts carrying harvest traffic are never excused;
+  * a harvest system prompt shared by unrelated payers is a relay's injection when the
+    payers are opened together, share egress, or are mostly always-on datacenter services
+    (:mod:`._system`); a tool's developers call from their own machines by day.
 Group tables are cached on the context for the campaign graph. Everything is computed "as
 of" the context's checkpoint from partial tables built once (:mod:`._partials`).
 """
@@ -103,6 +111,23 @@ class CoordinationDetector(Detector):
         fleet_max_colocated: float = param(
             0.3, "max share of a family's devoted accounts behind one non-datacenter /24"
         )
+        fleet_cohort_max_spread: float = param(
+            0.5,
+            "max signup spread (inter-quartile range) of a fleet family's devoted accounts, as a "
+            "share of the spread of every account seen: a fleet opens its accounts together, the "
+            "users of a popular agent framework signed up whenever each did, like everyone else",
+        )
+        fleet_cohort_min_known: int = param(
+            5, "known signup dates a family (and the population) needs before its spread is judged"
+        )
+        fleet_min_shared_egress: float = param(
+            0.5,
+            "share of a non-cohort family's devoted payers behind a datacenter IP shared with "
+            "another of them that still makes it a fleet (an operator's own hosts)",
+        )
+        fleet_egress_min_payers: int = param(
+            2, "devoted payers of one family behind one datacenter IP that make it shared egress"
+        )
         sync_bucket_s: int = param(600, "time bucket (s) of SynchroTrap actions")
         sync_max_cell: int = param(100, "(bucket, key) cells with more accounts carry no pair information")
         sync_min_actions: int = param(8, "actions an account needs before synchrony is judged")
@@ -110,6 +135,11 @@ class CoordinationDetector(Detector):
         sync_min_lift: float = param(5.0, "observed/expected overlap of a synchronized pair")
         sync_min_overlap: float = param(0.5, "shared actions / the smaller account's actions")
         sync_min_partners: int = param(2, "synchronized partners an account needs to fire")
+        sync_cohort_max_spread: float = param(
+            0.5,
+            "max signup spread of a lockstep group (connected synchronized accounts), as a share "
+            "of every account's spread: strangers on a common schedule spread like everyone",
+        )
         site_min_share: float = param(
             0.2,
             "share of an account's traffic its busiest non-datacenter /24 must carry for the account "
@@ -122,6 +152,17 @@ class CoordinationDetector(Detector):
         created_min_accounts: int = param(8, "accounts created in one bucket that can be a burst")
         created_burst_factor: float = param(10.0, "burst = this many times the typical creation rate")
         infra_min_payments: int = param(3, "unrelated accounts on one datacenter IP that are shared infra")
+        infra_exit_min_spread: float = param(
+            0.25,
+            "signup spread (inter-quartile range) of a shared datacenter IP's accounts, as a share "
+            "of every account's spread, above which they are strangers on one exit (a commercial "
+            "VPN on a datacenter range), not an operator's fleet (fleets are opened together)",
+        )
+        infra_exit_max_harvest: float = param(
+            0.2,
+            "harvest-tagged share of a shared IP's traffic below which such strangers are an exit: "
+            "a relay forwarding harvest through its hosts for stolen keys of old accounts stays infra",
+        )
         system_min_payments: int = param(
             3, "unrelated customers whose traffic carries one harvest system prompt (a relay's injection)"
         )
@@ -152,6 +193,28 @@ class CoordinationDetector(Detector):
         )
         system_egress_min_payers: int = param(
             2, "payers of one system prompt behind one datacenter IP that make it shared egress"
+        )
+        system_min_service_share: float = param(
+            0.5,
+            "share of a harvest system prompt's payers running an always-on datacenter service that "
+            "makes the group relays (services forwarding other people's traffic under one injected "
+            "harvest prompt); a tool's developers call from their own machines by day",
+        )
+        system_service_min_hosting: float = param(
+            0.5, "share of an account's traffic from datacenter networks for it to be a hosted service"
+        )
+        system_service_min_duty: float = param(
+            0.6,
+            "share of the hours an account has been seen in that it was active for it to be always on "
+            "(a backend answers around the clock; people sleep)",
+        )
+        system_service_min_span_h: float = param(
+            24.0, "hours an account must be seen over before its duty cycle is judged"
+        )
+        system_service_min_payments: int = param(
+            3,
+            "unrelated payers that make a group of always-on datacenter services under one harvest "
+            "system prompt a relay fleet (ordinary accounts need fleet_min_payments)",
         )
         infra_max_accounts: int = param(5000, "larger shared IPs are public gateways, not fleet infra")
         profile_min_requests: int = param(

@@ -2,7 +2,9 @@
 
 A template family is fleet evidence only when many unrelated accounts are devoted to it,
 its prompts do not repeat across accounts (benchmarks and class assignments repeat; sweeps
-partition a task set) and its users are not all behind one non-datacenter network.
+partition a task set), its users are not all behind one non-datacenter network, and they
+are a signup cohort or share datacenter egress (a popular agent framework's unrelated users
+are neither: :mod:`._cohort`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from distillguard.detectors.base import DetectionContext, ramp, signal_rows
-from distillguard.detectors.coordination import _partials, _queries
+from distillguard.detectors.coordination import _cohort, _partials, _queries
 from distillguard.detectors.coordination._network import ids, sites
 
 FAMILY = "coordination"
@@ -41,6 +43,18 @@ def templates(ctx: DetectionContext, p: Any) -> list[pa.Table]:
     sites(ctx, p)
     fams = _queries.run(ctx, _queries.FAMILIES, sites="dg_sites", devoted_share=p.devoted_share)
     fleet = fams.filter(_fleet_mask(fams, p))
+    # a popular framework's user base shares its (neutral) frame too: such a family is a fleet's
+    # only as a signup cohort or behind shared datacenter egress (:mod:`._cohort`). A harvest
+    # frame (CoT elicitation, rubric grading...) devoted by many unrelated accounts is the
+    # public record's own signature and is not excused by a diverse signup history.
+    keep, ratio, egress = _cohort.fleetlike(ctx, fleet, p)
+    harvest_fam = fleet["harvest_tag_share"].to_numpy(zero_copy_only=False) >= p.harvest_family_share
+    keep = keep | harvest_fam
+    fleet = fleet.append_column("cohort_ratio", pa.array(ratio)).append_column(
+        "shared_egress", pa.array(egress)
+    )
+    ctx.cache["user_base_families"] = fleet.filter(pa.array(~keep))
+    fleet = fleet.filter(pa.array(keep))
     ctx.con.register("dg_fleet", fleet)
     members = _queries.run(
         ctx,

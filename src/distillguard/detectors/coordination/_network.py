@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from distillguard.detectors.base import DetectionContext, ramp, signal_rows
-from distillguard.detectors.coordination import _partials, _queries
+from distillguard.detectors.coordination import _cohort, _partials, _queries
 
 FAMILY = "coordination"
 
@@ -62,12 +62,36 @@ def ids(ctx: DetectionContext, aids: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return ctx.accounts[ctx.positions(np.asarray(aids))]
 
 
+def exits(ctx: DetectionContext, ips: pa.Table, p: Any) -> np.ndarray:
+    """Per row of ``ips``: is its IP a shared exit (a commercial VPN exit or a cloud NAT on a
+    datacenter range) rather than an operator's own infrastructure?
+
+    An operator runs its fleet from its hosts: the accounts behind one of them were opened
+    together (a signup cohort) or the traffic through it is harvest. The customers of a VPN
+    provider who happen to leave through one of its exits are a sample of everyone: their
+    signups spread like the population's (:func:`._cohort.population_spread_days`), and their
+    traffic is ordinary. An IP is an exit only when both hold and enough signup dates are
+    known to judge; otherwise it stays evidence as before.
+    """
+    out = np.zeros(ips.num_rows, dtype=bool)
+    pop = _cohort.population_spread_days(ctx, p.fleet_cohort_min_known)
+    if not ips.num_rows or not np.isfinite(pop) or pop <= 0:
+        return out
+    known = ips["known_signups"].to_numpy(zero_copy_only=False) >= p.fleet_cohort_min_known
+    iqr = ips["signup_iqr_days"].cast(pa.float64()).fill_null(0.0).to_numpy(zero_copy_only=False)
+    harvest = ips["harvest_share"].cast(pa.float64()).fill_null(0.0).to_numpy(zero_copy_only=False)
+    return known & (iqr / pop > p.infra_exit_min_spread) & (harvest < p.infra_exit_max_harvest)
+
+
 def infra(ctx: DetectionContext, p: Any) -> pa.Table:
-    """Datacenter egress IPs shared with unrelated customers."""
+    """Datacenter egress IPs shared with unrelated customers (shared exits left out: :func:`exits`)."""
     _partials.ensure(ctx, "hosting_ips", _partials.HOSTING_IPS, min_payments=p.infra_min_payments)
     ips = _queries.run(
         ctx, _queries.HOSTING_IPS, min_payments=p.infra_min_payments, max_accounts=p.infra_max_accounts
     )
+    is_exit = exits(ctx, ips, p)
+    ctx.cache["exit_ips"] = pc.unique(ips.filter(pa.array(is_exit))["ip"])
+    ips = ips.filter(pa.array(~is_exit))
     best = np.zeros(ctx.features.num_rows)
     if ips.num_rows:
         pos = ctx.positions(ips["aid"].to_numpy())
@@ -120,6 +144,9 @@ def sync(ctx: DetectionContext, p: Any, key: str) -> pa.Table:
         # NAT-aware: a pair behind one site, or both behind busy shared sites (campus NATs), is
         # explained by where they sit, not by a common operator
         keep = ~(same | (nat[s_pos] & nat[d_pos]))
+        # and a lockstep group of strangers (signups spread like everyone's) is a common
+        # schedule, not one operator (:func:`._cohort.cohort_pairs`)
+        keep &= _cohort.cohort_pairs(ctx, s_pos, d_pos, p)
         s_pos, d_pos = s_pos[keep], d_pos[keep]
         pairs = pairs.filter(pa.array(keep))
         np.add.at(partners, s_pos, 1)

@@ -68,9 +68,10 @@ WITH s AS (
 SELECT * FROM s SEMI JOIN keep USING (sh)
 """
 
-#: Datacenter egress IPs used by several payers: (ip, account, first interval). Consumer VPN
-#: and Tor exits are shared by unrelated users by design (like a NAT or a relay) and are
-#: left out: sharing one says nothing about a common operator.
+#: Datacenter egress IPs used by several payers: (ip, account, first interval), and their
+#: traffic and harvest-tagged traffic per interval (``_hiptag``). Consumer VPN and Tor exits
+#: are shared by unrelated users by design (like a NAT or a relay) and are left out: sharing
+#: one says nothing about a common operator.
 HOSTING_IPS = f"""
 CREATE OR REPLACE TEMP TABLE {{src}}_hip AS
 WITH ai AS (
@@ -80,7 +81,11 @@ WITH ai AS (
   SELECT ip FROM ai JOIN {{src}}_attr a USING (aid)
   GROUP BY ip HAVING count(DISTINCT {PAY}) >= {{min_payments}}
 )
-SELECT * FROM ai SEMI JOIN keep USING (ip)
+SELECT * FROM ai SEMI JOIN keep USING (ip);
+CREATE OR REPLACE TEMP TABLE {{src}}_hiptag AS
+SELECT client_ip AS ip, cp, count(*) AS n, count(*) FILTER (WHERE cot OR extraction_tag) AS hn FROM {{src}} e
+SEMI JOIN (SELECT DISTINCT ip FROM {{src}}_hip) k ON e.client_ip = k.ip
+WHERE e.ip_kind = 'hosting' GROUP BY ALL
 """
 
 #: SynchroTrap actions (account, key, time bucket) and the pair overlaps per interval.

@@ -28,13 +28,16 @@ SELECT aid, ip_prefix AS site, ip_kind AS site_kind FROM (
 #: ``member_share`` is the median over its devoted members of their traffic share in shared
 #: (multi-payer) families at all: a fleet rotating several wrappers spends most of its
 #: traffic in them, a user of a popular phrasing only the part it wraps.
+#: ``signup_iqr_days`` is the spread of its devoted accounts' signup dates (a fleet is a
+#: cohort, a popular framework's users are not: :mod:`._cohort`).
 FAMILIES = """
 WITH af AS (SELECT aid, f, sum(c) AS c FROM {src}_afc WHERE cp <= {k} GROUP BY ALL),
 cov AS (SELECT aid, sum(c) AS cc FROM af GROUP BY aid),
 dev AS (
   SELECT af.aid, af.f, af.c, af.c / fe.tmpl_n AS acc_share, cov.cc / fe.tmpl_n AS coverage,
-         coalesce(fe.payment, fe.account_id) AS pay, s.site
+         coalesce(fe.payment, fe.account_id) AS pay, s.site, epoch(sg.created_at) / 86400.0 AS signup_day
   FROM af JOIN cov USING (aid) JOIN {feats} fe USING (aid) LEFT JOIN {sites} s USING (aid)
+  LEFT JOIN {src}_attr sg USING (aid)
 ), ph AS (
   SELECT f, count(DISTINCT aid) AS pa, sum(c) AS c FROM {src}_phm WHERE cp <= {k} GROUP BY f, h
   UNION ALL SELECT f, 1 AS pa, sum(c) AS c FROM {src}_phs WHERE cp <= {k} GROUP BY f
@@ -52,11 +55,13 @@ colo AS (
   SELECT dev.f, count(*) AS accounts, sum(dev.c) AS events, count(d.aid) AS devoted_accounts,
          count(DISTINCT d.pay) AS devoted_payments, coalesce(median(d.c), 1) AS member_median,
          coalesce(median(d.coverage), 0) AS member_share,
-         coalesce(sum(d.c), 0) / sum(dev.c) AS devoted_event_share
+         coalesce(sum(d.c), 0) / sum(dev.c) AS devoted_event_share,
+         count(d.signup_day) AS known_signups,
+         quantile_cont(d.signup_day, 0.75) - quantile_cont(d.signup_day, 0.25) AS signup_iqr_days
   FROM dev LEFT JOIN d USING (aid, f) GROUP BY dev.f
 )
 SELECT agg.f AS fam, accounts, events, devoted_accounts, devoted_payments, member_median, member_share,
-       devoted_event_share,
+       devoted_event_share, known_signups, signup_iqr_days,
        coalesce(dup.cross_dup_share, 0.0) AS cross_dup_share,
        coalesce(dup.accounts_per_prompt, 1.0) / greatest(devoted_accounts, 1) AS repeat_ratio,
        coalesce(colo.top_site_accounts, 0) / greatest(devoted_accounts, 1) AS colocated_share,
@@ -110,13 +115,21 @@ ORDER BY u.sh, u.aid
 """
 
 #: Datacenter egress IPs shared by accounts on different payment instruments (residential,
-#: mobile, relay and campus addresses are left out on purpose: NAT makes sharing normal).
+#: mobile, relay and campus addresses are left out on purpose: NAT makes sharing normal),
+#: with the signup spread of each IP's accounts and the harvest-tagged share of its traffic
+#: (a commercial VPN exit on a datacenter range is judged by them: :func:`._network.infra`).
 HOSTING_IPS = """
 WITH ai AS (
-  SELECT h.ip, h.aid, coalesce(fe.payment, fe.account_id) AS pay
-  FROM {src}_hip h JOIN {feats} fe USING (aid) WHERE h.cp0 <= {k}
-), g AS (SELECT ip, count(*) AS accounts, count(DISTINCT pay) AS payments FROM ai GROUP BY ip)
-SELECT ai.aid, ai.ip, g.accounts, g.payments FROM ai JOIN g USING (ip)
+  SELECT h.ip, h.aid, coalesce(fe.payment, fe.account_id) AS pay, epoch(sg.created_at) / 86400.0 AS signup_day
+  FROM {src}_hip h JOIN {feats} fe USING (aid) LEFT JOIN {src}_attr sg USING (aid) WHERE h.cp0 <= {k}
+), g AS (
+  SELECT ip, count(*) AS accounts, count(DISTINCT pay) AS payments, count(signup_day) AS known_signups,
+         quantile_cont(signup_day, 0.75) - quantile_cont(signup_day, 0.25) AS signup_iqr_days
+  FROM ai GROUP BY ip
+), t AS (SELECT ip, sum(hn) / sum(n) AS harvest_share FROM {src}_hiptag WHERE cp <= {k} GROUP BY ip)
+SELECT ai.aid, ai.ip, g.accounts, g.payments, g.known_signups, g.signup_iqr_days,
+       coalesce(t.harvest_share, 0.0) AS harvest_share
+FROM ai JOIN g USING (ip) LEFT JOIN t USING (ip)
 WHERE g.payments >= {min_payments} AND g.accounts <= {max_accounts}
 ORDER BY ai.ip, ai.aid
 """
