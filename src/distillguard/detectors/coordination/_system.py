@@ -20,6 +20,14 @@ every customer's calls through its own few hosts. So ``fleet_system_prompt`` fir
 group that is a signup cohort (:func:`_cohort_spread_days`) or most of whose payers call
 through datacenter IPs they share with other payers of the group (:data:`SHARED_EGRESS`). A
 diverse user base with its own egress gets no coordination signal from the system prompt.
+
+A relay operator is neither: it opens its accounts over months and runs each on its own
+servers. What its accounts share is what a relay *is* -- an always-on service on datacenter
+hosts forwarding other people's traffic -- under a harvest system prompt it injects into
+that traffic. A tool's developers call from their own machines during their own day, and a
+legitimate SaaS backend is such a service too but sends its own product prompt, which no
+group of unrelated payers shares as harvest instructions. So a group is also fleet-like when
+most of its payers run an always-on datacenter service (:func:`_service_share`).
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from distillguard.detectors.base import DetectionContext, ramp, signal_rows
 from distillguard.detectors.coordination import _partials, _queries
@@ -120,6 +129,43 @@ def _shared_egress(ctx: DetectionContext, rows: pa.Table, min_payers: int) -> np
     return _per_group(keys, vals, uniq, 0.0)[inv]
 
 
+def _service_share(ctx: DetectionContext, rows: pa.Table, p: Any) -> np.ndarray:
+    """Per row of ``rows``: share of its group's payers running an always-on datacenter service.
+
+    An account is a service when most of its traffic leaves datacenter hosts and it was active
+    in most of the hours it has been seen in (over at least ``system_service_min_span_h``): a
+    backend answers whenever its users call, a developer works by day and sleeps at night.
+    """
+    pos = ctx.positions(rows["aid"].to_numpy())
+    span = ctx.col("span_h", 0.0)[pos]
+    duty = ctx.col("active_hour_buckets", 0.0)[pos] / np.maximum(span, 1.0)
+    service = (
+        (ctx.col("hosting_share", 0.0)[pos] >= p.system_service_min_hosting)
+        & (span >= p.system_service_min_span_h)
+        & (duty >= p.system_service_min_duty)
+    )
+    take = pa.array(pos)
+    pay = (
+        pc.coalesce(
+            ctx.features.column("payment").take(take).cast(pa.string()),
+            ctx.features.column("account_id").take(take).cast(pa.string()),
+        )
+        .to_numpy(zero_copy_only=False)
+        .astype(str)
+    )
+    sh = rows["sh"].to_numpy(zero_copy_only=False)
+    # one row per (group, payer): a payer counts as a service if any of its accounts is one
+    keys = np.char.add(np.char.add(sh.astype(str), "|"), pay)
+    ukeys, kinv = np.unique(keys, return_inverse=True)
+    payer_service = np.zeros(len(ukeys))
+    np.maximum.at(payer_service, kinv, service.astype(float))
+    payer_group = np.zeros(len(ukeys), dtype=sh.dtype)
+    payer_group[kinv] = sh
+    uniq, ginv = np.unique(payer_group, return_inverse=True)
+    share = np.bincount(ginv, weights=payer_service) / np.maximum(np.bincount(ginv), 1)
+    return share[np.searchsorted(uniq, sh)]
+
+
 def _repeat_ratio(ctx: DetectionContext, rows: pa.Table) -> np.ndarray:
     """Per row of ``rows``: accounts-per-prompt of its system prompt / the group's accounts."""
     if not rows.num_rows:
@@ -153,20 +199,32 @@ def system_prompts(ctx: DetectionContext, p: Any) -> list[pa.Table]:
     n = ctx.features.num_rows
     weak = np.zeros(n)
     fleet = np.zeros(n)
+    strength = np.zeros(n)
+    threshold = np.full(n, float(p.fleet_min_payments))
     repeat = np.zeros(n)
+    services = np.zeros(n)
     linking = np.ones(rows.num_rows, dtype=bool)
     if rows.num_rows:
         pos = ctx.positions(rows["aid"].to_numpy())
         pays = rows["payments"].to_numpy(zero_copy_only=False).astype(float)
         ratio = _repeat_ratio(ctx, rows)
-        distinct = (ratio <= p.system_max_repeat) & (pays >= p.fleet_min_payments)
+        service = _service_share(ctx, rows, p)
+        relays = service >= p.system_min_service_share
+        # always-on services under one harvest prompt are several shared things at once:
+        # fewer of them make a group than of ordinary accounts
+        need = np.where(relays, p.system_service_min_payments, p.fleet_min_payments).astype(float)
+        distinct = (ratio <= p.system_max_repeat) & (pays >= need)
         spread = _cohort_spread_days(ctx, rows, p.system_cohort_min_known)
         egress = _shared_egress(ctx, rows, p.system_egress_min_payers)
-        fleetlike = (spread <= p.system_cohort_max_iqr_days) | (egress >= p.system_min_shared_egress)
-        np.maximum.at(fleet, pos, np.where(distinct & fleetlike, pays, 0.0))
+        fleetlike = (spread <= p.system_cohort_max_iqr_days) | (egress >= p.system_min_shared_egress) | relays
+        hit = distinct & fleetlike
+        np.maximum.at(fleet, pos, np.where(hit, pays, 0.0))
+        np.maximum.at(strength, pos, np.where(hit, ramp(pays, need, p.fleet_full_payments), 0.0))
+        np.minimum.at(threshold, pos, np.where(hit, need, p.fleet_min_payments))
         # a diverse user base sending distinct prompts under a tool's system prompt: nothing
         np.maximum.at(weak, pos, np.where(distinct, 0.0, pays))
         np.maximum.at(repeat, pos, np.where(distinct, ratio, 0.0))
+        np.maximum.at(services, pos, np.where(hit, service, 0.0))
         linking = ~(distinct & ~fleetlike)
     # the campaign graph links accounts by these groups: a tool's user base links nobody
     kept = rows.filter(pa.array(linking))
@@ -188,13 +246,13 @@ def system_prompts(ctx: DetectionContext, p: Any) -> list[pa.Table]:
             ctx.accounts,
             FAMILY,
             "fleet_system_prompt",
-            ramp(fleet, p.fleet_min_payments, p.fleet_full_payments),
+            strength,
             fleet,
-            p.fleet_min_payments,
+            threshold,
             (
                 "harvest system prompt over {:.0f} unrelated accounts sending distinct prompts "
-                "(repeat ratio {:.2f})",
-                [fleet, repeat],
+                "(repeat ratio {:.2f}; {:.0%} of them always-on datacenter services)",
+                [fleet, repeat, services],
             ),
         ),
     ]
