@@ -54,7 +54,8 @@ def test_chunked_grid_equals_one_chunk(loaded, tmp_path: Path, monkeypatch: pyte
     one = _timeline_of(loaded.events)
     monkeypatch.setattr(_timeline, "GRID_CHUNK_ROWS", 200)
     many = _timeline_of(loaded.events, tmp_path)  # file-backed, spilling connection too
-    chunks = _timeline._account_chunks(many.con, "ev", many.final, 200)
+    base = _timeline.ibis_backend(many.con).table("ev_pb")
+    chunks = _timeline._account_chunks(base, many.final, 200)
     assert len(chunks) > 5  # really several chunks
     assert chunks[0][0] == 0 and all(b[0] == a[1] + 1 for a, b in itertools.pairwise(chunks))
     assert one.final == many.final > 10

@@ -40,6 +40,6 @@ def minority_focus(
     ctx: DetectionContext, *, share: float, min_requests: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """(minority-model share, mask): accounts sending at least ``share`` of their traffic to
-    models the population has mostly left (see ``features._sql.MINORITY_MODELS``)."""
+    models the population has mostly left (see ``features._ibis_exprs.minority_models``)."""
     x = ctx.col("minority_model_share", 0.0)
     return x, (ctx.col("n", 0.0) >= min_requests) & (x >= share)

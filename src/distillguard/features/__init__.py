@@ -2,7 +2,11 @@
 
 Input: the normalized enriched-event view (:func:`register_events`). Output: one Arrow row
 per account with the columns in :data:`FEATURE_COLUMNS`. Detectors read only this table
-(and, for cross-account evidence, the same view), so the relational work stays in SQL.
+(and, for cross-account evidence, the same view). The queries are Ibis expressions
+(``_ibis_exprs``: stage 1 partials; ``_ibis_grid``: stage 2 running sums and derived
+features), written once: the scan runs them on its DuckDB connection, and
+:func:`build_timeline` takes any other Ibis backend holding the same event table (tested on
+PySpark; Ibis 12's Polars backend compiles neither window aggregates nor inequality joins).
 """
 
 from __future__ import annotations

@@ -4,6 +4,11 @@ Detectors must work on metadata-only logs and on logs without enrichment, so eve
 column a feature reads is guaranteed here: present columns are cast to one type, absent
 ones become typed NULLs (spec: "absent column = unknown"). Everything downstream reads
 only the view ``ev`` (or a time-bounded copy of it for replay), never the raw table.
+
+This loader stays DuckDB SQL on purpose: it writes the scan's own DuckDB table, choosing
+per input schema among SQL source expressions (DuckDB's ``hash()`` of prompt text among
+them), and the derived columns come from numpy. The feature queries that read the table
+are Ibis expressions; another backend is given the normalized rows as Arrow.
 """
 
 from __future__ import annotations

@@ -6,17 +6,28 @@ from raw events per checkpoint costs a full pass each; here the events are aggre
 into partials per (account, interval) and running sums give all checkpoints together. The
 last checkpoint ``K`` is the whole input, so the main scan and the replay share one code path
 (no second implementation that could drift).
+
+The queries are Ibis expressions (:mod:`._ibis_exprs`, :mod:`._ibis_grid`); this module only
+decides where their results live. On DuckDB (the default) each stage 1 partial is a temp
+table named ``{src}_<part>`` (detectors re-read ``{src}_af`` and ``{src}_attr``) and the
+timeline is the main-catalog table ``{src}_feat``, built in account chunks so that one
+chunk's window aggregates are in flight at a time. On another Ibis backend the partials and
+the timeline stay lazy expressions, planned whole by that engine (Ibis 12's ``cache()``
+does not register the in-memory checkpoint / time-zone tables on PySpark, so nothing is
+cached there; a Spark deployment would persist ``{src}_feat`` itself).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 
-from distillguard.features import _sql
+from distillguard.features import _ibis_exprs as X
+from distillguard.features._ibis_grid import cumulative, features
 
 
 @dataclass
@@ -25,18 +36,19 @@ class Timeline:
 
     ``checkpoints[k]`` is the time of checkpoint ``k < K``: it sees the events strictly
     before it (``cp <= k`` in the event table). The features of all checkpoints stay in the
-    DuckDB table ``table`` (which spills past DuckDB's memory limit); :meth:`at` materializes
-    one checkpoint's slice as Arrow and keeps only the last one, so the replay holds one
-    checkpoint outside DuckDB at a time. ``cache`` holds cross-account partial tables that
-    detectors build once and re-aggregate per checkpoint.
+    backend (on DuckDB the table ``table``, which spills past DuckDB's memory limit);
+    :meth:`at` materializes one checkpoint's slice as Arrow and keeps only the last one, so
+    the replay holds one checkpoint outside the backend at a time. ``cache`` holds
+    cross-account partial tables that detectors build once and re-aggregate per checkpoint.
     """
 
-    con: Any
+    con: Any  #: the DuckDB connection (detectors run SQL on it), or the Ibis backend
     src: str
     checkpoints: list[dt.datetime]
-    table: str  #: DuckDB table of all checkpoints (column ``k``), sorted by (k, aid) per chunk
+    table: str  #: name of the table of all checkpoints (column ``k``)
     cache: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)  #: seconds per build step
+    expr: Any = field(default=None, repr=False)  #: Ibis table of all checkpoints
     _last: tuple[int, pa.Table] | None = field(default=None, repr=False)
 
     @property
@@ -48,8 +60,8 @@ class Timeline:
         k = self.final if k is None else int(k)
         if self._last is None or self._last[0] != k:
             self._last = None  # free the previous slice before reading the next
-            sql = f"SELECT * EXCLUDE (k) FROM {self.table} WHERE k = {k} ORDER BY aid"
-            self._last = (k, _stable(self.con.sql(sql).to_arrow_table()))
+            sl = self.expr.filter(self.expr.k == k).drop("k").order_by("aid")
+            self._last = (k, _stable(sl.to_pyarrow()))
         return self._last[1]
 
     def time_of(self, k: int) -> dt.datetime | None:
@@ -57,8 +69,8 @@ class Timeline:
 
 
 #: (account, checkpoint) grid rows whose running sums are taken in one chunk: bounds the
-#: Arrow/numpy memory of the timeline build (~1 KB per row across the partial columns) to a
-#: few hundred MB whatever the number of accounts; a 1M-event input is a single chunk.
+#: memory of the window aggregates in flight to a few hundred MB whatever the number of
+#: accounts; a 1M-event input is a single chunk.
 GRID_CHUNK_ROWS = 1_000_000
 
 
@@ -79,97 +91,85 @@ def _stable(table: pa.Table) -> pa.Table:
     return pa.table(cols, names=table.column_names)
 
 
-def running(joined: pa.Table, caps: list[str]) -> pa.Table:
-    """Running sums / maxima over ``k`` within each account of the (aid, k)-sorted grid.
+def ibis_backend(con: Any) -> Any:
+    """The Ibis backend of ``con``: itself if it is one, else an Ibis DuckDB client over the
+    same DuckDB connection (its settings left as they were, so other stages' SQL on the
+    connection behaves the same)."""
+    import ibis
 
-    Vectorized: sums are a segmented scan (log2(K + 1) shifted adds that never cross an
-    account), so an account's sums depend on its own rows only -- not on the accounts
-    before it in the grid or on how the grid was chunked (a global cumulative sum minus the
-    value before the account cancels catastrophically: the noise turned an exact period's
-    gap CV of 0 into 1e-5 on a 50K-event input). Every account's first grid row is its
-    first active interval, so forward fills never cross accounts.
-    """
-    import numpy as np
+    if isinstance(con, ibis.BaseBackend):
+        return con
 
-    aid = joined["aid"].to_numpy()
-    n = len(aid)
-    starts = np.flatnonzero(np.r_[True, aid[1:] != aid[:-1]]) if n else np.zeros(0, dtype=np.int64)
-    group = np.cumsum(np.r_[True, aid[1:] != aid[:-1]]) - 1 if n else np.zeros(0, dtype=np.int64)
-    shifts = []
-    d = 1
-    while d < n and (group[d:] == group[:-d]).any():
-        shifts.append((d, group[d:] == group[:-d]))
-        d *= 2
-    out = {"aid": joined["aid"], "k": joined["k"]}
-    for col in [*_sql.SUM_COLUMNS, *(f"cap_{i}" for i in range(len(caps)))]:
-        vals = np.nan_to_num(joined[col].to_numpy(zero_copy_only=False).astype(np.float64), nan=0.0)
-        for d, same in shifts:
-            vals[d:] += np.where(same, vals[:-d], 0.0)
-        out[col] = pa.array(vals if col in _sql.DOUBLE_COLUMNS else np.round(vals).astype(np.int64))
-    valid_idx = np.where(joined["n"].is_valid().to_numpy(zero_copy_only=False), np.arange(n), 0)
-    last = np.maximum.accumulate(valid_idx) if n else valid_idx
-    out["last_ts"] = joined["last_ts"].take(pa.array(last))
-    out["first_ts"] = joined["first_ts"].take(pa.array(starts[group] if n else starts))
-    for col in _sql.MAX_COLUMNS[1:]:
-        x = joined[col].fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
-        big = int(x.max(initial=0)) + 1
-        out[col] = pa.array(np.maximum.accumulate(x + group * big) - group * big if n else x)
-    return pa.table(out)
+    before = con.execute("SELECT current_setting('python_enable_replacements')").fetchall()[0][0]
+    backend = ibis.duckdb.from_connection(con)
+    con.execute(f"SET python_enable_replacements = {'true' if before else 'false'}")
+    return backend
 
 
 def build_timeline(con: Any, src: str, checkpoints: list[dt.datetime], params: Any) -> Timeline:
     """Stage 1 partials + stage 2 running features for the event table ``src``.
 
-    ``src`` must have been registered with the same checkpoints (``register_events``).
+    ``con`` is a DuckDB connection or any Ibis backend holding the table ``src``, which
+    must have been registered with the same checkpoints (``register_events``).
     """
-    import time
-
-    fmt = {"src": src, "K1": len(checkpoints) + 1, **asdict(params)}
+    backend = ibis_backend(con)
+    duck = backend.name == "duckdb"
+    ev = backend.table(src)
+    n_cp = len(checkpoints)
     timings: dict[str, float] = {}
-    for name, sql in (
-        ("timezones", _sql.timezone_sql(src)),
-        ("minority_models", _sql.MINORITY_MODELS),
-        ("base", _sql.PARTIAL_BASE),
-        ("attributes", _sql.ATTRIBUTES),
-        ("peaks", _sql.PARTIAL_PEAKS),
-        ("first", _sql.partial_first(src)),
-        ("families", _sql.PARTIAL_FAMILIES),
-        ("squares", _sql.PARTIAL_SQUARES),
-        ("rare_tls", _sql.RARE_TLS),
-        ("pivot", _sql.PIVOT),
-    ):
+    parts: dict[str, Any] = {}
+
+    def step(name: str, key: str | None, build: Any) -> Any:
         started = time.perf_counter()
-        con.execute(sql.format(**fmt) if "{" in sql else sql)
+        out = build()
+        if key is not None:
+            if duck:
+                out = backend.create_table(f"{src}_{key}", out, temp=True, overwrite=True)
+            parts[key] = out
         timings[name] = round(time.perf_counter() - started, 3)
-    caps = [
-        r[0]
-        for r in con.execute(
-            f"SELECT DISTINCT capability FROM {src} WHERE capability IS NOT NULL AND capability <> 'chat' "
-            "ORDER BY 1"
-        ).fetchall()
-    ]
-    if caps:
-        con.execute(_sql.partial_capabilities(src, caps))
+        return out
+
+    minor = step("minority_models", None, lambda: X.minority_models(ev, params).to_pyarrow()["model"])
+    caps = X.capability_names(ev).to_pyarrow()["capability"].to_pylist()
+    step("base", "pb", lambda: X.partial_base(ev, minor.to_pylist(), caps, params))
+    step("attributes", "attr", lambda: X.attributes(ev))
+    step("peaks", "pk", lambda: X.partial_peaks(ev))
+    step("first", "pf", lambda: X.partial_first(ev))
+    step("families", "af", lambda: X.partial_families(ev))
+    step("squares", "sq", lambda: X.partial_squares(parts["af"]))
+    step("rare_tls", "rt", lambda: X.rare_tls(ev, parts["pb"], n_cp, params))
+    step("pivot", "pv", lambda: X.pivot(ev, n_cp, params))
     started = time.perf_counter()
     table = f"{src}_feat"
-    for i, aids in enumerate(_account_chunks(con, src, len(checkpoints), GRID_CHUNK_ROWS)):
-        joined = con.sql(_sql.grid_join_sql(src, len(checkpoints), caps, aids)).to_arrow_table()
-        con.register(f"{src}_cum", running(joined, caps))
-        del joined
-        head = f"CREATE OR REPLACE TABLE {table} AS" if i == 0 else f"INSERT INTO {table}"
-        con.execute(f"{head} {_sql.features_sql(src, caps, aids)}")
-        con.unregister(f"{src}_cum")
+    if duck:
+        # the running partials of one chunk are a temp table, the features read it: two small
+        # queries compile (in Ibis) many times faster than one deeply nested query
+        for i, aids in enumerate(_account_chunks(parts["pb"], n_cp, GRID_CHUNK_ROWS)):
+            cum = backend.create_table(
+                f"{src}_cum", cumulative(parts, n_cp, len(caps), aids), temp=True, overwrite=True
+            )
+            chunk = features(cum, parts["attr"], parts["rt"], parts["pv"], caps).order_by(["k", "aid"])
+            if i == 0:  # a main-catalog table: compressed on disk when the connection has a file
+                expr = backend.create_table(table, chunk, overwrite=True)
+            else:
+                backend.insert(table, chunk)
+        backend.drop_table(f"{src}_cum", force=True)
+    else:
+        cum = cumulative(parts, n_cp, len(caps), None)
+        expr = features(cum, parts["attr"], parts["rt"], parts["pv"], caps)
     timings["grid"] = round(time.perf_counter() - started, 3)
-    return Timeline(con, src, list(checkpoints), table, timings=timings)
+    return Timeline(con, src, list(checkpoints), table, timings=timings, expr=expr)
 
 
-def _account_chunks(con: Any, src: str, n_checkpoints: int, rows: int) -> list[tuple[int, int]]:
+def _account_chunks(pb: Any, n_checkpoints: int, rows: int) -> list[tuple[int, int]]:
     """Inclusive ``aid`` ranges whose grids hold about ``rows`` (account, checkpoint) rows each
-    (at least one range, so an empty input still creates the feature table)."""
+    (at least one range, so an empty input still creates the feature table). ``pb`` is the
+    base partial table (Ibis)."""
     import numpy as np
 
-    acc = con.execute(f"SELECT aid, min(cp) FROM {src}_pb GROUP BY aid ORDER BY aid").fetchnumpy()
-    aid, cp0 = (np.asarray(v, dtype=np.int64) for v in acc.values())
+    acc = pb.group_by("aid").aggregate(cp0=pb.cp.min()).order_by("aid").to_pyarrow()
+    aid = acc["aid"].to_numpy().astype(np.int64)
+    cp0 = acc["cp0"].to_numpy().astype(np.int64)
     if len(aid) == 0:
         return [(0, -1)]
     chunk = np.cumsum(n_checkpoints + 1 - cp0) // max(rows, 1)
