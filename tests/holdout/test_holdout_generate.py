@@ -3,6 +3,7 @@ hard negatives and attacks carry the properties they are meant to test."""
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -21,10 +22,13 @@ SCALE = 0.08
 
 @pytest.fixture(scope="module")
 def gen():
+    # each held-out generator is a ``generate.py``: load this one under its own module name,
+    # or a worker that imported another one first would run that one instead
     sys.path.insert(0, str(HOLDOUT))
-    import generate
-
-    return generate
+    spec = importlib.util.spec_from_file_location("h1_generate", HOLDOUT / "generate.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 @pytest.fixture(scope="module")
