@@ -67,6 +67,15 @@ CROSS_ACCOUNT_FAMILIES: tuple[str, ...] = ("coordination", "intel")
 #: fleets lean on it alone: moving it here cost 285 of 285 of them, so it stays, noted.)
 CORROBORATING_ONLY: tuple[str, ...] = ("shared_system_prompt",)
 
+#: Cross-account signals that relate an account only to its own customer's other accounts
+#: (one card): a card's accounts are one customer. Alone they are the cross-account evidence
+#: of an attack only when the account also hides or runs as a bot (its automation family
+#: fires: datacenter or rotating egress, machine timing). A transparent customer with many
+#: seats on one card -- a labelling vendor's annotators grading with rubrics from one office
+#: at human pace -- goes to review: the record's fleets hide behind proxies, many payers and
+#: replacement chains, and one visible payer can be dealt with through its contract.
+CUSTOMER_ONLY: tuple[str, ...] = ("shared_payment",)
+
 
 @dataclass(frozen=True)
 class ScoringParams:
@@ -100,6 +109,11 @@ class ScoringParams:
         "cross-account signals that count in the score but are never alone the cross-account "
         "evidence of an attack (each shares one benign-explainable thing)",
     )
+    customer_only: tuple[str, ...] = param(
+        CUSTOMER_ONLY,
+        "cross-account signals within one customer (a shared card): alone the cross-account "
+        "evidence of an attack only when the automation family fires too",
+    )
 
 
 def family_scores(
@@ -128,11 +142,15 @@ def verdicts(
     campaign_member: np.ndarray | None = None,
     own_score: np.ndarray | None = None,
     cross_fam: np.ndarray | None = None,
+    outside_fam: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Score in [0, 1] and verdict per account from family scores.
 
     ``cross_fam`` are the family scores without the corroborating-only signals: the
-    cross-account requirement is judged on them (default: ``fam``).
+    cross-account requirement is judged on them (default: ``fam``). ``outside_fam`` leave
+    the customer-only signals (a shared card) out too: cross-account evidence that only
+    relates an account to its own card's accounts counts when its automation family fires
+    (``params.customer_only``; default: no such restriction).
 
     ``campaign_member`` marks strong members of a corroborated campaign: the campaign as a
     whole already carries independent families of evidence, so a member with a suspicious
@@ -155,6 +173,11 @@ def verdicts(
     strong = fired if cross_fam is None else cross_fam >= params.family_fire
     for f in CROSS_ACCOUNT_FAMILIES:
         cross |= strong[:, FAMILIES.index(f)]
+    if outside_fam is not None:
+        outside = np.zeros(len(score), dtype=bool)
+        for f in CROSS_ACCOUNT_FAMILIES:
+            outside |= outside_fam[:, FAMILIES.index(f)] >= params.family_fire
+        cross &= outside | fired[:, FAMILIES.index("automation")]
     local = n_fired - fired[:, FAMILIES.index("intel")]
     attack = (score >= params.attack_score) & (n_fired >= params.min_families)
     attack &= local >= params.min_local_families
@@ -212,7 +235,10 @@ def score_accounts(
     accounts = np.asarray(features["account_id"].to_pylist(), dtype=object)
     fam = family_scores(signals, accounts, p)
     cross_fam = family_scores(signals, accounts, p, exclude=tuple(p.corroborating_only))
-    score, verdict = verdicts(fam, p, campaign_member, own_score, cross_fam)
+    outside_fam = None
+    if p.customer_only:
+        outside_fam = family_scores(signals, accounts, p, exclude=(*p.corroborating_only, *p.customer_only))
+    score, verdict = verdicts(fam, p, campaign_member, own_score, cross_fam, outside_fam)
     return {
         "account_id": accounts,
         "score": score,

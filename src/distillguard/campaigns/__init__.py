@@ -93,6 +93,22 @@ class CampaignParams:
         "the second link banned a mobile-CGNAT user (IP rotation) who signed up during a "
         "held-out hydra batch",
     )
+    backend_families: tuple[str, ...] = param(
+        ("traffic",),
+        "families whose signals alone are a business backend's profile (unusual volumes, long "
+        "outputs, a new model's release day), not evidence of harvesting",
+    )
+    backend_signals: tuple[str, ...] = param(
+        ("hosting_egress", "narrow_capability"),
+        "signals that alone are a business backend's profile: cloud egress, and one capability "
+        "(an agent framework's tool calls, a coding assistant's code) -- harvest shows in the "
+        "prompts (CoT elicitation, rubric / rewrite requests) or in coordination of its own",
+    )
+    backend_public_kinds: tuple[str, ...] = param(
+        ("template",),
+        "link kinds that do not vouch for a member whose own evidence is a backend's profile: "
+        "public benchmark items in a popular frame are sent by unrelated evaluators and fleets alike",
+    )
 
     def documented(self) -> dict[str, dict[str, Any]]:
         out = documented(self.graph, "graph.")
@@ -136,6 +152,13 @@ class CampaignParams:
             "value": list(self.fleet_coincidence_kinds),
             "doc": "fleet-group kinds strangers share by coincidence: need a card as second link",
         }
+        for name in ("backend_families", "backend_signals", "backend_public_kinds"):
+            out[name] = {
+                "value": getattr(self, name),
+                "doc": "a member whose own evidence is only a business backend's profile (these "
+                "families / signals) is lifted only when linked to an own-evidence attacker by "
+                "another kind than these",
+            }
         return out
 
 
@@ -197,6 +220,10 @@ def find_campaigns(
     # a mixed group (a fleet chained to benign look-alikes) scores low: its members get no
     # membership evidence at all, rather than a weak signal that tips a third family
     lift = np.where(lift >= p.member_attack_score, lift, 0.0)
+    # an account whose own evidence is a business backend's profile (cloud egress, one
+    # capability, long outputs) is a member only when a card, an IP, a burst... ties it to a proven attacker:
+    # evaluators replaying public benchmarks share a frame with fleets harvesting the same sets
+    lift = np.where(_backend_only(acc, signals, p) & ~_vouched(acc, edges, first, p), 0.0, lift)
     lifted = signal_rows(
         acc,
         "coordination",
@@ -227,6 +254,44 @@ def find_campaigns(
     campaigns, campaign_of = _campaigns(ctx, final, clusters, edges, index, p)
     _add_cohesion(campaigns, campaign_of, similar)
     return CampaignResult(final, all_signals, edges, campaigns, campaign_of)
+
+
+def _backend_only(acc: np.ndarray, signals: pa.Table, p: CampaignParams) -> np.ndarray:
+    """Accounts with signals of their own, all of them a business backend's profile (cloud
+    egress, one capability, unusual traffic shape): every evaluation company, leaderboard,
+    agent framework and SaaS backend looks like this, so such an account's membership must
+    rest on more than a shared public frame. (Accounts with no signal at all keep their
+    membership signal: it sends them to review, never to attack -- the own-evidence gate of
+    the lift stops them.)"""
+    if not signals.num_rows:
+        return np.zeros(len(acc), dtype=bool)
+    backend = pc.or_(
+        pc.is_in(signals["family"], pa.array(list(p.backend_families), pa.string())),
+        pc.is_in(signals["signal"], pa.array(list(p.backend_signals), pa.string())),
+    )
+    fired = pc.greater(signals["strength"], 0.0)
+
+    def who(mask: pa.Array) -> np.ndarray:
+        ids = signals.filter(pc.and_(mask, fired))["account_id"].unique().to_pylist()
+        return np.isin(acc.astype(str), np.asarray(ids, dtype=str))
+
+    return who(backend) & ~who(pc.invert(backend))
+
+
+def _vouched(acc: np.ndarray, edges: pa.Table, first: dict[str, Any], p: CampaignParams) -> np.ndarray:
+    """Accounts linked to an account that is an attack on its own evidence (first pass) by a
+    link kind other than ``p.backend_public_kinds`` (a card, an IP, a creation burst, lockstep,
+    a harvest system prompt): one customer with, or one operator's infrastructure as, a
+    proven attacker."""
+    if not edges.num_rows:
+        return np.zeros(len(acc), dtype=bool)
+    attackers = np.asarray(acc[first["verdict"] == "attack"], dtype=str)
+    keep = pc.invert(pc.is_in(edges["kind"], pa.array(list(p.backend_public_kinds), pa.string())))
+    e = edges.filter(keep)
+    src = np.asarray(e["src"].to_pylist(), dtype=str)
+    dst = np.asarray(e["dst"].to_pylist(), dtype=str)
+    tied = np.concatenate([dst[np.isin(src, attackers)], src[np.isin(dst, attackers)]])
+    return np.isin(acc.astype(str), tied)
 
 
 def _add_cohesion(campaigns: list[dict[str, Any]], campaign_of: dict[str, str], similar: pa.Table) -> None:
