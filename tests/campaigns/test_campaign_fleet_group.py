@@ -13,8 +13,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from distillguard.campaigns import CampaignParams, _fleet_group_lift
+from distillguard.campaigns import CampaignParams
 from distillguard.campaigns._fleet_group import fleet_group_links
+from distillguard.campaigns._lifts import fleet_group_lift
 from distillguard.campaigns.graph import GraphParams
 from distillguard.detectors.base import DetectionContext
 from distillguard.schema import SIGNALS_SCHEMA
@@ -162,7 +163,7 @@ def test_fleet_group_lift_is_an_attack_scored_at_the_threshold_with_a_named_reas
         "score": np.where(is_fleet, 0.8, np.where(acc == "thin", 0.45, 0.0)),
         "reasons": [["campaign_member"] if a == "thin" else [] for a in acc],
     }
-    out, signals = _fleet_group_lift(
+    out, signals = fleet_group_lift(
         ctx, first, final, SIGNALS_SCHEMA.empty_table(), CampaignParams(), None, sp
     )
     thin = int(np.flatnonzero(acc == "thin")[0])
@@ -172,12 +173,12 @@ def test_fleet_group_lift_is_an_attack_scored_at_the_threshold_with_a_named_reas
     assert ev["account_id"].to_pylist() == ["thin"] and "5 proven attackers" in ev["evidence"][0].as_py()
     # the fleet's own evidence below member_min_own_score: attacks by membership only, not proof
     first = {"score": np.where(is_fleet, sp.member_min_own_score - 0.01, 0.0)}
-    out, signals = _fleet_group_lift(
+    out, signals = fleet_group_lift(
         ctx, first, final, SIGNALS_SCHEMA.empty_table(), CampaignParams(), None, sp
     )
     assert out["verdict"][thin] == "suspicious" and signals.num_rows == 0
     # disabled by an empty kind list
-    out, _ = _fleet_group_lift(
+    out, _ = fleet_group_lift(
         ctx,
         {"score": np.where(is_fleet, 0.5, 0.0)},
         final,

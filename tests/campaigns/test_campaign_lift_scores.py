@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from distillguard.campaigns import CampaignParams, _corroborate
+from distillguard.campaigns import CampaignParams
+from distillguard.campaigns._lifts import corroborate
 from distillguard.schema import SIGNALS_SCHEMA
 from distillguard.scoring import ScoringParams
 
@@ -27,7 +28,7 @@ def test_corroborated_lift_scores_at_least_the_attack_threshold(make_ctx) -> Non
         "score": np.array([0.8, 0.5, 0.54]),
         "reasons": [["a"], ["b"], ["c"]],
     }
-    out, signals = _corroborate(ctx, first, final, SIGNALS_SCHEMA.empty_table(), CampaignParams(), None, sp)
+    out, signals = corroborate(ctx, first, final, SIGNALS_SCHEMA.empty_table(), CampaignParams(), None, sp)
     assert out["verdict"].tolist() == ["attack", "suspicious", "attack"]
     assert out["score"].tolist() == [0.8, 0.5, sp.attack_score]
     assert out["reasons"][2] == ["c", "corroborated_link"]
@@ -48,9 +49,9 @@ def test_corroborated_lift_needs_evidence_of_its_own(make_ctx) -> None:
         "score": np.array([0.8, 0.55]),
         "reasons": [["a"], ["campaign_member"]],
     }
-    out, signals = _corroborate(ctx, first, final, SIGNALS_SCHEMA.empty_table(), CampaignParams(), None, sp)
+    out, signals = corroborate(ctx, first, final, SIGNALS_SCHEMA.empty_table(), CampaignParams(), None, sp)
     assert out["verdict"].tolist() == ["attack", "suspicious"]
     assert signals.num_rows == 0
     first["score"] = np.array([0.8, sp.member_min_own_score])
-    out, _ = _corroborate(ctx, first, final, SIGNALS_SCHEMA.empty_table(), CampaignParams(), None, sp)
+    out, _ = corroborate(ctx, first, final, SIGNALS_SCHEMA.empty_table(), CampaignParams(), None, sp)
     assert out["verdict"].tolist() == ["attack", "attack"]

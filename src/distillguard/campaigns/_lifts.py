@@ -1,0 +1,178 @@
+"""Verdict lifts after the membership pass, and the guard on membership itself.
+
+Each lift turns ``suspicious`` accounts into ``attack`` on evidence that ties them to
+accounts proven on their own evidence (first-pass attack): :func:`corroborate` (two
+independent kinds of link to one attacker, :mod:`._corroborate`), :func:`fleet_group_lift`
+(a card or burst that is mostly attackers plus a second link, :mod:`._fleet_group`).
+:func:`backend_only` / :func:`vouched` keep membership from reaching accounts whose only
+evidence is a business backend's profile. ``p`` is the :class:`CampaignParams` (typed
+loosely: it lives in the package ``__init__``, which imports this module).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from distillguard.campaigns._corroborate import corroborated_links
+from distillguard.campaigns._fleet_group import fleet_group_links
+from distillguard.detectors.base import DetectionContext, concat_signals, signal_rows
+from distillguard.scoring import ScoringParams, attack_floor
+
+
+def _lift(
+    final: dict[str, Any], signals: pa.Table, hit: np.ndarray, rows: pa.Table, reason: str, sp: ScoringParams
+) -> tuple[dict[str, Any], pa.Table]:
+    """``hit`` accounts become attacks scoring at least ``sp.attack_score`` (verdict and rank
+    in a score-sorted queue agree), with ``reason`` appended and their signal ``rows`` added."""
+    final = dict(final)
+    final["verdict"] = np.where(hit, "attack", final["verdict"])
+    final["score"] = attack_floor(final["score"], hit, sp)
+    final["reasons"] = [[*r, reason] if h else r for r, h in zip(final["reasons"], hit.tolist(), strict=True)]
+    return final, concat_signals([signals, rows])
+
+
+def backend_only(acc: np.ndarray, signals: pa.Table, p: Any) -> np.ndarray:
+    """Accounts with signals of their own, all of them a business backend's profile (cloud
+    egress, one capability, unusual traffic shape): every evaluation company, leaderboard,
+    agent framework and SaaS backend looks like this, so such an account's membership must
+    rest on more than a shared public frame. (Accounts with no signal at all keep their
+    membership signal: it sends them to review, never to attack -- the own-evidence gate of
+    the lift stops them.)"""
+    if not signals.num_rows:
+        return np.zeros(len(acc), dtype=bool)
+    backend = pc.or_(
+        pc.is_in(signals["family"], pa.array(list(p.backend_families), pa.string())),
+        pc.is_in(signals["signal"], pa.array(list(p.backend_signals), pa.string())),
+    )
+    fired = pc.greater(signals["strength"], 0.0)
+
+    def who(mask: pa.Array) -> np.ndarray:
+        ids = signals.filter(pc.and_(mask, fired))["account_id"].unique().to_pylist()
+        return np.isin(acc.astype(str), np.asarray(ids, dtype=str))
+
+    return who(backend) & ~who(pc.invert(backend))
+
+
+def vouched(acc: np.ndarray, edges: pa.Table, first: dict[str, Any], p: Any) -> np.ndarray:
+    """Accounts linked to an account that is an attack on its own evidence (first pass) by a
+    link kind other than ``p.backend_public_kinds`` (a card, an IP, a creation burst, lockstep,
+    a harvest system prompt): one customer with, or one operator's infrastructure as, a
+    proven attacker."""
+    if not edges.num_rows:
+        return np.zeros(len(acc), dtype=bool)
+    attackers = np.asarray(acc[first["verdict"] == "attack"], dtype=str)
+    keep = pc.invert(pc.is_in(edges["kind"], pa.array(list(p.backend_public_kinds), pa.string())))
+    e = edges.filter(keep)
+    src = np.asarray(e["src"].to_pylist(), dtype=str)
+    dst = np.asarray(e["dst"].to_pylist(), dtype=str)
+    tied = np.concatenate([dst[np.isin(src, attackers)], src[np.isin(dst, attackers)]])
+    return np.isin(acc.astype(str), tied)
+
+
+def corroborate(
+    ctx: DetectionContext,
+    first: dict[str, Any],
+    final: dict[str, Any],
+    signals: pa.Table,
+    p: Any,
+    only: set[str] | None,
+    sp: ScoringParams,
+) -> tuple[dict[str, Any], pa.Table]:
+    """Suspicious accounts linked to one own-evidence attacker by independent kinds -> attack
+    (see :mod:`._corroborate`), with a ``corroborated_link`` signal naming the partner. A
+    lifted account scores at least ``sp.attack_score`` (:func:`~distillguard.scoring.attack_floor`):
+    its verdict and its rank in a score-sorted queue must agree."""
+    acc = final["account_id"]
+    # own evidence, as for the membership lift: a suspect suspicious only through membership
+    # (a stolen card shared with a fleet, say) is not lifted by links alone
+    own = np.asarray(first["score"], dtype=np.float64) >= sp.member_min_own_score
+    sus = acc[(final["verdict"] == "suspicious") & own]
+    if only is not None:
+        sus = np.asarray(sorted(set(sus.tolist()) & only), dtype=object)
+    links = corroborated_links(
+        ctx,
+        sus,
+        acc[first["verdict"] == "attack"],
+        p.graph,
+        p.corroborated_min_kinds,
+        p.corroborated_max_group,
+    )
+    if not links:
+        return final, signals
+    hit = np.array([a in links for a in acc.tolist()], dtype=bool)
+    partner = np.array([links[a][0] if a in links else "" for a in acc.tolist()], dtype=object)
+    kinds = np.array([" + ".join(links[a][1]) if a in links else "" for a in acc.tolist()], dtype=object)
+    n_kinds = np.array([len(links[a][1]) if a in links else 0 for a in acc.tolist()], dtype=np.float64)
+    rows = signal_rows(
+        acc,
+        "coordination",
+        "corroborated_link",
+        hit.astype(np.float64),
+        n_kinds,
+        p.corroborated_min_kinds,
+        ("shares {} with attack account {}", [kinds, partner]),
+    )
+    return _lift(final, signals, hit, rows, "corroborated_link", sp)
+
+
+def fleet_group_lift(
+    ctx: DetectionContext,
+    first: dict[str, Any],
+    final: dict[str, Any],
+    signals: pa.Table,
+    p: Any,
+    only: set[str] | None,
+    sp: ScoringParams,
+) -> tuple[dict[str, Any], pa.Table]:
+    """Suspicious members of a fleet group (a card or signup burst that is mostly proven
+    attackers) with a second kind of link to proven attackers -> attack (see
+    :mod:`._fleet_group`), with a ``fleet_group`` signal naming the group and the links.
+    No own evidence is required -- this is the rule for a fleet's thinnest members -- so
+    every condition is one a benign account's group does not meet. "Proven" is an attack
+    verdict with evidence of its own (first-pass score >= ``sp.member_min_own_score``): an
+    account lifted here never proves another (one pass, no chains)."""
+    if not p.fleet_kinds:
+        return final, signals
+    acc = final["account_id"]
+    own = np.asarray(first["score"], dtype=np.float64) >= sp.member_min_own_score
+    sus = acc[final["verdict"] == "suspicious"]
+    if only is not None:
+        sus = np.asarray(sorted(set(sus.tolist()) & only), dtype=object)
+    links = fleet_group_links(
+        ctx,
+        sus,
+        acc[(final["verdict"] == "attack") & own],
+        p.graph,
+        kinds=tuple(p.fleet_kinds),
+        min_proven=p.fleet_min_proven,
+        min_share=p.fleet_min_share,
+        max_group=p.corroborated_max_group,
+        min_other=p.fleet_min_other,
+        coincidence_kinds=tuple(p.fleet_coincidence_kinds),
+    )
+    if not links:
+        return final, signals
+    ids = acc.tolist()
+    hit = np.array([a in links for a in ids], dtype=bool)
+    kind = np.array([links[a][0] if a in links else "" for a in ids], dtype=object)
+    n_proven = np.array([links[a][1] if a in links else 0 for a in ids], dtype=np.float64)
+    share = np.array([links[a][2] if a in links else 0.0 for a in ids], dtype=np.float64)
+    other = np.array([" + ".join(links[a][3]) if a in links else "" for a in ids], dtype=object)
+    rows = signal_rows(
+        acc,
+        "coordination",
+        "fleet_group",
+        hit.astype(np.float64),
+        n_proven,
+        p.fleet_min_proven,
+        (
+            "{} group with {:.0f} proven attackers ({:.0%} of its other members); also shares {} "
+            "with proven attackers",
+            [kind, n_proven, share, other],
+        ),
+    )
+    return _lift(final, signals, hit, rows, "fleet_group", sp)
