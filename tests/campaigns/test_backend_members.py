@@ -40,6 +40,8 @@ def _case(make_ctx):
             rows("automation", "hosting_egress", [*EVALS, "thin"]),
             rows("traffic", "output_ratio_outlier", EVALS[:5], 0.9),
             rows("extraction", "narrow_capability", AGENTS),
+            # two orgs' seats share their company card: a weak shared_payment of their own
+            rows("coordination", "shared_payment", EVALS[:8], 0.5),
         ]
     )
     return ctx, signals
@@ -55,7 +57,7 @@ def test_evaluators_in_a_fleet_frame_are_not_lifted(make_ctx) -> None:
     ctx, signals = _case(make_ctx)
     v = _verdicts(ctx, signals)
     assert all(v[a] == "attack" for a in FLEET)
-    assert {v[a] for a in EVALS} == {"suspicious"}, "cloud egress + a public frame is no ban"
+    assert {v[a] for a in EVALS} == {"suspicious"}, "cloud egress (+ its own card) + a public frame is no ban"
     assert "attack" not in {v[a] for a in AGENTS}, "one capability + a popular frame is no ban"
     assert v["thin"] == "attack", "cloud egress only, but on an attacker's card: one customer"
     assert v["thin_cot"] == "attack", "harvest evidence of its own: the membership lift applies"
@@ -68,3 +70,13 @@ def test_rule_off_lifts_the_evaluators(make_ctx) -> None:
     v = _verdicts(ctx, signals, off)
     assert {v[a] for a in EVALS} == {"attack"}
     assert {v[a] for a in AGENTS} == {"attack"}
+
+
+def test_seats_on_the_company_card_are_a_backend_profile_too(make_ctx) -> None:
+    """Without ``shared_payment`` among the backend signals, the evaluators whose seats share
+    their company card are lifted through the fleet's frame (3 of 327 on holdout3 seed 1)."""
+    ctx, signals = _case(make_ctx)
+    old = CampaignParams(backend_signals=("hosting_egress", "narrow_capability"))
+    v = _verdicts(ctx, signals, old)
+    assert {v[a] for a in EVALS[:8]} == {"attack"}
+    assert {v[a] for a in EVALS[8:]} == {"suspicious"}

@@ -98,10 +98,11 @@ class CampaignParams:
         "outputs, a new model's release day), not evidence of harvesting",
     )
     backend_signals: tuple[str, ...] = param(
-        ("hosting_egress", "narrow_capability"),
-        "signals that alone are a business backend's profile: cloud egress, and one capability "
-        "(an agent framework's tool calls, a coding assistant's code) -- harvest shows in the "
-        "prompts (CoT elicitation, rubric / rewrite requests) or in coordination of its own",
+        ("hosting_egress", "narrow_capability", "shared_payment"),
+        "signals that alone are a business backend's profile: cloud egress, one capability "
+        "(an agent framework's tool calls, a coding assistant's code), seats on the company's "
+        "card (one customer) -- harvest shows in the prompts (CoT elicitation, rubric / rewrite "
+        "requests) or in coordination with other customers",
     )
     backend_public_kinds: tuple[str, ...] = param(
         ("template",),
