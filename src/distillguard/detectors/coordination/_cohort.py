@@ -57,16 +57,44 @@ ORDER BY fam
 """
 
 
+def _signups_us(ctx: DetectionContext) -> np.ndarray:
+    """Signup time of every account (epoch µs as float; NaN when unknown), by feature position."""
+    created = ctx.features.column("created_at").cast(pa.int64()).to_numpy(zero_copy_only=False)
+    return np.asarray(created, dtype=np.float64)
+
+
 def population_spread_days(ctx: DetectionContext, min_known: int) -> float:
     """Inter-quartile range (days) of the signup dates of every account seen so far, or NaN
     when fewer than ``min_known`` are known."""
-    created = ctx.features.column("created_at").cast(pa.int64()).to_numpy(zero_copy_only=False)
-    created = np.asarray(created, dtype=np.float64)
+    created = _signups_us(ctx)
     created = created[np.isfinite(created)]
     if len(created) < min_known:
         return float("nan")
     q1, q3 = np.percentile(created, [25, 75])
     return float(q3 - q1) / 86_400e6
+
+
+def group_spread_days(
+    ctx: DetectionContext, pos: np.ndarray, group: np.ndarray, min_known: int
+) -> np.ndarray:
+    """Per element (account at feature position ``pos`` in group ``group``): the inter-quartile
+    range (days) of its group's signup dates, NaN when the group has fewer than ``min_known``
+    known. The IQR, not the range: a fleet that mixes in a few aged accounts is still a
+    cohort, a user base with a few fresh signups still spread."""
+    created = _signups_us(ctx)[pos]
+    labels, inv = np.unique(group, return_inverse=True)
+    order = np.lexsort((created, inv))  # by group, then signup (NaN last within each)
+    inv_s, created_s = inv[order], created[order]
+    ok_s = np.isfinite(created_s)
+    start = np.searchsorted(inv_s, np.arange(len(labels)))
+    end = np.append(start[1:], len(inv_s))
+    known = np.add.reduceat(ok_s.astype(int), start) if len(inv_s) else np.zeros(0, dtype=int)
+    spread = np.full(len(labels), np.nan)
+    for g in np.flatnonzero(known >= min_known):  # one per group with enough known signups
+        vals = created_s[start[g] : end[g]][ok_s[start[g] : end[g]]]
+        q1, q3 = np.percentile(vals, [25, 75])
+        spread[g] = (q3 - q1) / 86_400e6
+    return spread[inv]
 
 
 def cohort_ratio(fams: pa.Table, ctx: DetectionContext, min_known: int) -> np.ndarray:
@@ -118,21 +146,6 @@ def fleetlike(ctx: DetectionContext, fleet: pa.Table, p: Any) -> tuple[np.ndarra
     return cohort | (egress >= p.fleet_min_shared_egress), ratio, egress
 
 
-def _components(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
-    """Connected-component label (smallest member index) of each of ``n`` nodes, given the
-    edges ``a``-``b`` (label propagation with pointer jumping, vectorized per round)."""
-    label = np.arange(n)
-    while True:
-        m = np.minimum(label[a], label[b])
-        new = label.copy()
-        np.minimum.at(new, a, m)
-        np.minimum.at(new, b, m)
-        new = new[new]
-        if np.array_equal(new, label):
-            return label
-        label = new
-
-
 def cohort_pairs(ctx: DetectionContext, s_pos: np.ndarray, d_pos: np.ndarray, p: Any) -> np.ndarray:
     """Per synchronized pair (feature positions ``s_pos``-``d_pos``): does its group of
     synchronized accounts (the connected component of the pair graph) look like one
@@ -146,20 +159,11 @@ def cohort_pairs(ctx: DetectionContext, s_pos: np.ndarray, d_pos: np.ndarray, p:
     pop = population_spread_days(ctx, p.fleet_cohort_min_known)
     if not len(s_pos) or not np.isfinite(pop) or pop <= 0:
         return keep
+    import igraph as ig
+
     nodes, inv = np.unique(np.concatenate([s_pos, d_pos]), return_inverse=True)
-    a, b = inv[: len(s_pos)], inv[len(s_pos) :]
-    comp = _components(a, b, len(nodes))
-    created = ctx.features.column("created_at").cast(pa.int64()).to_numpy(zero_copy_only=False)
-    created = np.asarray(created, dtype=np.float64)[nodes] / 86_400e6
-    ok = np.isfinite(created)
-    order = np.lexsort((created, comp))  # by component, then signup (NaN last within each)
-    comp_s, created_s, ok_s = comp[order], created[order], ok[order]
-    labels, start, size = np.unique(comp_s, return_index=True, return_counts=True)
-    known = np.add.reduceat(ok_s.astype(int), start)
-    spread = np.full(len(labels), np.nan)
-    for g in np.flatnonzero(known >= p.fleet_cohort_min_known):  # one per lockstep group
-        vals = created_s[start[g] : start[g] + size[g]][ok_s[start[g] : start[g] + size[g]]]
-        q1, q3 = np.percentile(vals, [25, 75])
-        spread[g] = (q3 - q1) / pop
-    ratio = spread[np.searchsorted(labels, comp[a])]
-    return ~(np.isfinite(ratio) & (ratio > p.sync_cohort_max_spread))
+    a = inv[: len(s_pos)]
+    g = ig.Graph(n=len(nodes), edges=np.column_stack([a, inv[len(s_pos) :]]).tolist())
+    comp = np.asarray(g.connected_components().membership)
+    ratio = group_spread_days(ctx, nodes, comp, p.fleet_cohort_min_known) / pop
+    return ~(np.isfinite(ratio[a]) & (ratio[a] > p.sync_cohort_max_spread))

@@ -40,6 +40,7 @@ import pyarrow.compute as pc
 
 from distillguard.detectors.base import DetectionContext, ramp, signal_rows
 from distillguard.detectors.coordination import _partials, _queries
+from distillguard.detectors.coordination._cohort import group_spread_days
 from distillguard.detectors.coordination._network import ids
 
 FAMILY = "coordination"
@@ -100,23 +101,12 @@ def _per_group(keys: np.ndarray, vals: np.ndarray, uniq: np.ndarray, fill: float
 
 
 def _cohort_spread_days(ctx: DetectionContext, rows: pa.Table, min_known: int) -> np.ndarray:
-    """Per row of ``rows``: inter-quartile range (days) of its group's account signup dates.
-
-    The IQR, not the range, so a fleet that adds a few aged accounts is still a cohort and a
-    user base with a few fresh signups is still spread. Groups with fewer than ``min_known``
-    known signup dates get +inf: no evidence of a cohort.
-    """
-    sh = rows["sh"].to_numpy(zero_copy_only=False)
-    created = ctx.features.column("created_at").cast(pa.int64()).to_numpy(zero_copy_only=False)
-    created = np.asarray(created, dtype=np.float64)[ctx.positions(rows["aid"].to_numpy())]
-    uniq, inv = np.unique(sh, return_inverse=True)
-    spread = np.full(len(uniq), np.inf)
-    for g in range(len(uniq)):  # one iteration per candidate system prompt (a handful)
-        c = created[(inv == g) & np.isfinite(created)]
-        if len(c) >= min_known:
-            q1, q3 = np.percentile(c, [25, 75])
-            spread[g] = (q3 - q1) / 86_400e6
-    return spread[inv]
+    """Per row of ``rows``: inter-quartile range (days) of its group's account signup dates
+    (:func:`._cohort.group_spread_days`); groups with fewer than ``min_known`` known signup
+    dates get +inf: no evidence of a cohort."""
+    pos = ctx.positions(rows["aid"].to_numpy())
+    spread = group_spread_days(ctx, pos, rows["sh"].to_numpy(zero_copy_only=False), min_known)
+    return np.where(np.isnan(spread), np.inf, spread)
 
 
 def _shared_egress(ctx: DetectionContext, rows: pa.Table, min_payers: int) -> np.ndarray:
