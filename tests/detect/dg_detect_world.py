@@ -33,6 +33,10 @@ class World:
         self.rng = np.random.default_rng(self.seed)
         self._n = 0
 
+    def accounts(self, prefix: str) -> set[str]:
+        """The accounts a builder added under ``prefix`` (builders name accounts prefix + index)."""
+        return {a for a in self.labels if a.startswith(prefix)}
+
     def _add(self, account: str, times: np.ndarray, persona: str, **cols: Any) -> None:
         n = len(times)
         self.labels[account] = persona

@@ -65,7 +65,7 @@ def _world(seed: int, *, cohort: bool) -> World:
 
 
 def _group(w: World) -> set[str]:
-    return {a for a in w.labels if a.startswith("grp")}
+    return w.accounts("grp")
 
 
 def test_strangers_on_a_common_schedule_are_not_in_lockstep() -> None:

@@ -79,13 +79,9 @@ def _world(seed: int) -> World:
     return w
 
 
-def _users(w: World, prefix: str) -> set[str]:
-    return {a for a in w.labels if a.startswith(prefix)}
-
-
 def test_a_frameworks_user_base_is_no_fleet() -> None:
     w = _world(61)
-    users = _users(w, "fwk")
+    users = w.accounts("fwk")
     ctx = detection_context(w.table())
     out = CoordinationDetector().detect(ctx)
     assert not users & (fired(out, "shared_template") | fired(out, "shared_harvest_template"))
@@ -101,23 +97,23 @@ def test_a_signup_cohort_in_a_neutral_frame_is_a_fleet() -> None:
     w = _world(62)
     _fleet(w, 20, "coh", cohort=True)
     out = CoordinationDetector().detect(detection_context(w.table()))
-    assert _users(w, "coh") <= fired(out, "shared_template"), "opened within two days"
-    assert not _users(w, "fwk") & fired(out, "shared_template")
+    assert w.accounts("coh") <= fired(out, "shared_template"), "opened within two days"
+    assert not w.accounts("fwk") & fired(out, "shared_template")
 
 
 def test_aged_accounts_behind_their_operators_hosts_are_a_fleet() -> None:
     w = _world(63)
     _fleet(w, 20, "agd", cohort=False, own_hosts=True)
     out = CoordinationDetector().detect(detection_context(w.table()))
-    assert _users(w, "agd") <= fired(out, "shared_template"), "shared datacenter egress"
-    assert not _users(w, "fwk") & fired(out, "shared_template")
+    assert w.accounts("agd") <= fired(out, "shared_template"), "shared datacenter egress"
+    assert not w.accounts("fwk") & fired(out, "shared_template")
 
 
 def test_aged_accounts_in_a_harvest_frame_are_still_a_fleet() -> None:
     w = _world(64)
     _fleet(w, 20, "hvf", cohort=False, harvest=True)
     out = CoordinationDetector().detect(detection_context(w.table()))
-    assert _users(w, "hvf") <= fired(out, "shared_harvest_template"), "harvest frames are not excused"
+    assert w.accounts("hvf") <= fired(out, "shared_harvest_template"), "harvest frames are not excused"
 
 
 def test_unknown_signup_dates_leave_the_family_judged_as_before() -> None:
@@ -129,4 +125,4 @@ def test_unknown_signup_dates_leave_the_family_judged_as_before() -> None:
         pa.nulls(t.num_rows, t.schema.field("account_created_at").type),
     )
     out = CoordinationDetector().detect(detection_context(t))
-    assert _users(w, "fwk") <= fired(out, "shared_template"), "no dates: no cohort test, no excuse"
+    assert w.accounts("fwk") <= fired(out, "shared_template"), "no dates: no cohort test, no excuse"

@@ -65,36 +65,32 @@ def _world(seed: int) -> World:
     return w
 
 
-def _users(w: World, prefix: str) -> set[str]:
-    return {a for a in w.labels if a.startswith(prefix)}
-
-
 def test_strangers_on_a_vpn_exit_are_no_shared_infra() -> None:
     w = _world(71)
     ctx = detection_context(w.table())
     out = CoordinationDetector().detect(ctx)
-    assert not _users(w, "vpn") & fired(out, "shared_infra")
+    assert not w.accounts("vpn") & fired(out, "shared_infra")
     assert set(EXITS) <= set(ctx.cache["exit_ips"].to_pylist())
     assert not set(EXITS) & set(ctx.cache["hosting_ips"]["ip"].to_pylist()), "links nobody"
     # the signup spread is what clears them: judged as a cohort, the exit would be infra
     p = dataclasses.replace(CoordinationDetector.Params(), infra_exit_min_spread=1e6)
     out = CoordinationDetector(p).detect(detection_context(w.table()))
-    assert _users(w, "vpn") <= fired(out, "shared_infra")
+    assert w.accounts("vpn") <= fired(out, "shared_infra")
 
 
 def test_a_cohort_on_its_operators_hosts_is_shared_infra() -> None:
     w = _world(72)
     _from_hosts(w, 12, "hyd", cohort=True, harvest=False)
     out = CoordinationDetector().detect(detection_context(w.table()))
-    assert _users(w, "hyd") <= fired(out, "shared_infra"), "opened within two days"
-    assert not _users(w, "vpn") & fired(out, "shared_infra")
+    assert w.accounts("hyd") <= fired(out, "shared_infra"), "opened within two days"
+    assert not w.accounts("vpn") & fired(out, "shared_infra")
 
 
 def test_a_relay_forwarding_harvest_for_old_stolen_keys_is_shared_infra() -> None:
     w = _world(73)
     _from_hosts(w, 12, "rly", cohort=False, harvest=True)
     out = CoordinationDetector().detect(detection_context(w.table()))
-    assert _users(w, "rly") <= fired(out, "shared_infra"), "harvest through the hosts"
+    assert w.accounts("rly") <= fired(out, "shared_infra"), "harvest through the hosts"
 
 
 def test_aged_accounts_with_ordinary_traffic_on_one_host_are_an_exit() -> None:
@@ -102,4 +98,4 @@ def test_aged_accounts_with_ordinary_traffic_on_one_host_are_an_exit() -> None:
     w = _world(74)
     _from_hosts(w, 12, "old", cohort=False, harvest=False)
     out = CoordinationDetector().detect(detection_context(w.table()))
-    assert not _users(w, "old") & fired(out, "shared_infra")
+    assert not w.accounts("old") & fired(out, "shared_infra")

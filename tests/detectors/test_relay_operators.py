@@ -94,7 +94,7 @@ def _world(seed: int) -> World:
 def test_relay_operators_opened_over_months_on_own_hosts_are_a_fleet() -> None:
     w = _world(31)
     _relay_operators(w, 8)
-    ops = {a for a in w.labels if a.startswith("rop")}
+    ops = w.accounts("rop")
     ctx = detection_context(_table(w))
     out = CoordinationDetector().detect(ctx)
     assert ops <= fired(out, "fleet_system_prompt")
@@ -109,7 +109,7 @@ def test_tool_developers_are_no_relay_even_on_cloud_vms() -> None:
     for cloud in (False, True):
         w = _world(32)
         _tool_users(w, 30, cloud=cloud)
-        users = {a for a in w.labels if a.startswith("oss")}
+        users = w.accounts("oss")
         out = CoordinationDetector().detect(detection_context(_table(w)))
         assert not users & fired(out, "fleet_system_prompt"), f"cloud={cloud}: they work by day"
 
@@ -118,8 +118,8 @@ def test_relays_found_beside_a_tool_user_base() -> None:
     w = _world(33)
     _tool_users(w, 30, cloud=True)
     _relay_operators(w, 6)
-    ops = {a for a in w.labels if a.startswith("rop")}
-    users = {a for a in w.labels if a.startswith("oss")}
+    ops = w.accounts("rop")
+    users = w.accounts("oss")
     out = CoordinationDetector().detect(detection_context(_table(w)))
     assert ops <= fired(out, "fleet_system_prompt")
     assert not users & fired(out, "fleet_system_prompt")
@@ -128,7 +128,7 @@ def test_relays_found_beside_a_tool_user_base() -> None:
 def test_saas_backends_sharing_a_product_prompt_are_no_relay() -> None:
     w = _world(34)
     _relay_operators(w, 8, system=PRODUCT_SYSTEM, cot=False)
-    backends = {a for a in w.labels if a.startswith("rop")}
+    backends = w.accounts("rop")
     out = CoordinationDetector().detect(detection_context(_table(w)))
     assert not backends & fired(out, "fleet_system_prompt"), "a product prompt is no harvest injection"
     assert not backends & fired(out, "shared_system_prompt")
@@ -137,12 +137,12 @@ def test_saas_backends_sharing_a_product_prompt_are_no_relay() -> None:
 def test_three_relay_services_are_enough_but_three_daytime_accounts_are_not() -> None:
     w = _world(35)
     _relay_operators(w, 3)
-    ops = {a for a in w.labels if a.startswith("rop")}
+    ops = w.accounts("rop")
     out = CoordinationDetector().detect(detection_context(_table(w)))
     assert ops <= fired(out, "fleet_system_prompt"), "fewer services than fleet_min_payments suffice"
     w = _world(35)
     _tool_users(w, 3, cloud=True)
-    users = {a for a in w.labels if a.startswith("oss")}
+    users = w.accounts("oss")
     out = CoordinationDetector().detect(detection_context(_table(w)))
     assert not users & fired(out, "fleet_system_prompt")
 
@@ -151,6 +151,6 @@ def test_a_service_seen_for_under_a_day_is_not_judged_yet() -> None:
     w = World(seed=36, span_s=0.5 * DAY)
     w.hobbyists(30)
     _relay_operators(w, 6, n=100)
-    ops = {a for a in w.labels if a.startswith("rop")}
+    ops = w.accounts("rop")
     out = CoordinationDetector().detect(detection_context(_table(w)))
     assert not ops & fired(out, "fleet_system_prompt"), "a busy afternoon is no duty cycle"
