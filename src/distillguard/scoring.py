@@ -121,19 +121,32 @@ def family_scores(
 ) -> np.ndarray:
     """``(accounts, families)`` pooled strength per family (noisy-OR of weighted signals),
     leaving out the signals named in ``exclude``."""
+    return _family_views(signals, accounts, params, (exclude,))[0]
+
+
+def _family_views(
+    signals: pa.Table, accounts: np.ndarray, params: ScoringParams, excludes: tuple[tuple[str, ...], ...]
+) -> list[np.ndarray]:
+    """:func:`family_scores` once per ``exclude`` in ``excludes``, locating each signal's
+    account, family and weight once (scoring runs at every replay checkpoint)."""
     index = {a: i for i, a in enumerate(accounts.tolist())}
     fam_index = {f: j for j, f in enumerate(FAMILIES)}
-    miss = np.ones((len(accounts), len(FAMILIES)))
+    out = []
     if signals.num_rows:
         rows = np.array([index.get(a, -1) for a in signals["account_id"].to_pylist()])
         cols = np.array([fam_index.get(f, -1) for f in signals["family"].to_pylist()])
-        w = np.array([params.weak_weights.get(s, 1.0) for s in signals["signal"].to_pylist()])
+        names = signals["signal"].to_pylist()
+        w = np.array([params.weak_weights.get(s, 1.0) for s in names])
         s = np.clip(signals["strength"].to_numpy(zero_copy_only=False) * w, 0.0, 1.0)
-        ok = (rows >= 0) & (cols >= 0)
-        if exclude:
-            ok &= ~np.isin(np.asarray(signals["signal"].to_pylist(), dtype=object), list(exclude))
-        np.multiply.at(miss, (rows[ok], cols[ok]), 1.0 - s[ok])
-    return 1.0 - miss
+        located = (rows >= 0) & (cols >= 0)
+        names_arr = np.asarray(names, dtype=object)
+    for exclude in excludes:
+        miss = np.ones((len(accounts), len(FAMILIES)))
+        if signals.num_rows:
+            ok = located & ~np.isin(names_arr, list(exclude)) if exclude else located
+            np.multiply.at(miss, (rows[ok], cols[ok]), 1.0 - s[ok])
+        out.append(1.0 - miss)
+    return out
 
 
 def verdicts(
@@ -233,11 +246,11 @@ def score_accounts(
     (``own_score``: see :func:`verdicts`)."""
     p = params or ScoringParams()
     accounts = np.asarray(features["account_id"].to_pylist(), dtype=object)
-    fam = family_scores(signals, accounts, p)
-    cross_fam = family_scores(signals, accounts, p, exclude=tuple(p.corroborating_only))
-    outside_fam = None
+    views: tuple[tuple[str, ...], ...] = ((), tuple(p.corroborating_only))
     if p.customer_only:
-        outside_fam = family_scores(signals, accounts, p, exclude=(*p.corroborating_only, *p.customer_only))
+        views += ((*p.corroborating_only, *p.customer_only),)
+    fam, cross_fam, *rest = _family_views(signals, accounts, p, views)
+    outside_fam = rest[0] if rest else None
     score, verdict = verdicts(fam, p, campaign_member, own_score, cross_fam, outside_fam)
     return {
         "account_id": accounts,
