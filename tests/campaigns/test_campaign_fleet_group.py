@@ -1,9 +1,9 @@
 """The fleet-group rule: a fleet's thin members (no evidence of their own) become attacks only
-when their card or signup burst is mostly proven attackers AND a second kind of link ties
-them to proven attackers -- and every hard negative of the issue stays where it was: an
-enterprise on one corporate card with a flagged account, the real owner of a card a fleet
-stole, students signing up together behind one campus address, users of an agent framework
-a fleet also uses, VPN / relay users sharing exits with a fleet."""
+when their card is mostly proven attackers (opened after the first of them), or their signup
+burst is AND a card ties them to proven attackers -- and every hard negative of the issue
+stays where it was: an enterprise on one corporate card with a flagged account, the real
+owner of a card a fleet stole, students signing up together behind one campus address, users
+of an agent framework a fleet also uses, VPN / relay users sharing exits with a fleet."""
 
 from __future__ import annotations
 
@@ -79,6 +79,7 @@ def _links(ctx: DetectionContext, suspects: list[str], proven: list[str]) -> dic
         max_group=p.corroborated_max_group,
         min_other=p.fleet_min_other,
         coincidence_kinds=p.fleet_coincidence_kinds,
+        solo_kinds=p.fleet_solo_kinds,
     )
 
 
@@ -98,11 +99,20 @@ def test_thin_replacement_on_a_fleet_card_with_the_fleet_template_is_lifted() ->
     assert links == {"thin": ("payment", 5, 1.0, ["template"])}
 
 
-def test_fleet_card_alone_is_not_enough() -> None:
-    """Same card as five proven attackers, nothing else shared: one kind is one coincidence."""
+def test_fleet_card_alone_lifts_an_account_opened_after_its_first_attacker() -> None:
+    """Same card as five proven attackers, nothing else shared (a replacement that sent a few
+    ordinary prompts): a card is no coincidence, it is the operator's own instrument."""
     fleet, created, payment, fams = _hydra()
     fams = [f for f in fams if f[0] != "thin"]
-    assert _links(_ctx(created, payment, fams), ["thin"], fleet) == {}
+    assert _links(_ctx(created, payment, fams), ["thin"], fleet) == {"thin": ("payment", 5, 1.0, [])}
+
+
+def test_signup_burst_alone_is_not_enough() -> None:
+    """Opened in the same ten minutes as five proven attackers, nothing else shared: a signup
+    minute is a coincidence strangers share."""
+    fleet = [f"b{i}" for i in range(5)]
+    created = dict.fromkeys([*fleet, "thin"], 5.0)
+    assert _links(_ctx(created), ["thin"], fleet) == {}
 
 
 def test_real_owner_of_a_stolen_card_is_not_lifted() -> None:

@@ -188,3 +188,79 @@ def test_enrich_tag_names_feed_cot_and_extraction() -> None:
     assert "tag_cot" in out["cot"] and "tag_reasoning_reconstruct" in out["cot"]
     for tag in ("tag_forced_language", "tag_rubric", "tag_rewrite"):
         assert tag in out["extraction_tag"]
+
+
+def _uneven_fleet_family(w: World, k: int = 40, fam: int = 71_717) -> None:
+    """A fleet on one harvest family, one card per account, quotas spread lognormally (an
+    operator hands its accounts uneven shares of the task set); a sixth of each account's
+    traffic is other work."""
+    for i in range(k):
+        n = max(8, int(w.rng.lognormal(np.log(25), 1.0)))
+        own = w.rng.random(n) < 0.15
+        w._add(
+            f"unv{i:02d}",
+            day_times(w, n, 2),
+            "attack_fleet",
+            template_family=np.where(own, w.rng.integers(10_000, 10_000_000, n), fam),
+            tag_cot=~own,
+            prompt=[f"unv{i} task {j}" for j in range(n)],
+        )
+
+
+def test_busy_members_of_an_unevenly_spread_fleet_stay_members() -> None:
+    """Fleet members far above the family's median volume (5x and more) are still members
+    while they sit inside the family's own spread of member volumes."""
+    w = World(seed=6)
+    _people(w, 60)
+    _uneven_fleet_family(w)
+    volumes = {a: sum(1 for x in w.rows["account_id"] if x == a) for a in w.accounts("unv")}
+    median = float(np.median(list(volumes.values())))
+    busy = {a for a, v in volumes.items() if v > 5 * median}
+    assert busy, "the lognormal quotas give the fleet members above 5x the median"
+    out = _signals(w, CoordinationDetector())
+    assert busy <= fired(out, "shared_harvest_template")
+
+
+def test_enterprise_seats_on_one_card_in_a_fleet_family_are_not_members() -> None:
+    """A company runs one batch job in the fleet's reasoning frame on 30 seats of one card:
+    each seat is within the accounts' spread (the seats are a third of the family), but the
+    customer's slice is far beyond the family's customers: a heavy independent user."""
+    w = World(seed=7)
+    _people(w, 60)
+    _uneven_fleet_family(w)
+    for i in range(30):
+        w._add(
+            f"seat{i:02d}",
+            w.regular_times(600, 200.0, 0.3),
+            "benign_enterprise_batch",
+            payment_fingerprint="pay-corp",
+            ip_kind="hosting",
+            client_ip="34.120.9.9",
+            template_family=71_717,
+            tag_cot=True,
+            prompt=[f"seat{i} doc {j}" for j in range(600)],
+        )
+    out = _signals(w, CoordinationDetector())
+    assert not w.accounts("seat") & (fired(out, "shared_harvest_template") | fired(out, "shared_template"))
+    assert len(w.accounts("unv") & fired(out, "shared_harvest_template")) >= 30
+
+
+def test_heavy_app_in_a_fleet_family_is_not_a_member() -> None:
+    """One app sends its users' questions in the fleet's reasoning frame, 200x the fleet's
+    median member: far beyond the family's own spread of member volumes."""
+    w = World(seed=8)
+    _people(w, 60)
+    _uneven_fleet_family(w)
+    w._add(
+        "app00",
+        w.regular_times(4000, 50.0, 0.5),
+        "benign_reasoning_app",
+        ip_kind="hosting",
+        client_ip="35.9.9.1",
+        template_family=71_717,
+        tag_cot=True,
+        prompt=[f"app user q{j}" for j in range(4000)],
+    )
+    out = _signals(w, CoordinationDetector())
+    assert "app00" not in fired(out, "shared_harvest_template") | fired(out, "shared_template")
+    assert len(w.accounts("unv") & fired(out, "shared_harvest_template")) >= 30

@@ -219,7 +219,6 @@ def test_strength_formula_partners_confidence_and_heavy_users() -> None:
     assert strength(half) == pytest.approx(min(p.max_strength, (1 - (1 - w) ** 12) * 0.5))
 
 
-
 def test_ip_matches_need_three_partners_whatever_their_confidence() -> None:
     """A residential proxy lends a real person's address to fleets: one or two providers'
     campaigns carrying an IP is not enough, three independent ones are."""
@@ -237,6 +236,7 @@ def test_ip_matches_need_three_partners_whatever_their_confidence() -> None:
     assert tls["threshold"] == 1.0
     relaxed = IntelParams(kind_min_partners={})
     assert len(signals_from_matches(_matches([{**strong, "partner_id": "a"}]), relaxed)) == 1
+
 
 def test_bad_confidence_and_foreign_frames_are_skipped(tmp_path, key_file, make_provider) -> None:
     beta = make_provider(tmp_path, "beta", seed=2, caught=False)

@@ -92,6 +92,11 @@ class CampaignParams:
         "the second link banned a mobile-CGNAT user (IP rotation) who signed up during a "
         "held-out hydra batch",
     )
+    fleet_solo_kinds: tuple[str, ...] = param(
+        ("payment",),
+        "fleet-group kinds that need no second link: a card mostly held by proven attackers, "
+        "with the account opened after the first of them, is the operator's own instrument",
+    )
     backend_families: tuple[str, ...] = param(
         ("traffic",),
         "families whose signals alone are a business backend's profile (unusual volumes, long "

@@ -14,12 +14,14 @@ cannot plausibly have, all at once:
   (seen from the other cards' side) are not majority-attacker groups of three or more;
 * for a shared card, the account was opened *after* the first proven attacker on it: the
   real owner of a card stolen by a fleet opened their account before the theft;
-* a second, independent kind of link (fleet template family, a creation burst, a datacenter
-  IP, a harvest system prompt, a card) to at least ``min_other`` proven attackers: two
-  independent things shared with several proven attackers, not one coincidence. When the
-  fleet group is a signup burst, the second link must be a card: a stranger who signed up in
-  the same ten minutes as a fleet's batch and uses the framework it uses (or rotates mobile
-  IPs, as on held-out data) is a coincidence of two common things; a shared card is not.
+* unless the fleet group is a card (``solo_kinds``: a payment instrument is no coincidence,
+  one mostly held by proven attackers is the operator's own), a second, independent kind of
+  link (fleet template family, a creation burst, a datacenter IP, a harvest system prompt, a
+  card) to at least ``min_other`` proven attackers: two independent things shared with
+  several proven attackers, not one coincidence. When the fleet group is a signup burst, the
+  second link must be a card: a stranger who signed up in the same ten minutes as a fleet's
+  batch and uses the framework it uses (or rotates mobile IPs, as on held-out data) is a
+  coincidence of two common things; a shared card is not.
 
 VPN and relay exits (datacenter IPs) never form a fleet group: their users are strangers.
 """
@@ -45,11 +47,13 @@ def fleet_group_links(
     max_group: int,
     min_other: int,
     coincidence_kinds: tuple[str, ...] = (),
+    solo_kinds: tuple[str, ...] = (),
 ) -> dict[str, tuple[str, int, float, list[str]]]:
     """Suspect -> (fleet group kind, proven attackers in it, their share of its other
-    members, the other kinds linking it to ``min_other`` proven attackers) for every suspect
-    meeting all three conditions of the module docstring (stable: the fleet group with the
-    most proven attackers, then kind name, is named). A fleet group of one of the
+    members, the other kinds linking it to ``min_other`` proven attackers, empty for a
+    ``solo_kinds`` group without one) for every suspect meeting the conditions of the module
+    docstring (stable: the fleet group with the most proven attackers, then kind name, is
+    named). A fleet group of one of the
     ``coincidence_kinds`` (a signup burst: strangers share a signup minute) counts only with a
     payment instrument among the second links."""
     import polars as pl
@@ -117,7 +121,9 @@ def fleet_group_links(
         .filter(~pl.col("k").is_in(list(coincidence_kinds)) | pl.col("oks").list.contains("payment"))
     )
     best = (
-        fleet.join(other, on=["a", "k"], how="inner")
+        fleet.join(other, on=["a", "k"], how="left")
+        .filter(pl.col("oks").is_not_null() | pl.col("k").is_in(list(solo_kinds)))
+        .with_columns(pl.col("oks").fill_null(pl.lit([], dtype=pl.List(pl.String))))
         .with_columns((pl.col("others_p") / pl.col("others")).alias("share"))
         .sort(["a", "others_p", "k"], descending=[False, True, False])
         .group_by("a", maintain_order=True)

@@ -153,6 +153,7 @@ def fleet_group_lift(
         max_group=p.corroborated_max_group,
         min_other=p.fleet_min_other,
         coincidence_kinds=tuple(p.fleet_coincidence_kinds),
+        solo_kinds=tuple(p.fleet_solo_kinds),
     )
     if not links:
         return final, signals
@@ -161,7 +162,10 @@ def fleet_group_lift(
     kind = np.array([links[a][0] if a in links else "" for a in ids], dtype=object)
     n_proven = np.array([links[a][1] if a in links else 0 for a in ids], dtype=np.float64)
     share = np.array([links[a][2] if a in links else 0.0 for a in ids], dtype=np.float64)
-    other = np.array([" + ".join(links[a][3]) if a in links else "" for a in ids], dtype=object)
+    other = np.array(
+        [(" + ".join(links[a][3]) or "no other link (a card needs none)") if a in links else "" for a in ids],
+        dtype=object,
+    )
     rows = signal_rows(
         acc,
         "coordination",

@@ -74,9 +74,24 @@ class CoordinationDetector(Detector):
         )
         member_max_ratio: float = param(
             5.0,
-            "an account sending this many times a family's median member volume is a heavy "
-            "independent user of it (an eval harness, an app wrapping its users' questions in a "
-            "popular reasoning frame), not one of a fleet's many similar small members",
+            "an account (or a customer: all accounts on one payment instrument) sending this many "
+            "times a family's median member (customer) slice may be a heavy independent user of it "
+            "(an eval harness, an enterprise batch job, an app wrapping its users' questions in a "
+            "popular reasoning frame), not one of a fleet's many similar small members; it is one "
+            "only beyond the family's own spread as well (member_fence_iqr, customer_fence_iqr)",
+        )
+        member_fence_iqr: float = param(
+            1.5,
+            "Tukey's outlier fence on the log slices of a family's member accounts (Q3 + this many "
+            "IQRs) beyond which an account above member_max_ratio is a heavy independent user: "
+            "fleets give their accounts uneven quotas, so a widely spread family keeps its busy members",
+        )
+        customer_fence_iqr: float = param(
+            3.0,
+            "Tukey's far-out fence on the log slices of a family's customers (all accounts on one "
+            "payment instrument; Q3 + this many IQRs) beyond which a customer above member_max_ratio "
+            "is a heavy independent user splitting its load over seats (an enterprise batch job on "
+            "a hundred accounts); far-out, as a fleet puts several accounts on each card too",
         )
         fleet_min_share: float = param(
             0.5,

@@ -62,6 +62,8 @@ def templates(ctx: DetectionContext, p: Any) -> list[pa.Table]:
         fleet="dg_fleet",
         owner_max_share=p.owner_max_share,
         member_max_ratio=p.member_max_ratio,
+        member_fence_iqr=p.member_fence_iqr,
+        customer_fence_iqr=p.customer_fence_iqr,
         devoted_share=p.devoted_share,
     )
     ctx.cache["fleet_families"] = fleet

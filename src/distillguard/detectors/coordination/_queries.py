@@ -47,39 +47,62 @@ dev AS (
   FROM ph GROUP BY f
 ), tags AS (SELECT f, sum(hn) / sum(n) AS harvest_tag_share FROM {src}_ftag WHERE cp <= {k} GROUP BY f),
 d AS (SELECT * FROM dev WHERE acc_share >= {devoted_share}),
-colo AS (
+slices AS (SELECT f, pay, sum(c) AS pc FROM d GROUP BY f, pay),
+payers AS (
+  SELECT f, median(pc) AS payer_median, quantile_cont(ln(pc), 0.75) AS payer_log_q3,
+         quantile_cont(ln(pc), 0.75) - quantile_cont(ln(pc), 0.25) AS payer_log_iqr
+  FROM slices GROUP BY f
+), colo AS (
   SELECT f, max(m) AS top_site_accounts FROM (
     SELECT f, site, count(*) AS m FROM d WHERE site IS NOT NULL GROUP BY f, site
   ) GROUP BY f
 ), agg AS (
   SELECT dev.f, count(*) AS accounts, sum(dev.c) AS events, count(d.aid) AS devoted_accounts,
          count(DISTINCT d.pay) AS devoted_payments, coalesce(median(d.c), 1) AS member_median,
+         coalesce(quantile_cont(ln(d.c), 0.75), 0.0) AS member_log_q3,
+         coalesce(quantile_cont(ln(d.c), 0.75) - quantile_cont(ln(d.c), 0.25), 0.0) AS member_log_iqr,
          coalesce(median(d.coverage), 0) AS member_share,
          coalesce(sum(d.c), 0) / sum(dev.c) AS devoted_event_share,
          count(d.signup_day) AS known_signups,
          quantile_cont(d.signup_day, 0.75) - quantile_cont(d.signup_day, 0.25) AS signup_iqr_days
   FROM dev LEFT JOIN d USING (aid, f) GROUP BY dev.f
 )
-SELECT agg.f AS fam, accounts, events, devoted_accounts, devoted_payments, member_median, member_share,
-       devoted_event_share, known_signups, signup_iqr_days,
+SELECT agg.f AS fam, accounts, events, devoted_accounts, devoted_payments, member_median, member_log_q3,
+       member_log_iqr, member_share,
+       coalesce(payers.payer_median, 1) AS payer_median, coalesce(payers.payer_log_q3, 0.0) AS payer_log_q3,
+       coalesce(payers.payer_log_iqr, 0.0) AS payer_log_iqr, devoted_event_share, known_signups,
+       signup_iqr_days,
        coalesce(dup.cross_dup_share, 0.0) AS cross_dup_share,
        coalesce(dup.accounts_per_prompt, 1.0) / greatest(devoted_accounts, 1) AS repeat_ratio,
        coalesce(colo.top_site_accounts, 0) / greatest(devoted_accounts, 1) AS colocated_share,
        coalesce(tags.harvest_tag_share, 0.0) AS harvest_tag_share
-FROM agg LEFT JOIN tags USING (f) LEFT JOIN dup USING (f) LEFT JOIN colo USING (f)
+FROM agg LEFT JOIN tags USING (f) LEFT JOIN dup USING (f) LEFT JOIN colo USING (f) LEFT JOIN payers USING (f)
 WHERE devoted_accounts >= 2
 ORDER BY fam
 """
 
-#: (account, fleet family) memberships: the account is one member among many (its slice of
-#: the family is at most ``owner_max_share`` and ``member_max_ratio`` times the median member)
-#: and the family is a real part of its own traffic.
+#: (account, fleet family) memberships: the family is a real part of the account's own
+#: traffic, the account sends at most ``owner_max_share`` of it (else it owns it), and neither
+#: the account nor its customer (all its accounts on one payment instrument) is a heavy
+#: independent user: each slice is within ``member_max_ratio`` times the family's median, or
+#: within Tukey's fence (Q3 + k x IQR) of the family's log slices (``member_fence_iqr`` for
+#: accounts, the far-out ``customer_fence_iqr`` for customers). A fleet's operator hands its
+#: accounts uneven quotas, so its members spread widely; an eval harness, a reasoning app or
+#: an enterprise batch job spread over a hundred seats is far outside the fleet's spread.
 MEMBERS = """
-WITH af AS (SELECT aid, f, sum(c) AS c FROM {src}_afc WHERE cp <= {k} GROUP BY ALL)
-SELECT af.aid, af.f AS fam, af.c, af.c / fe.tmpl_n AS share, fl.devoted_payments, fl.harvest_tag_share
-FROM af JOIN {feats} fe USING (aid) JOIN {fleet} fl ON fl.fam = af.f
-WHERE af.c <= {owner_max_share} * fl.events AND af.c <= {member_max_ratio} * fl.member_median
-  AND af.c / fe.tmpl_n >= {devoted_share}
+WITH af AS (SELECT aid, f, sum(c) AS c FROM {src}_afc WHERE cp <= {k} GROUP BY ALL),
+m AS (
+  SELECT af.aid, af.f, af.c, af.c / fe.tmpl_n AS share, coalesce(fe.payment, fe.account_id) AS pay
+  FROM af JOIN {feats} fe USING (aid) SEMI JOIN {fleet} fl ON fl.fam = af.f
+  WHERE af.c / fe.tmpl_n >= {devoted_share}
+), slices AS (SELECT f, pay, sum(c) AS pc FROM m GROUP BY f, pay)
+SELECT m.aid, m.f AS fam, m.c, m.share, fl.devoted_payments, fl.harvest_tag_share
+FROM m JOIN slices USING (f, pay) JOIN {fleet} fl ON fl.fam = m.f
+WHERE m.c <= {owner_max_share} * fl.events
+  AND (m.c <= {member_max_ratio} * fl.member_median
+       OR ln(m.c) <= fl.member_log_q3 + {member_fence_iqr} * fl.member_log_iqr)
+  AND (slices.pc <= {member_max_ratio} * fl.payer_median
+       OR ln(slices.pc) <= fl.payer_log_q3 + {customer_fence_iqr} * fl.payer_log_iqr)
 ORDER BY fam, aid
 """
 
