@@ -10,7 +10,7 @@ import pyarrow as pa
 from distillguard.campaigns import CampaignParams
 from distillguard.campaigns._corroborate import corroborated_links
 from distillguard.campaigns._similarity import SimilarityParams, similarity_edges
-from distillguard.campaigns.cluster import ClusterParams, leiden_clusters
+from distillguard.campaigns.cluster import ClusterParams, keep_whole, leiden_clusters
 from distillguard.campaigns.graph import GraphParams
 
 
@@ -146,3 +146,36 @@ def test_two_start_leiden_never_worse_than_one_start(make_ctx) -> None:
     assert best.quality() >= plain.quality() - 1e-9
     one = _best_partition(g, ClusterParams(fine_resolution=0.0))
     assert one.membership == plain.membership
+
+
+def _edges(rows: list[tuple[str, str, str]]) -> pa.Table:
+    return pa.table(
+        {
+            "src": [r[0] for r in rows],
+            "dst": [r[1] for r in rows],
+            "kind": [r[2] for r in rows],
+            "weight": [1.0] * len(rows),
+            "evidence": [""] * len(rows),
+        }
+    )
+
+
+def test_a_card_split_by_clustering_joins_the_campaign_holding_most_of_it() -> None:
+    """Five accounts on one card: Leiden put two of them with another fleet (shared template,
+    signup burst). A card is one customer: all five go where three of them are; accounts on
+    other cards and template-only links stay where they were."""
+    card = [f"c{i}" for i in range(5)]
+    edges = _edges(
+        [(card[0], a, "payment") for a in card[1:]]
+        + [("c3", "x0", "template"), ("c4", "x1", "created_together"), ("x0", "x1", "payment")]
+    )
+    cluster = {"c0": 0, "c1": 0, "c2": 0, "c3": 1, "c4": 1, "x0": 1, "x1": 1}
+    out = keep_whole(edges, cluster, ClusterParams().whole_kinds)
+    assert out == {**cluster, "c3": 0, "c4": 0}
+    assert keep_whole(edges, cluster, ()) == cluster
+
+
+def test_a_card_split_evenly_goes_to_the_lowest_cluster() -> None:
+    edges = _edges([("a", "b", "payment"), ("b", "c", "payment"), ("c", "d", "payment")])
+    cluster = {"a": 3, "b": 3, "c": 1, "d": 1}
+    assert keep_whole(edges, cluster, ("payment",)) == dict.fromkeys("abcd", 1)

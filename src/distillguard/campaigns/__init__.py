@@ -24,6 +24,7 @@ from distillguard.campaigns.cluster import (
     campaign_score,
     evidence_summary,
     inside_kinds,
+    keep_whole,
     leiden_clusters,
     link_groups,
     order_clusters,
@@ -255,7 +256,7 @@ def find_campaigns(
     # cards and bursts, which is what tells two fleets' attackers apart
     context = acc[final["verdict"] != "clear"]
     similar = similarity_edges(ctx, context, p.graph, p.similarity, sync=sync)
-    clusters = order_clusters(leiden_clusters(similar, p.cluster))
+    clusters = order_clusters(keep_whole(edges, leiden_clusters(similar, p.cluster), p.cluster.whole_kinds))
     campaigns, campaign_of = _campaigns(ctx, final, clusters, edges, index, p)
     _add_cohesion(campaigns, campaign_of, similar)
     return CampaignResult(final, all_signals, edges, campaigns, campaign_of)

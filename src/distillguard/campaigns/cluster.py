@@ -39,6 +39,12 @@ class ClusterParams:
         "edge kinds that alone make membership strong (others need a second kind)",
     )
     strong_inside_share: float = param(0.5, "share of a member's edge weight inside its cluster to be strong")
+    whole_kinds: tuple[str, ...] = param(
+        ("payment",),
+        "edge kinds whose groups are one customer (accounts on one card): after Leiden, each "
+        "such group joins the campaign holding most of its accounts, so a fleet's card is never "
+        "split between two campaigns by the generic links (templates, signup bursts) of a few",
+    )
     link_kinds: tuple[str, ...] = param(
         ("payment", "template", "system_prompt"),
         "edge kinds that connect accounts into one group for the verdict lift. Shared datacenter "
@@ -85,6 +91,31 @@ def leiden_clusters(edges: pa.Table, params: ClusterParams, only: set[str] | Non
         for v, c in zip(members, part.membership, strict=True):
             out[str(names[v])] = offset + int(c)
         offset += max(part.membership) + 1
+    return out
+
+
+def keep_whole(edges: pa.Table, cluster: dict[str, int], kinds: tuple[str, ...]) -> dict[str, int]:
+    """Each connected group over ``kinds`` evidence edges (a card's accounts) moves into the
+    cluster holding most of its clustered accounts (ties: the lowest cluster index, stable)."""
+    import igraph as ig
+    import pyarrow.compute as pc
+
+    whole = edges.filter(pc.is_in(edges["kind"], pa.array(list(kinds), pa.string())))
+    if not kinds or whole.num_rows == 0 or not cluster:
+        return cluster
+    names, s, d = _encode(whole)
+    g = ig.Graph(n=len(names), edges=np.column_stack([s, d]).tolist())
+    out = dict(cluster)
+    for group in g.connected_components():
+        members = [str(names[v]) for v in group if str(names[v]) in cluster]
+        if len(members) < 2:
+            continue
+        counts: dict[int, int] = {}
+        for a in members:
+            counts[cluster[a]] = counts.get(cluster[a], 0) + 1
+        if len(counts) > 1:
+            top = min(counts, key=lambda c: (-counts[c], c))
+            out.update(dict.fromkeys(members, top))
     return out
 
 
