@@ -25,8 +25,9 @@ EXITS = [f"146.70.{k}.{k + 10}" for k in range(3)]  # the VPN provider's exits (
 HOSTS = [f"45.9.0.{k}" for k in range(7, 10)]  # an operator's own hosts
 
 
-def _vpn_customers(w: World, k: int, n: int = 40) -> None:
-    """Own cards, signups over two years, ordinary questions; half the traffic via the VPN."""
+def _vpn_customers(w: World, k: int, n: int = 40, signed_up: tuple[float, float] = (10, 700)) -> None:
+    """Own cards, signups over two years (days ago), ordinary questions; half the traffic via
+    the VPN."""
     for i in range(k):
         via = w.rng.random(n) < 0.5
         w._add(
@@ -35,7 +36,7 @@ def _vpn_customers(w: World, k: int, n: int = 40) -> None:
             "benign_vpn_user",
             client_ip=[EXITS[(i + j) % 3] if v else f"174.{i}.{j % 4}.1" for j, v in enumerate(via)],
             ip_kind=["hosting" if v else "mobile" for v in via],
-            account_created_at=T0 - dt.timedelta(days=float(w.rng.uniform(10, 700))),
+            account_created_at=T0 - dt.timedelta(days=float(w.rng.uniform(*signed_up))),
             template_family=w.rng.integers(10_000, 10_000_000, n),
             tag_cot=w.rng.random(n) < 0.05,
             prompt=[f"vpn{i} question {j}" for j in range(n)],
@@ -76,6 +77,20 @@ def test_strangers_on_a_vpn_exit_are_no_shared_infra() -> None:
     p = dataclasses.replace(CoordinationDetector.Params(), infra_exit_min_spread=1e6)
     out = CoordinationDetector(p).detect(detection_context(w.table()))
     assert w.accounts("vpn") <= fired(out, "shared_infra")
+
+
+def test_strangers_who_signed_up_in_one_season_are_still_an_exit() -> None:
+    """A dozen strangers on one exit whose signups happen to fall within one season (about a
+    fifth of everyone's spread): strangers land that close now and then, a fleet is tighter."""
+    w = World(seed=75)
+    w.hobbyists(80)
+    _vpn_customers(w, 12, signed_up=(300, 380))
+    ctx = detection_context(w.table())
+    out = CoordinationDetector().detect(ctx)
+    assert not w.accounts("vpn") & fired(out, "shared_infra")
+    p = dataclasses.replace(CoordinationDetector.Params(), infra_exit_min_spread=0.25)
+    out = CoordinationDetector(p).detect(detection_context(w.table()))
+    assert w.accounts("vpn") <= fired(out, "shared_infra"), "the old quarter-spread cut banned them"
 
 
 def test_a_cohort_on_its_operators_hosts_is_shared_infra() -> None:
