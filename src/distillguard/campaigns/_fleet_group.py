@@ -53,9 +53,8 @@ def fleet_group_links(
     members, the other kinds linking it to ``min_other`` proven attackers, empty for a
     ``solo_kinds`` group without one) for every suspect meeting the conditions of the module
     docstring (stable: the fleet group with the most proven attackers, then kind name, is
-    named). A fleet group of one of the
-    ``coincidence_kinds`` (a signup burst: strangers share a signup minute) counts only with a
-    payment instrument among the second links."""
+    named). A fleet group of one of the ``coincidence_kinds`` (a signup burst: strangers share
+    a signup minute) counts only with a payment instrument among the second links."""
     import polars as pl
 
     sus = set(np.asarray(suspects, dtype=object).tolist())

@@ -97,11 +97,13 @@ def leiden_clusters(edges: pa.Table, params: ClusterParams, only: set[str] | Non
 def keep_whole(edges: pa.Table, cluster: dict[str, int], kinds: tuple[str, ...]) -> dict[str, int]:
     """Each connected group over ``kinds`` evidence edges (a card's accounts) moves into the
     cluster holding most of its clustered accounts (ties: the lowest cluster index, stable)."""
+    if not kinds or not cluster or edges.num_rows == 0:
+        return cluster
     import igraph as ig
     import pyarrow.compute as pc
 
     whole = edges.filter(pc.is_in(edges["kind"], pa.array(list(kinds), pa.string())))
-    if not kinds or whole.num_rows == 0 or not cluster:
+    if whole.num_rows == 0:
         return cluster
     names, s, d = _encode(whole)
     g = ig.Graph(n=len(names), edges=np.column_stack([s, d]).tolist())
