@@ -43,14 +43,16 @@ def _vpn_customers(w: World, k: int, n: int = 40, signed_up: tuple[float, float]
         )
 
 
-def _from_hosts(w: World, k: int, prefix: str, *, cohort: bool, harvest: bool, n: int = 60) -> None:
+def _from_hosts(
+    w: World, k: int, prefix: str, *, cohort: bool, harvest: bool, n: int = 60, hosts: list[str] = HOSTS
+) -> None:
     for i in range(k):
         age = w.rng.uniform(3, 5) if cohort else w.rng.uniform(10, 700)
         w._add(
             f"{prefix}{i:02d}",
             w.human_times(n),
             "attack_fleet",
-            client_ip=[HOSTS[j % 3] for j in range(n)],
+            client_ip=[hosts[j % 3] for j in range(n)],
             ip_kind="hosting",
             account_created_at=T0 - dt.timedelta(days=float(age)),
             template_family=w.rng.integers(10_000, 10_000_000, n),
@@ -91,6 +93,17 @@ def test_strangers_who_signed_up_in_one_season_are_still_an_exit() -> None:
     p = dataclasses.replace(CoordinationDetector.Params(), infra_exit_min_spread=0.25)
     out = CoordinationDetector(p).detect(detection_context(w.table()))
     assert w.accounts("vpn") <= fired(out, "shared_infra"), "the old quarter-spread cut banned them"
+
+
+def test_strangers_on_an_exit_a_fleet_harvests_through_are_still_strangers() -> None:
+    """A fleet sends its harvest through the same commercial VPN exits as ordinary customers:
+    the exits carry harvest, but a customer whose own prompts through them are ordinary is a
+    stranger there; the fleet's accounts, whose own traffic through them is harvest, are not."""
+    w = _world(76)
+    _from_hosts(w, 8, "flt", cohort=True, harvest=True, hosts=EXITS)
+    out = CoordinationDetector().detect(detection_context(w.table()))
+    assert w.accounts("flt") <= fired(out, "shared_infra")
+    assert not w.accounts("vpn") & fired(out, "shared_infra")
 
 
 def test_a_cohort_on_its_operators_hosts_is_shared_infra() -> None:

@@ -63,15 +63,19 @@ def ids(ctx: DetectionContext, aids: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 
 def exits(ctx: DetectionContext, ips: pa.Table, p: Any) -> np.ndarray:
-    """Per row of ``ips``: is its IP a shared exit (a commercial VPN exit or a cloud NAT on a
-    datacenter range) rather than an operator's own infrastructure?
+    """Per row (IP, account) of ``ips``: is the account a stranger on a shared exit (a
+    commercial VPN exit or a cloud NAT on a datacenter range) rather than on an operator's
+    own infrastructure?
 
     An operator runs its fleet from its hosts: the accounts behind one of them were opened
     together (a signup cohort) or the traffic through it is harvest. The customers of a VPN
     provider who happen to leave through one of its exits are a sample of everyone: their
     signups spread like the population's (:func:`._cohort.population_spread_days`), and their
-    traffic is ordinary. An IP is an exit only when both hold and enough signup dates are
-    known to judge; otherwise it stays evidence as before.
+    traffic is ordinary. A fleet may use the same commercial exit as those people: its
+    harvest then flows through it, but a customer whose own traffic through the exit is
+    ordinary is still a stranger there. A row is an exit only when the IP's accounts spread
+    like strangers (enough signup dates known to judge) and either the IP's traffic or the
+    account's own prompts through it are ordinary; otherwise it stays evidence as before.
     """
     out = np.zeros(ips.num_rows, dtype=bool)
     pop = _cohort.population_spread_days(ctx, p.fleet_cohort_min_known)
@@ -80,18 +84,28 @@ def exits(ctx: DetectionContext, ips: pa.Table, p: Any) -> np.ndarray:
     known = ips["known_signups"].to_numpy(zero_copy_only=False) >= p.fleet_cohort_min_known
     iqr = ips["signup_iqr_days"].cast(pa.float64()).fill_null(0.0).to_numpy(zero_copy_only=False)
     harvest = ips["harvest_share"].cast(pa.float64()).fill_null(0.0).to_numpy(zero_copy_only=False)
-    return known & (iqr / pop > p.infra_exit_min_spread) & (harvest < p.infra_exit_max_harvest)
+    # an account is ordinary on the IP when it sent prompts through it and its prompts are
+    # ordinary overall (its share through one exit alone is a handful of prompts: noise);
+    # without prompt text through the IP it is unknown, not ordinary
+    prompts = ips["own_prompts"].to_numpy(zero_copy_only=False).astype(float)
+    pos = ctx.positions(ips["aid"].to_numpy())
+    overall = np.minimum(1.0, ctx.col("cot_share", 0.0) + ctx.col("extraction_share", 0.0))[pos]
+    own = np.where(prompts > 0, overall, 1.0)
+    ordinary = (harvest < p.infra_exit_max_harvest) | (own < p.infra_exit_max_harvest)
+    return known & (iqr / pop > p.infra_exit_min_spread) & ordinary
 
 
 def infra(ctx: DetectionContext, p: Any) -> pa.Table:
-    """Datacenter egress IPs shared with unrelated customers (shared exits left out: :func:`exits`)."""
+    """Datacenter egress IPs shared with unrelated customers (strangers on shared exits left
+    out: :func:`exits`)."""
     _partials.ensure(ctx, "hosting_ips", _partials.HOSTING_IPS, min_payments=p.infra_min_payments)
     ips = _queries.run(
         ctx, _queries.HOSTING_IPS, min_payments=p.infra_min_payments, max_accounts=p.infra_max_accounts
     )
     is_exit = exits(ctx, ips, p)
-    ctx.cache["exit_ips"] = pc.unique(ips.filter(pa.array(is_exit))["ip"])
+    seen = pc.unique(ips["ip"])
     ips = ips.filter(pa.array(~is_exit))
+    ctx.cache["exit_ips"] = seen.filter(pc.invert(pc.is_in(seen, pc.unique(ips["ip"]))))
     best = np.zeros(ctx.features.num_rows)
     if ips.num_rows:
         pos = ctx.positions(ips["aid"].to_numpy())

@@ -68,10 +68,11 @@ WITH s AS (
 SELECT * FROM s SEMI JOIN keep USING (sh)
 """
 
-#: Datacenter egress IPs used by several payers: (ip, account, first interval), and their
-#: traffic and harvest-tagged traffic per interval (``_hiptag``). Consumer VPN and Tor exits
-#: are shared by unrelated users by design (like a NAT or a relay) and are left out: sharing
-#: one says nothing about a common operator.
+#: Datacenter egress IPs used by several payers: (ip, account, first interval), and each
+#: account's traffic, harvest-tagged traffic and traffic with prompt text through them per
+#: interval (``_hiptag``).
+#: Consumer VPN and Tor exits are shared by unrelated users by design (like a NAT or a relay)
+#: and are left out: sharing one says nothing about a common operator.
 HOSTING_IPS = f"""
 CREATE OR REPLACE TEMP TABLE {{src}}_hip AS
 WITH ai AS (
@@ -83,7 +84,9 @@ WITH ai AS (
 )
 SELECT * FROM ai SEMI JOIN keep USING (ip);
 CREATE OR REPLACE TEMP TABLE {{src}}_hiptag AS
-SELECT client_ip AS ip, cp, count(*) AS n, count(*) FILTER (WHERE cot OR extraction_tag) AS hn FROM {{src}} e
+SELECT client_ip AS ip, aid, cp, count(*) AS n, count(*) FILTER (WHERE cot OR extraction_tag) AS hn,
+       count(template_family) AS tn
+FROM {{src}} e
 SEMI JOIN (SELECT DISTINCT ip FROM {{src}}_hip) k ON e.client_ip = k.ip
 WHERE e.ip_kind = 'hosting' GROUP BY ALL
 """

@@ -139,8 +139,9 @@ ORDER BY u.sh, u.aid
 
 #: Datacenter egress IPs shared by accounts on different payment instruments (residential,
 #: mobile, relay and campus addresses are left out on purpose: NAT makes sharing normal),
-#: with the signup spread of each IP's accounts and the harvest-tagged share of its traffic
-#: (a commercial VPN exit on a datacenter range is judged by them: :func:`._network.infra`).
+#: with the signup spread of each IP's accounts, the harvest-tagged share of its traffic and
+#: how many prompts (requests with text) each account sent through it (a commercial VPN exit
+#: on a datacenter range is judged by them: :func:`._network.exits`).
 HOSTING_IPS = """
 WITH ai AS (
   SELECT h.ip, h.aid, coalesce(fe.payment, fe.account_id) AS pay, epoch(sg.created_at) / 86400.0 AS signup_day
@@ -149,10 +150,14 @@ WITH ai AS (
   SELECT ip, count(*) AS accounts, count(DISTINCT pay) AS payments, count(signup_day) AS known_signups,
          quantile_cont(signup_day, 0.75) - quantile_cont(signup_day, 0.25) AS signup_iqr_days
   FROM ai GROUP BY ip
-), t AS (SELECT ip, sum(hn) / sum(n) AS harvest_share FROM {src}_hiptag WHERE cp <= {k} GROUP BY ip)
+), ta AS (
+  SELECT ip, aid, sum(hn) AS hn, sum(n) AS n, sum(tn) AS tn FROM {src}_hiptag WHERE cp <= {k} GROUP BY ip, aid
+),
+t AS (SELECT ip, sum(hn) / sum(n) AS harvest_share FROM ta GROUP BY ip)
 SELECT ai.aid, ai.ip, g.accounts, g.payments, g.known_signups, g.signup_iqr_days,
-       coalesce(t.harvest_share, 0.0) AS harvest_share
-FROM ai JOIN g USING (ip) LEFT JOIN t USING (ip)
+       coalesce(t.harvest_share, 0.0) AS harvest_share,
+       coalesce(ta.tn, 0) AS own_prompts
+FROM ai JOIN g USING (ip) LEFT JOIN t USING (ip) LEFT JOIN ta USING (ip, aid)
 WHERE g.payments >= {min_payments} AND g.accounts <= {max_accounts}
 ORDER BY ai.ip, ai.aid
 """
