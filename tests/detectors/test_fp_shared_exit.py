@@ -121,6 +121,25 @@ def test_a_relay_forwarding_harvest_for_old_stolen_keys_is_shared_infra() -> Non
     assert w.accounts("rly") <= fired(out, "shared_infra"), "harvest through the hosts"
 
 
+def test_text_less_stolen_keys_on_a_relays_hosts_are_not_excused() -> None:
+    """Stolen keys of old accounts whose relayed calls carry no prompt text (a log source
+    without bodies): their own traffic through the relay's hosts cannot show it is ordinary,
+    so the hosts' harvest still makes them shared infrastructure."""
+    w = _world(77)
+    _from_hosts(w, 6, "rly", cohort=False, harvest=True)
+    for i in range(6):
+        w._add(
+            f"key{i:02d}",
+            w.human_times(50),
+            "attack_stolen_key",
+            client_ip=[HOSTS[j % 3] for j in range(50)],
+            ip_kind="hosting",
+            account_created_at=T0 - dt.timedelta(days=float(w.rng.uniform(10, 700))),
+        )
+    out = CoordinationDetector().detect(detection_context(w.table()))
+    assert w.accounts("key") <= fired(out, "shared_infra")
+
+
 def test_aged_accounts_with_ordinary_traffic_on_one_host_are_an_exit() -> None:
     """The documented limit: strangers by signup, ordinary traffic -- judged an exit."""
     w = _world(74)
