@@ -177,8 +177,10 @@ class CoordinationDetector(Detector):
         )
         infra_exit_max_harvest: float = param(
             0.2,
-            "harvest-tagged share of a shared IP's traffic below which such strangers are an exit: "
-            "a relay forwarding harvest through its hosts for stolen keys of old accounts stays infra",
+            "harvest-tagged share of a shared IP's traffic, or of a customer's own prompts (when it "
+            "sent prompts through the IP), below which such strangers are on an exit: a relay "
+            "forwarding harvest through its hosts for stolen keys of old accounts stays infra, a "
+            "VPN customer whose exit a fleet also harvests through does not",
         )
         system_min_payments: int = param(
             3, "unrelated customers whose traffic carries one harvest system prompt (a relay's injection)"

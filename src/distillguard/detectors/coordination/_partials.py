@@ -70,9 +70,8 @@ SELECT * FROM s SEMI JOIN keep USING (sh)
 
 #: Datacenter egress IPs used by several payers: (ip, account, first interval), and each
 #: account's traffic, harvest-tagged traffic and traffic with prompt text through them per
-#: interval (``_hiptag``).
-#: Consumer VPN and Tor exits are shared by unrelated users by design (like a NAT or a relay)
-#: and are left out: sharing one says nothing about a common operator.
+#: interval (``_hiptag``). Consumer VPN and Tor exits are shared by unrelated users by design
+#: (like a NAT or a relay) and are left out: sharing one says nothing about a common operator.
 HOSTING_IPS = f"""
 CREATE OR REPLACE TEMP TABLE {{src}}_hip AS
 WITH ai AS (
