@@ -97,21 +97,15 @@ def leiden_clusters(edges: pa.Table, params: ClusterParams, only: set[str] | Non
 def keep_whole(edges: pa.Table, cluster: dict[str, int], kinds: tuple[str, ...]) -> dict[str, int]:
     """Each connected group over ``kinds`` evidence edges (a card's accounts) moves into the
     cluster holding most of its clustered accounts (ties: the lowest cluster index, stable)."""
-    if not kinds or not cluster or edges.num_rows == 0:
+    if not kinds or not cluster:
         return cluster
-    import igraph as ig
-    import pyarrow.compute as pc
-
-    whole = edges.filter(pc.is_in(edges["kind"], pa.array(list(kinds), pa.string())))
-    if whole.num_rows == 0:
-        return cluster
-    names, s, d = _encode(whole)
-    g = ig.Graph(n=len(names), edges=np.column_stack([s, d]).tolist())
+    names, membership = _components(edges, kinds)
     out = dict(cluster)
-    for group in g.connected_components():
-        members = [str(names[v]) for v in group if str(names[v]) in cluster]
-        if len(members) < 2:
-            continue
+    groups: dict[int, list[str]] = {}
+    for a, g in zip(names.tolist(), membership.tolist(), strict=True):
+        if a in cluster:
+            groups.setdefault(g, []).append(a)
+    for members in groups.values():
         counts: dict[int, int] = {}
         for a in members:
             counts[cluster[a]] = counts.get(cluster[a], 0) + 1
@@ -119,6 +113,19 @@ def keep_whole(edges: pa.Table, cluster: dict[str, int], kinds: tuple[str, ...])
             top = min(counts, key=lambda c: (-counts[c], c))
             out.update(dict.fromkeys(members, top))
     return out
+
+
+def _components(edges: pa.Table, kinds: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted account names, connected-component index of each) over the ``kinds`` edges."""
+    import igraph as ig
+    import pyarrow.compute as pc
+
+    sub = edges.filter(pc.is_in(edges["kind"], pa.array(list(kinds), pa.string())))
+    if sub.num_rows == 0:
+        return np.zeros(0, dtype=str), np.zeros(0, dtype=np.int64)
+    names, s, d = _encode(sub)
+    g = ig.Graph(n=len(names), edges=np.column_stack([s, d]).tolist())
+    return names, np.asarray(g.connected_components().membership)
 
 
 def _best_partition(sub: Any, params: ClusterParams) -> Any:
@@ -164,15 +171,9 @@ def link_groups(edges: pa.Table, params: ClusterParams, only: set[str] | None = 
     """
     if edges.num_rows == 0:
         return {}
-    import igraph as ig
-    import pyarrow.compute as pc
-
-    link = edges.filter(pc.is_in(edges["kind"], pa.array(list(params.link_kinds), pa.string())))
-    if link.num_rows == 0:
+    names, membership = _components(edges, params.link_kinds)
+    if not len(names):
         return {}
-    names, s, d = _encode(link)
-    g = ig.Graph(n=len(names), edges=np.column_stack([s, d]).tolist())
-    membership = np.asarray(g.connected_components().membership)
     if only is not None:
         wanted = np.isin(names, np.asarray(sorted(only), dtype=str))
         keep = np.isin(membership, np.unique(membership[wanted]))
