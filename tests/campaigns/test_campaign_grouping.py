@@ -110,9 +110,15 @@ def test_corroborated_link_needs_one_specific_group(make_ctx) -> None:
 
 
 def test_campaign_params_document_every_knob() -> None:
-    doc = CampaignParams().documented()
+    from dataclasses import fields, is_dataclass
+
+    params = CampaignParams()
+    doc = params.documented()
     for key in ("similarity.knn", "similarity.candidates", "cluster.resolution", "corroborated_min_kinds"):
         assert key in doc and doc[key]["doc"]
+    for f in fields(params):
+        if not is_dataclass(getattr(params, f.name)):
+            assert doc[f.name]["doc"] and doc[f.name]["value"] == getattr(params, f.name), f.name
 
 
 def test_two_start_leiden_never_worse_than_one_start(make_ctx) -> None:

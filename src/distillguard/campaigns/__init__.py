@@ -17,7 +17,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from distillguard.campaigns._lifts import backend_only, corroborate, fleet_group_lift, vouched
+from distillguard.campaigns._lifts import (
+    backend_only,
+    corroborate,
+    fleet_group_lift,
+    injected_prompt_lift,
+    vouched,
+)
 from distillguard.campaigns._similarity import SimilarityParams, similarity_edges
 from distillguard.campaigns.cluster import (
     ClusterParams,
@@ -98,6 +104,21 @@ class CampaignParams:
         "fleet-group kinds that need no second link: a card mostly held by proven attackers, "
         "with the account opened after the first of them, is the operator's own instrument",
     )
+    prompt_kinds: tuple[str, ...] = param(
+        ("system_prompt",),
+        "kinds of shared group whose other members being all proven attackers ties an account "
+        "that is an attack on its own traffic but for cross-account evidence to them: a harvest "
+        "system prompt no customer but proven attackers sends is the operator's own injection "
+        "(a relay's, seen again in the keys it hijacked); empty disables the rule",
+    )
+    prompt_min_proven: int = param(
+        1, "proven attackers (attack verdict, own evidence) such a group holds besides the account"
+    )
+    prompt_min_share: float = param(
+        1.0,
+        "share of such a group's other members that are proven attackers: a popular tool's "
+        "system prompt is sent by its unrelated users too, an operator's by nobody else",
+    )
     backend_families: tuple[str, ...] = param(
         ("traffic",),
         "families whose signals alone are a business backend's profile (unusual volumes, long "
@@ -117,54 +138,12 @@ class CampaignParams:
     )
 
     def documented(self) -> dict[str, dict[str, Any]]:
+        """Every knob, the nested parameter groups under their prefixes."""
         out = documented(self.graph, "graph.")
         out.update(documented(self.similarity, "similarity."))
         out.update(documented(self.cluster, "cluster."))
-        out["attack_share_full"] = {
-            "value": self.attack_share_full,
-            "doc": "share of corroborated attack members at which a cluster's attack evidence is full",
-        }
-        out["lift_min_score"] = {"value": self.lift_min_score, "doc": "campaign score lifting strong members"}
-        out["member_attack_score"] = {
-            "value": self.member_attack_score,
-            "doc": "campaign score from which a strong, suspicious member is an attack",
-        }
-        out["corroborated_min_kinds"] = {
-            "value": self.corroborated_min_kinds,
-            "doc": "distinct kinds of shared groups linking a suspicious account to one attack "
-            "account (attack on its own) that make it an attack (0 disables)",
-        }
-        out["corroborated_max_group"] = {
-            "value": self.corroborated_max_group,
-            "doc": "size limit of the specific one of a corroborated link's shared groups",
-        }
-        out["fleet_kinds"] = {
-            "value": list(self.fleet_kinds),
-            "doc": "kinds of shared group that can be a fleet group (empty disables the rule)",
-        }
-        out["fleet_min_proven"] = {
-            "value": self.fleet_min_proven,
-            "doc": "proven attackers a fleet group (card, signup burst) holds besides the account",
-        }
-        out["fleet_min_share"] = {
-            "value": self.fleet_min_share,
-            "doc": "share of a fleet group's other members that are proven attackers",
-        }
-        out["fleet_min_other"] = {
-            "value": self.fleet_min_other,
-            "doc": "proven attackers a fleet-group member also shares a group of another kind with",
-        }
-        out["fleet_coincidence_kinds"] = {
-            "value": list(self.fleet_coincidence_kinds),
-            "doc": "fleet-group kinds strangers share by coincidence: need a card as second link",
-        }
-        for name in ("backend_families", "backend_signals", "backend_public_kinds"):
-            out[name] = {
-                "value": getattr(self, name),
-                "doc": "a member whose own evidence is only a business backend's profile (these "
-                "families / signals) is lifted only when linked to an own-evidence attacker by "
-                "another kind than these",
-            }
+        nested = {"graph", "similarity", "cluster"}
+        out.update({k: v for k, v in documented(self).items() if k not in nested})
         return out
 
 
@@ -249,6 +228,7 @@ def find_campaigns(
     )
     final, all_signals = corroborate(ctx, first, final, all_signals, p, only, sp)
     final, all_signals = fleet_group_lift(ctx, first, final, all_signals, p, only, sp)
+    final, all_signals = injected_prompt_lift(ctx, first, final, all_signals, p, only, sp)
     if only is not None:
         return CampaignResult(final, all_signals, edges, [], {})
     sync = edges.filter(pc.equal(edges["kind"], "sync"))

@@ -3,7 +3,9 @@
 Each lift turns ``suspicious`` accounts into ``attack`` on evidence that ties them to
 accounts proven on their own evidence (first-pass attack): :func:`corroborate` (two
 independent kinds of link to one attacker, :mod:`._corroborate`), :func:`fleet_group_lift`
-(a card or burst that is mostly attackers plus a second link, :mod:`._fleet_group`).
+(a card or burst that is mostly attackers plus a second link, :mod:`._fleet_group`),
+:func:`injected_prompt_lift` (an attack but for cross-account evidence, whose harvest system
+prompt only proven attackers send).
 :func:`backend_only` / :func:`vouched` keep membership from reaching accounts whose only
 evidence is a business backend's profile. ``p`` is the :class:`CampaignParams` (typed
 loosely: it lives in the package ``__init__``, which imports this module).
@@ -19,7 +21,7 @@ import pyarrow.compute as pc
 
 from distillguard.campaigns._corroborate import corroborated_links
 from distillguard.campaigns._fleet_group import fleet_group_links
-from distillguard.detectors.base import DetectionContext, concat_signals, signal_rows
+from distillguard.detectors.base import FAMILIES, DetectionContext, concat_signals, signal_rows
 from distillguard.scoring import ScoringParams, attack_floor
 
 
@@ -180,3 +182,66 @@ def fleet_group_lift(
         ),
     )
     return _lift(final, signals, hit, rows, "fleet_group", sp)
+
+
+def injected_prompt_lift(
+    ctx: DetectionContext,
+    first: dict[str, Any],
+    final: dict[str, Any],
+    signals: pa.Table,
+    p: Any,
+    only: set[str] | None,
+    sp: ScoringParams,
+) -> tuple[dict[str, Any], pa.Table]:
+    """Suspicious accounts that are attacks on their own traffic but for cross-account
+    evidence, whose harvest system prompt nobody but proven attackers sends -> attack, with an
+    ``injected_prompt`` signal naming how many.
+
+    Why: a relay operator injects its harvest instruction into the calls it forwards, its own
+    account's and those of the keys it hijacked. When only one or two hijacked keys carry an
+    operator's prompt, no fleet-sized group forms, and the operator alone looks like an
+    always-on reasoning app (a tutoring backend that asks for step-by-step explanations).
+    What a tutoring app never has is its exact system prompt in the traffic of accounts proven
+    to be harvesting, and of no other customer. The account must already meet every other
+    condition of an attack on its own first-pass evidence (``sp.min_families`` local families
+    firing, score >= ``sp.attack_score``): the shared prompt stands in only for the missing
+    cross-account family."""
+    if not p.prompt_kinds:
+        return final, signals
+    acc = final["account_id"]
+    fam = np.asarray(first["families"])
+    fired = fam >= sp.family_fire
+    local = fired.sum(axis=1) - fired[:, FAMILIES.index("intel")]
+    ready = (np.asarray(first["score"], dtype=np.float64) >= sp.attack_score) & (local >= sp.min_families)
+    sus = acc[(final["verdict"] == "suspicious") & ready]
+    if only is not None:
+        sus = np.asarray(sorted(set(sus.tolist()) & only), dtype=object)
+    own = np.asarray(first["score"], dtype=np.float64) >= sp.member_min_own_score
+    links = fleet_group_links(
+        ctx,
+        sus,
+        acc[(first["verdict"] == "attack") & own],
+        p.graph,
+        kinds=tuple(p.prompt_kinds),
+        min_proven=p.prompt_min_proven,
+        min_share=p.prompt_min_share,
+        max_group=p.corroborated_max_group,
+        min_other=p.prompt_min_proven,
+        solo_kinds=tuple(p.prompt_kinds),
+    )
+    if not links:
+        return final, signals
+    ids = acc.tolist()
+    hit = np.array([a in links for a in ids], dtype=bool)
+    n_proven = np.array([links[a][1] if a in links else 0 for a in ids], dtype=np.float64)
+    kind = np.array([links[a][0] if a in links else "" for a in ids], dtype=object)
+    rows = signal_rows(
+        acc,
+        "coordination",
+        "injected_prompt",
+        hit.astype(np.float64),
+        n_proven,
+        p.prompt_min_proven,
+        ("{} sent otherwise only by {:.0f} proven attackers", [kind, n_proven]),
+    )
+    return _lift(final, signals, hit, rows, "injected_prompt", sp)

@@ -185,6 +185,12 @@ class CoordinationDetector(Detector):
         system_min_payments: int = param(
             3, "unrelated customers whose traffic carries one harvest system prompt (a relay's injection)"
         )
+        system_link_min_payments: int = param(
+            2,
+            "unrelated customers whose traffic carries one harvest system prompt for it to link their "
+            "accounts in the campaign graph (no signal below system_min_payments): a relay operator "
+            "whose injected prompt shows up in one hijacked key's traffic is tied to that key's thief",
+        )
         system_full_payments: int = param(
             6, "unrelated customers on one harvest system prompt for full strength"
         )

@@ -176,15 +176,17 @@ def _repeat_ratio(ctx: DetectionContext, rows: pa.Table) -> np.ndarray:
 def system_prompts(ctx: DetectionContext, p: Any) -> list[pa.Table]:
     """``shared_system_prompt`` (prompts repeat: a benchmark tool) and ``fleet_system_prompt``
     (many unrelated accounts, distinct prompts, one harvest system prompt)."""
-    _partials.ensure(ctx, "system", _partials.SYSTEM, min_payments=p.system_min_payments)
-    _partials.ensure(ctx, "system_prompts", PROMPTS_PARTIAL, min_payments=p.system_min_payments)
-    _partials.ensure(ctx, "system_egress", EGRESS_PARTIAL, min_payments=p.system_min_payments)
+    # groups from system_link_min_payments payers link accounts; signals need system_min_payments
+    link_min = min(p.system_link_min_payments, p.system_min_payments)
+    _partials.ensure(ctx, "system", _partials.SYSTEM, min_payments=link_min)
+    _partials.ensure(ctx, "system_prompts", PROMPTS_PARTIAL, min_payments=link_min)
+    _partials.ensure(ctx, "system_egress", EGRESS_PARTIAL, min_payments=link_min)
     rows = _queries.run(
         ctx,
         _queries.SYSTEM,
         devoted_share=p.devoted_share,
         harvest_share=p.harvest_family_share,
-        min_payments=p.system_min_payments,
+        min_payments=link_min,
     )
     n = ctx.features.num_rows
     weak = np.zeros(n)
