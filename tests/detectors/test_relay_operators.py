@@ -171,3 +171,55 @@ def test_a_prompt_two_payers_share_links_them_without_a_signal() -> None:
     ctx = detection_context(_table(w))
     CoordinationDetector(three).detect(ctx)
     assert not pair & set(ctx.cache["system_prompts"]["account_id"].to_pylist())
+
+
+def _relay_with_stolen_keys(w: World, *, forwarded: bool) -> set[str]:
+    """Three operators on their own hosts (two always on, one busy only some hours) and two
+    hijacked keys of daytime developers; the keys' harvest under the relay's prompt leaves one
+    of the relay's hosts when ``forwarded`` (else each key's own cloud VM). Five payers with
+    signups over a year: no cohort, and neither services nor shared hosts are a majority."""
+    _relay_operators(w, 2)
+    sparse = np.sort(w.rng.uniform(0, w.span_s, 40))
+    w._add(
+        "rop_sparse",
+        sparse,
+        "attack_relay",
+        ip_kind="hosting",
+        client_ip="45.9.0.7",
+        account_created_at=T0 - dt.timedelta(days=200.0),
+        system_prompt=RELAY_SYSTEM,
+        template_family=w.rng.integers(10_000, 10_000_000, 40),
+        tag_cot=True,
+        prompt=[f"sparse forwarded request {j}" for j in range(40)],
+    )
+    for i in range(2):
+        n = 200
+        w._add(
+            f"key{i}",
+            _daytime(w, n, utc_offset_h=-5.0),
+            "relay_hijacked_key",
+            ip_kind="hosting",
+            client_ip="45.77.0.1" if forwarded else f"52.{i}.7.7",
+            account_created_at=T0 - dt.timedelta(days=300.0 + 50 * i),
+            system_prompt=RELAY_SYSTEM,
+            template_family=w.rng.integers(10_000, 10_000_000, n),
+            tag_cot=True,
+            prompt=[f"key{i} forwarded request {j}" for j in range(n)],
+        )
+    return w.accounts("rop") | w.accounts("key")
+
+
+def test_operators_and_the_keys_they_forward_are_one_relay() -> None:
+    w = _world(38)
+    relay = _relay_with_stolen_keys(w, forwarded=True)
+    out = CoordinationDetector().detect(detection_context(_table(w)))
+    assert relay <= fired(out, "fleet_system_prompt"), "2 services + 2 keys on one relay host of 5 payers"
+
+
+def test_minority_services_among_a_prompts_users_are_no_relay() -> None:
+    """The same five payers, the keys calling from their own VMs: two always-on services among
+    five users of a prompt is what a popular tool's user base with two SaaS backends looks like."""
+    w = _world(38)
+    group = _relay_with_stolen_keys(w, forwarded=False)
+    out = CoordinationDetector().detect(detection_context(_table(w)))
+    assert not group & fired(out, "fleet_system_prompt")

@@ -223,7 +223,9 @@ class CoordinationDetector(Detector):
             0.5,
             "share of a harvest system prompt's payers running an always-on datacenter service that "
             "makes the group relays (services forwarding other people's traffic under one injected "
-            "harvest prompt); a tool's developers call from their own machines by day",
+            "harvest prompt), or running one or calling through a datacenter IP other payers of the "
+            "prompt use (keys a relay forwards through its hosts); a tool's developers call from "
+            "their own machines by day",
         )
         system_service_min_hosting: float = param(
             0.5, "share of an account's traffic from datacenter networks for it to be a hosted service"

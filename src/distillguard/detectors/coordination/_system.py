@@ -27,7 +27,10 @@ hosts forwarding other people's traffic -- under a harvest system prompt it inje
 that traffic. A tool's developers call from their own machines during their own day, and a
 legitimate SaaS backend is such a service too but sends its own product prompt, which no
 group of unrelated payers shares as harvest instructions. So a group is also fleet-like when
-most of its payers run an always-on datacenter service (:func:`_service_share`).
+most of its payers run an always-on datacenter service (:func:`_services`), or are either
+such a service or call under the prompt through a datacenter IP other payers of it use (the
+keys a relay hijacked, forwarded through its hosts): a relay whose operators and stolen keys
+are each a minority of the group is still mostly relay.
 """
 
 from __future__ import annotations
@@ -76,18 +79,27 @@ WHERE e.client_ip IS NOT NULL AND e.ip_kind = 'hosting' GROUP BY ALL
 #: datacenter IP at least {min_payers} of its payers use (a relay's hosts carry some of every
 #: customer's calls, whatever else each customer uses). Only datacenter addresses count:
 #: residential, mobile and campus NATs are shared by strangers by design.
-SHARED_EGRESS = """
+_EGRESS_LINKED = """
 WITH x AS (
   SELECT s.sh, s.ip, coalesce(a.payment, a.account_id) AS pay
   FROM {src}_sysip s JOIN {src}_attr a USING (aid) WHERE s.cp <= {k} GROUP BY ALL
 ), ipg AS (SELECT sh, ip FROM x GROUP BY sh, ip HAVING count(DISTINCT pay) >= {min_payers}),
-linked AS (SELECT x.sh, count(DISTINCT x.pay) AS lp FROM x SEMI JOIN ipg USING (sh, ip) GROUP BY x.sh),
+linked AS (SELECT DISTINCT x.sh, x.pay FROM x SEMI JOIN ipg USING (sh, ip))"""
+
+SHARED_EGRESS = (
+    _EGRESS_LINKED
+    + """,
+lp AS (SELECT sh, count(*) AS lp FROM linked GROUP BY sh),
 tot AS (
   SELECT s.sh, count(DISTINCT coalesce(a.payment, a.account_id)) AS p
   FROM {src}_sys s JOIN {src}_attr a USING (aid) WHERE s.cp <= {k} GROUP BY s.sh
 )
-SELECT tot.sh, coalesce(linked.lp, 0) / tot.p AS shared FROM tot LEFT JOIN linked USING (sh) ORDER BY tot.sh
+SELECT tot.sh, coalesce(lp.lp, 0) / tot.p AS shared FROM tot LEFT JOIN lp USING (sh) ORDER BY tot.sh
 """
+)
+
+#: The (system prompt, payer) pairs behind such a shared datacenter IP, as of checkpoint k.
+EGRESS_PAYERS = _EGRESS_LINKED + "\nSELECT sh, pay FROM linked ORDER BY sh, pay\n"
 
 
 def _per_group(keys: np.ndarray, vals: np.ndarray, uniq: np.ndarray, fill: float) -> np.ndarray:
@@ -119,8 +131,8 @@ def _shared_egress(ctx: DetectionContext, rows: pa.Table, min_payers: int) -> np
     return _per_group(keys, vals, uniq, 0.0)[inv]
 
 
-def _service_share(ctx: DetectionContext, rows: pa.Table, p: Any) -> np.ndarray:
-    """Per row of ``rows``: share of its group's payers running an always-on datacenter service.
+def _services(ctx: DetectionContext, rows: pa.Table, p: Any) -> np.ndarray:
+    """Per row of ``rows``: is its account an always-on datacenter service?
 
     An account is a service when most of its traffic leaves datacenter hosts and it was active
     in most of the hours it has been seen in (over at least ``system_service_min_span_h``): a
@@ -129,13 +141,17 @@ def _service_share(ctx: DetectionContext, rows: pa.Table, p: Any) -> np.ndarray:
     pos = ctx.positions(rows["aid"].to_numpy())
     span = ctx.col("span_h", 0.0)[pos]
     duty = ctx.col("active_hour_buckets", 0.0)[pos] / np.maximum(span, 1.0)
-    service = (
+    return (
         (ctx.col("hosting_share", 0.0)[pos] >= p.system_service_min_hosting)
         & (span >= p.system_service_min_span_h)
         & (duty >= p.system_service_min_duty)
     )
-    take = pa.array(pos)
-    pay = (
+
+
+def _payers(ctx: DetectionContext, rows: pa.Table) -> np.ndarray:
+    """Per row of ``rows``: its account's payer (card, else the account itself)."""
+    take = pa.array(ctx.positions(rows["aid"].to_numpy()))
+    return (
         pc.coalesce(
             ctx.features.column("payment").take(take).cast(pa.string()),
             ctx.features.column("account_id").take(take).cast(pa.string()),
@@ -143,16 +159,35 @@ def _service_share(ctx: DetectionContext, rows: pa.Table, p: Any) -> np.ndarray:
         .to_numpy(zero_copy_only=False)
         .astype(str)
     )
+
+
+def _egress_payer(ctx: DetectionContext, rows: pa.Table, pay: np.ndarray, min_payers: int) -> np.ndarray:
+    """Per row of ``rows``: does its payer call under the row's system prompt through a
+    datacenter IP that at least ``min_payers`` payers of that prompt use?"""
+    table = _queries.run(ctx, EGRESS_PAYERS, min_payers=min_payers)
+    linked = set(
+        zip(
+            table["sh"].to_numpy(zero_copy_only=False).tolist(),
+            table["pay"].cast(pa.string()).to_pylist(),
+            strict=True,
+        )
+    )
+    sh = rows["sh"].to_numpy(zero_copy_only=False).tolist()
+    return np.array([(g, a) in linked for g, a in zip(sh, pay.tolist(), strict=True)], dtype=bool)
+
+
+def _payer_share(rows: pa.Table, pay: np.ndarray, flag: np.ndarray) -> np.ndarray:
+    """Per row of ``rows``: share of its group's payers with ``flag`` on any of their accounts."""
     sh = rows["sh"].to_numpy(zero_copy_only=False)
-    # one row per (group, payer): a payer counts as a service if any of its accounts is one
+    # one row per (group, payer): a payer counts if any of its accounts does
     keys = np.char.add(np.char.add(sh.astype(str), "|"), pay)
     ukeys, kinv = np.unique(keys, return_inverse=True)
-    payer_service = np.zeros(len(ukeys))
-    np.maximum.at(payer_service, kinv, service.astype(float))
+    payer_flag = np.zeros(len(ukeys))
+    np.maximum.at(payer_flag, kinv, flag.astype(float))
     payer_group = np.zeros(len(ukeys), dtype=sh.dtype)
     payer_group[kinv] = sh
     uniq, ginv = np.unique(payer_group, return_inverse=True)
-    share = np.bincount(ginv, weights=payer_service) / np.maximum(np.bincount(ginv), 1)
+    share = np.bincount(ginv, weights=payer_flag) / np.maximum(np.bincount(ginv), 1)
     return share[np.searchsorted(uniq, sh)]
 
 
@@ -200,15 +235,26 @@ def system_prompts(ctx: DetectionContext, p: Any) -> list[pa.Table]:
         pos = ctx.positions(rows["aid"].to_numpy())
         pays = rows["payments"].to_numpy(zero_copy_only=False).astype(float)
         ratio = _repeat_ratio(ctx, rows)
-        service = _service_share(ctx, rows, p)
+        pay = _payers(ctx, rows)
+        is_service = _services(ctx, rows, p)
+        service = _payer_share(rows, pay, is_service)
         relays = service >= p.system_min_service_share
+        # a relay's payers are its operators' services and the keys it forwards through its
+        # shared hosts: together most of the group, even when neither kind alone is
+        forwarded = _egress_payer(ctx, rows, pay, p.system_egress_min_payers)
+        relayed = _payer_share(rows, pay, is_service | forwarded)
         # always-on services under one harvest prompt are several shared things at once:
         # fewer of them make a group than of ordinary accounts
         need = np.where(relays, p.system_service_min_payments, p.fleet_min_payments).astype(float)
         distinct = (ratio <= p.system_max_repeat) & (pays >= need)
         spread = _cohort_spread_days(ctx, rows, p.system_cohort_min_known)
         egress = _shared_egress(ctx, rows, p.system_egress_min_payers)
-        fleetlike = (spread <= p.system_cohort_max_iqr_days) | (egress >= p.system_min_shared_egress) | relays
+        fleetlike = (
+            (spread <= p.system_cohort_max_iqr_days)
+            | (egress >= p.system_min_shared_egress)
+            | relays
+            | (relayed >= p.system_min_service_share)
+        )
         hit = distinct & fleetlike
         np.maximum.at(fleet, pos, np.where(hit, pays, 0.0))
         np.maximum.at(strength, pos, np.where(hit, ramp(pays, need, p.fleet_full_payments), 0.0))
