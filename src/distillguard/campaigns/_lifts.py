@@ -75,6 +75,27 @@ def vouched(acc: np.ndarray, edges: pa.Table, first: dict[str, Any], p: Any) -> 
     return np.isin(acc.astype(str), tied)
 
 
+def _only(sus: np.ndarray, only: set[str] | None) -> np.ndarray:
+    """``sus`` restricted to ``only`` (replay: the accounts whose lift is judged)."""
+    if only is None:
+        return sus
+    return np.asarray(sorted(set(sus.tolist()) & only), dtype=object)
+
+
+def _link_columns(
+    acc: np.ndarray, links: dict[str, tuple[str, int, float, list[str]]]
+) -> tuple[np.ndarray, ...]:
+    """Per account of ``acc``: lifted?, group kind, proven attackers, their share, other kinds
+    (from :func:`~._fleet_group.fleet_group_links`)."""
+    got = [links.get(a) for a in acc.tolist()]
+    hit = np.array([g is not None for g in got], dtype=bool)
+    kind = np.array([g[0] if g else "" for g in got], dtype=object)
+    n_proven = np.array([g[1] if g else 0 for g in got], dtype=np.float64)
+    share = np.array([g[2] if g else 0.0 for g in got], dtype=np.float64)
+    other = np.array([" + ".join(g[3]) if g else "" for g in got], dtype=object)
+    return hit, kind, n_proven, share, other
+
+
 def corroborate(
     ctx: DetectionContext,
     first: dict[str, Any],
@@ -92,12 +113,9 @@ def corroborate(
     # own evidence, as for the membership lift: a suspect suspicious only through membership
     # (a stolen card shared with a fleet, say) is not lifted by links alone
     own = np.asarray(first["score"], dtype=np.float64) >= sp.member_min_own_score
-    sus = acc[(final["verdict"] == "suspicious") & own]
-    if only is not None:
-        sus = np.asarray(sorted(set(sus.tolist()) & only), dtype=object)
     links = corroborated_links(
         ctx,
-        sus,
+        _only(acc[(final["verdict"] == "suspicious") & own], only),
         acc[first["verdict"] == "attack"],
         p.graph,
         p.corroborated_min_kinds,
@@ -141,12 +159,9 @@ def fleet_group_lift(
         return final, signals
     acc = final["account_id"]
     own = np.asarray(first["score"], dtype=np.float64) >= sp.member_min_own_score
-    sus = acc[final["verdict"] == "suspicious"]
-    if only is not None:
-        sus = np.asarray(sorted(set(sus.tolist()) & only), dtype=object)
     links = fleet_group_links(
         ctx,
-        sus,
+        _only(acc[final["verdict"] == "suspicious"], only),
         acc[(final["verdict"] == "attack") & own],
         p.graph,
         kinds=tuple(p.fleet_kinds),
@@ -159,15 +174,8 @@ def fleet_group_lift(
     )
     if not links:
         return final, signals
-    ids = acc.tolist()
-    hit = np.array([a in links for a in ids], dtype=bool)
-    kind = np.array([links[a][0] if a in links else "" for a in ids], dtype=object)
-    n_proven = np.array([links[a][1] if a in links else 0 for a in ids], dtype=np.float64)
-    share = np.array([links[a][2] if a in links else 0.0 for a in ids], dtype=np.float64)
-    other = np.array(
-        [(" + ".join(links[a][3]) or "no other link (a card needs none)") if a in links else "" for a in ids],
-        dtype=object,
-    )
+    hit, kind, n_proven, share, other = _link_columns(acc, links)
+    other = np.where(hit & (other == ""), "no other link (a card needs none)", other)
     rows = signal_rows(
         acc,
         "coordination",
@@ -213,13 +221,10 @@ def injected_prompt_lift(
     fired = fam >= sp.family_fire
     local = fired.sum(axis=1) - fired[:, FAMILIES.index("intel")]
     ready = (np.asarray(first["score"], dtype=np.float64) >= sp.attack_score) & (local >= sp.min_families)
-    sus = acc[(final["verdict"] == "suspicious") & ready]
-    if only is not None:
-        sus = np.asarray(sorted(set(sus.tolist()) & only), dtype=object)
     own = np.asarray(first["score"], dtype=np.float64) >= sp.member_min_own_score
     links = fleet_group_links(
         ctx,
-        sus,
+        _only(acc[(final["verdict"] == "suspicious") & ready], only),
         acc[(first["verdict"] == "attack") & own],
         p.graph,
         kinds=tuple(p.prompt_kinds),
@@ -231,10 +236,7 @@ def injected_prompt_lift(
     )
     if not links:
         return final, signals
-    ids = acc.tolist()
-    hit = np.array([a in links for a in ids], dtype=bool)
-    n_proven = np.array([links[a][1] if a in links else 0 for a in ids], dtype=np.float64)
-    kind = np.array([links[a][0] if a in links else "" for a in ids], dtype=object)
+    hit, kind, n_proven, _share, _other = _link_columns(acc, links)
     rows = signal_rows(
         acc,
         "coordination",
