@@ -100,18 +100,28 @@ def test_a_few_customers_on_one_system_prompt_are_not_a_fleet() -> None:
 
 
 def _tool_users(
-    w: World, k: int, *, cohort: bool, prefix: str, system: str = TOOL_SYSTEM, n: int = 120
+    w: World,
+    k: int,
+    *,
+    cohort: bool,
+    prefix: str,
+    system: str = TOOL_SYSTEM,
+    n: int = 120,
+    vpn_share: float = 0.0,
 ) -> None:
     """``k`` accounts, each on its own card and network, sending its own tasks under one CoT
-    system prompt: opened within two days (a fleet) or over two years (a tool's developers)."""
+    system prompt: opened within two days (a fleet) or over two years (a tool's developers).
+    The first ``vpn_share`` of them call through their own VPN exit."""
     age = w.rng.uniform(3, 5, k) if cohort else w.rng.uniform(10, 700, k)
     for i in range(k):
+        vpn = i < vpn_share * k
+        kind = "vpn" if vpn else "hosting" if i % 3 == 0 else "residential"
         w._add(
             f"{prefix}{i:02d}",
             w.human_times(n),
             "attack_fleet" if cohort else "benign_oss_agent_user",
-            ip_kind="hosting" if i % 3 == 0 else "residential",
-            client_ip=f"52.{i}.{i}.9" if i % 3 == 0 else f"73.{i}.1.1",
+            ip_kind=kind,
+            client_ip={"vpn": f"185.{i}.3.3", "hosting": f"52.{i}.{i}.9"}.get(kind, f"73.{i}.1.1"),
             account_created_at=T0 - dt.timedelta(days=float(age[i])),
             system_prompt=system,
             template_family=w.rng.integers(10_000, 10_000_000, n),
@@ -146,3 +156,21 @@ def test_a_signup_cohort_under_one_harvest_system_prompt_is_a_fleet() -> None:
     out = CoordinationDetector().detect(detection_context(_table(w)))
     assert fleet <= fired(out, "fleet_system_prompt"), "opened within two days, own cards and IPs"
     assert not users & fired(out, "fleet_system_prompt")
+
+
+def test_bought_aged_accounts_behind_vpn_exits_are_a_fleet() -> None:
+    """Accounts bought aged (signups over two years, each its own card) harvesting under one
+    harvest system prompt, each through its own VPN exit: no cohort, no shared host, but a
+    user base does not hide its origin; a tool's user base with a quarter on VPNs stays clear."""
+    w = World(seed=26)
+    w.hobbyists(60)
+    _tool_users(w, 30, cohort=False, prefix="oss", vpn_share=0.25)
+    _tool_users(w, 20, cohort=False, prefix="aged", system=HARVEST_SYSTEM, vpn_share=0.9)
+    aged = w.accounts("aged")
+    users = w.accounts("oss")
+    out = CoordinationDetector().detect(detection_context(_table(w)))
+    assert aged <= fired(out, "fleet_system_prompt")
+    assert not users & fired(out, "fleet_system_prompt"), "a quarter of a user base on VPNs"
+    off = dataclasses.replace(CoordinationDetector.Params(), system_min_hidden_payers=1.01)
+    out = CoordinationDetector(off).detect(detection_context(_table(w)))
+    assert not aged & fired(out, "fleet_system_prompt"), "the hidden-origin gate is what finds them"

@@ -227,6 +227,15 @@ class CoordinationDetector(Detector):
             "prompt use (keys a relay forwards through its hosts); a tool's developers call from "
             "their own machines by day",
         )
+        system_min_hidden_payers: float = param(
+            0.5,
+            "share of a harvest system prompt's payers calling under it mostly through VPN or Tor "
+            "exits that makes the group a fleet hiding its origin (bought aged accounts); a tool's "
+            "user base calls from homes, offices and its own cloud machines",
+        )
+        system_hidden_min_traffic: float = param(
+            0.5, "share of an account's calls under a system prompt through VPN or Tor exits for it to hide"
+        )
         system_service_min_hosting: float = param(
             0.5, "share of an account's traffic from datacenter networks for it to be a hosted service"
         )

@@ -55,11 +55,13 @@ SELECT af.aid, a.payment, af.f, af.cp, af.c
 FROM {src}_af af JOIN {src}_attr a USING (aid) SEMI JOIN big USING (payment)
 """
 
-#: Exact system prompts used by several payers, with their harvest-tag counts.
+#: Exact system prompts used by several payers, with their harvest-tag counts and how many of
+#: the calls left a VPN or Tor exit (``an``).
 SYSTEM = f"""
 CREATE OR REPLACE TEMP TABLE {{src}}_sys AS
 WITH s AS (
-  SELECT aid, system_hash AS sh, cp, count(*) AS c, count(*) FILTER (WHERE cot OR extraction_tag) AS hn
+  SELECT aid, system_hash AS sh, cp, count(*) AS c, count(*) FILTER (WHERE cot OR extraction_tag) AS hn,
+         count(*) FILTER (WHERE ip_kind IN ('vpn', 'tor')) AS an
   FROM {{src}} WHERE system_hash IS NOT NULL GROUP BY ALL
 ), keep AS (
   SELECT sh FROM s JOIN {{src}}_attr a USING (aid)

@@ -127,12 +127,14 @@ GROUP BY ef.aid ORDER BY ef.aid
 #: real part of their traffic: a relay operator injects one such prompt into every call it
 #: forwards, whichever customer's key it uses.
 SYSTEM = """
-WITH s AS (SELECT aid, sh, sum(c) AS c, sum(hn) AS hn FROM {src}_sys WHERE cp <= {k} GROUP BY ALL),
+WITH s AS (
+  SELECT aid, sh, sum(c) AS c, sum(hn) AS hn, sum(an) AS an FROM {src}_sys WHERE cp <= {k} GROUP BY ALL
+),
 u AS (
-  SELECT s.aid, s.sh, s.c, s.hn, coalesce(fe.payment, fe.account_id) AS pay
+  SELECT s.aid, s.sh, s.c, s.hn, s.an, coalesce(fe.payment, fe.account_id) AS pay
   FROM s JOIN {feats} fe USING (aid) WHERE s.c / fe.n >= {devoted_share}
 ), g AS (SELECT sh, count(DISTINCT pay) AS payments, sum(hn) / sum(c) AS harvest FROM u GROUP BY sh)
-SELECT u.aid, u.sh, g.payments FROM u JOIN g USING (sh)
+SELECT u.aid, u.sh, g.payments, u.an / u.c AS anonymized FROM u JOIN g USING (sh)
 WHERE g.harvest >= {harvest_share} AND g.payments >= {min_payments}
 ORDER BY u.sh, u.aid
 """

@@ -30,7 +30,10 @@ group of unrelated payers shares as harvest instructions. So a group is also fle
 most of its payers run an always-on datacenter service (:func:`_services`), or are either
 such a service or call under the prompt through a datacenter IP other payers of it use (the
 keys a relay hijacked, forwarded through its hosts): a relay whose operators and stolen keys
-are each a minority of the group is still mostly relay.
+are each a minority of the group is still mostly relay. And a group is fleet-like when most
+of its payers send their calls under the prompt through VPN or Tor exits: accounts bought
+aged from an account shop (signups spread over years, each its own card) hide their origin,
+a tool's user base calls from homes, offices and its own cloud machines.
 """
 
 from __future__ import annotations
@@ -243,6 +246,8 @@ def system_prompts(ctx: DetectionContext, p: Any) -> list[pa.Table]:
         # shared hosts: together most of the group, even when neither kind alone is
         forwarded = _egress_payer(ctx, rows, pay, p.system_egress_min_payers)
         relayed = _payer_share(rows, pay, is_service | forwarded)
+        anonymized = rows["anonymized"].to_numpy(zero_copy_only=False).astype(float)
+        hidden = _payer_share(rows, pay, anonymized >= p.system_hidden_min_traffic)
         # always-on services under one harvest prompt are several shared things at once:
         # fewer of them make a group than of ordinary accounts
         need = np.where(relays, p.system_service_min_payments, p.fleet_min_payments).astype(float)
@@ -254,6 +259,7 @@ def system_prompts(ctx: DetectionContext, p: Any) -> list[pa.Table]:
             | (egress >= p.system_min_shared_egress)
             | relays
             | (relayed >= p.system_min_service_share)
+            | (hidden >= p.system_min_hidden_payers)
         )
         hit = distinct & fleetlike
         np.maximum.at(fleet, pos, np.where(hit, pays, 0.0))
