@@ -5,7 +5,8 @@ must share something. Each hard negative shares ONE thing for a good reason (a c
 shares an address and an assignment, a team shares a card, an enterprise shares cloud
 egress among its own accounts); fleets share several. Hence:
   * accounts on one payment instrument are one customer, not a fleet: a shared card is
-    evidence only when its accounts all run one job (cohesion), never by its size;
+    evidence only when its accounts all run one job (cohesion), never by its size, or when
+    its accounts replace one another as each falls silent (a hydra slot, seen without text);
   * a template family is fleet evidence only when many unrelated accounts are devoted to
     it, its prompts do not repeat across accounts and its users are not all behind one
     non-datacenter network (:mod:`._content`);
@@ -46,6 +47,7 @@ class CoordinationDetector(Detector):
         "fleet_system_prompt",
         "synchronized",
         "created_together",
+        "replacement_chain",
         "shared_infra",
         "shared_unusual_profile",
     )
@@ -163,6 +165,19 @@ class CoordinationDetector(Detector):
         )
         nat_min_accounts: int = param(5, "accounts whose main non-datacenter /24 is one site make it a NAT")
         sync_full_partners: int = param(10, "synchronized partners at which the signal is certain")
+        replacement_window_h: float = param(
+            2.0,
+            "hours between one account's last request and another account on its card being opened "
+            "(and starting) for the second to replace the first; the first must have been silent "
+            "this long before the end of the input",
+        )
+        replacement_min_handoffs: int = param(
+            2, "replacements on one card that make a replacement chain (one can be a customer's new seat)"
+        )
+        replacement_full_handoffs: int = param(5, "replacements on one card at which the chain is certain")
+        replacement_max_card_accounts: int = param(
+            1000, "larger cards are not searched for replacements (pairs grow with the square)"
+        )
         created_bucket_s: int = param(3600, "bucket (s) for account-creation bursts")
         created_min_accounts: int = param(8, "accounts created in one bucket that can be a burst")
         created_burst_factor: float = param(10.0, "burst = this many times the typical creation rate")
@@ -286,7 +301,7 @@ class CoordinationDetector(Detector):
         from distillguard.detectors.coordination import _accounts, _content, _network, _profile, _system
 
         p = self.params
-        out = [_accounts.payment(ctx, p), _accounts.created(ctx, p)]
+        out = [_accounts.payment(ctx, p), _accounts.created(ctx, p), _accounts.replacements(ctx, p)]
         if ctx.has_prompts:
             out.extend(_content.templates(ctx, p))
             out.extend(_system.system_prompts(ctx, p))

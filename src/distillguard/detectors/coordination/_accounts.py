@@ -115,3 +115,65 @@ def created(ctx: DetectionContext, p: Any) -> pa.Table:
         threshold,
         ("created with {:.0f} other accounts in one burst", [size - 1]),
     )
+
+
+def _us(ctx: DetectionContext, column: str) -> np.ndarray:
+    """A timestamp feature as float microseconds (NaN where unknown)."""
+    arr = ctx.features.column(column).cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
+    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def replacements(ctx: DetectionContext, p: Any) -> pa.Table:
+    """Replacement chains on one card: accounts opened as another account on the card fell silent.
+
+    The record's hydra clusters replace each banned account at once. A ban is not in the API
+    log, but its trace is: one account's traffic stops for good, and within the hour a new
+    account on the same payment instrument is opened and carries on where it stopped. A
+    family, team or company adds a seat whenever someone joins and keeps the old ones; it does
+    not open a new account at the hour another went quiet, again and again. So a card with at
+    least ``replacement_min_handoffs`` such handoffs marks the accounts in them. It needs only
+    signup and activity times, so it holds without prompt text. One card is one customer:
+    scoring counts this as cross-account evidence only when the accounts also hide or run as
+    bots (``ScoringParams.customer_only``).
+    """
+    import polars as pl
+
+    acc = ctx.accounts
+    n = len(acc)
+    handoffs = np.zeros(n)
+    pay = ctx.col("payment")
+    if "created_at" in ctx.features.column_names and n:
+        created, first, last = _us(ctx, "created_at"), _us(ctx, "first_ts"), _us(ctx, "last_ts")
+        known = np.array([v is not None for v in pay.tolist()], dtype=bool) & np.isfinite(created)
+        window = p.replacement_window_h * 3600e6
+        # "for good": silent for at least the window before the end of what has been seen
+        settled = last <= np.nanmax(last) - window if np.isfinite(last).any() else np.zeros(n, bool)
+        df = pl.DataFrame(
+            {"i": np.arange(n)[known], "card": pay[known].astype(str), "cr": created[known]}
+            | {"f": first[known], "l": last[known], "settled": settled[known]}
+        )
+        sizes = df.group_by("card").len()
+        df = df.join(
+            sizes.filter(pl.col("len").is_between(2, p.replacement_max_card_accounts)), on="card"
+        ).drop("len")
+        pairs = df.join(df, on="card", suffix="_b").filter(
+            (pl.col("i") != pl.col("i_b"))
+            & pl.col("settled")
+            & ((pl.col("cr_b") - pl.col("l")).abs() <= window)
+            & (pl.col("l") < pl.col("l_b"))
+            & (pl.col("f_b") >= pl.col("l") - window)
+        )
+        per_card = pairs.group_by("card").len().rename({"len": "h"})
+        ends = [pairs.select("i", "card"), pairs.select(pl.col("i_b").alias("i"), "card")]
+        involved = pl.concat(ends).unique()
+        hit = involved.join(per_card, on="card")
+        handoffs[hit["i"].to_numpy()] = hit["h"].to_numpy().astype(np.float64)
+    return signal_rows(
+        acc,
+        FAMILY,
+        "replacement_chain",
+        ramp(handoffs, p.replacement_min_handoffs, p.replacement_full_handoffs),
+        handoffs,
+        p.replacement_min_handoffs,
+        ("one of {:.0f} accounts on its card opened as another on the card fell silent for good", [handoffs]),
+    )
