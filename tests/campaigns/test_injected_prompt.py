@@ -29,13 +29,16 @@ SERVICE = ["relay_op", "tutor", "tutor_shared"]  #: own evidence: cloud service 
 def _case(make_ctx):
     names = sorted({a for v in PROMPTS.values() for a in v})
     ctx = make_ctx(names, {}, [], 3000)
-    rows = [(a, sh) for sh, accs in PROMPTS.items() for a in accs]
-    ctx.cache["system_prompts"] = pa.table(
-        {
-            "account_id": pa.array([a for a, _ in rows], pa.string()),
-            "sh": pa.array([sh for _, sh in rows], pa.uint64()),
-        }
-    )
+    # as the coordination detector caches them: groups of 3+ payers link accounts in the
+    # graph, smaller ones are kept apart for this lift only
+    for key, big in (("system_prompts", True), ("system_prompt_pairs", False)):
+        rows = [(a, sh) for sh, accs in PROMPTS.items() if (len(accs) >= 3) == big for a in accs]
+        ctx.cache[key] = pa.table(
+            {
+                "account_id": pa.array([a for a, _ in rows], pa.string()),
+                "sh": pa.array([sh for _, sh in rows], pa.uint64()),
+            }
+        )
     acc = np.asarray(ctx.features["account_id"].to_pylist(), dtype=object)
 
     def sig(family: str, signal: str, who: list[str], strength: float = 1.0):

@@ -158,19 +158,21 @@ def test_a_service_seen_for_under_a_day_is_not_judged_yet() -> None:
 
 def test_a_prompt_two_payers_share_links_them_without_a_signal() -> None:
     """One relay operator whose injected prompt also rides one hijacked key's traffic: too few
-    payers for any signal, but the pair is linked for the campaign stage (which lifts the
-    operator only if the key's account is a proven attacker and nobody else sends the prompt)."""
+    payers for any signal or graph edge, but the pair is kept for the campaign stage (which
+    lifts the operator only if the key's account is a proven attacker and nobody else sends
+    the prompt)."""
     w = _world(37)
     _relay_operators(w, 2)
     pair = w.accounts("rop")
     ctx = detection_context(_table(w))
     out = CoordinationDetector().detect(ctx)
-    assert pair <= set(ctx.cache["system_prompts"]["account_id"].to_pylist())
+    assert pair <= set(ctx.cache["system_prompt_pairs"]["account_id"].to_pylist())
+    assert not pair & set(ctx.cache["system_prompts"]["account_id"].to_pylist()), "no graph edge"
     assert not pair & (fired(out, "shared_system_prompt") | fired(out, "fleet_system_prompt"))
     three = dataclasses.replace(CoordinationDetector.Params(), system_link_min_payments=3)
     ctx = detection_context(_table(w))
     CoordinationDetector(three).detect(ctx)
-    assert not pair & set(ctx.cache["system_prompts"]["account_id"].to_pylist())
+    assert not pair & set(ctx.cache["system_prompt_pairs"]["account_id"].to_pylist())
 
 
 def _relay_with_stolen_keys(w: World, *, forwarded: bool) -> set[str]:

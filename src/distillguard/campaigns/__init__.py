@@ -105,7 +105,7 @@ class CampaignParams:
         "with the account opened after the first of them, is the operator's own instrument",
     )
     prompt_kinds: tuple[str, ...] = param(
-        ("system_prompt",),
+        ("system_prompt", "system_pair"),
         "kinds of shared group whose other members being all proven attackers ties an account "
         "that is an attack on its own traffic but for cross-account evidence to them: a harvest "
         "system prompt no customer but proven attackers sends is the operator's own injection "

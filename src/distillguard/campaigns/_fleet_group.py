@@ -48,13 +48,15 @@ def fleet_group_links(
     min_other: int,
     coincidence_kinds: tuple[str, ...] = (),
     solo_kinds: tuple[str, ...] = (),
+    pairs: bool = False,
 ) -> dict[str, tuple[str, int, float, list[str]]]:
     """Suspect -> (fleet group kind, proven attackers in it, their share of its other
     members, the other kinds linking it to ``min_other`` proven attackers, empty for a
     ``solo_kinds`` group without one) for every suspect meeting the conditions of the module
     docstring (stable: the fleet group with the most proven attackers, then kind name, is
     named). A fleet group of one of the ``coincidence_kinds`` (a signup burst: strangers share
-    a signup minute) counts only with a payment instrument among the second links."""
+    a signup minute) counts only with a payment instrument among the second links. ``pairs``:
+    see :func:`~.graph.shared_groups`."""
     import polars as pl
 
     sus = set(np.asarray(suspects, dtype=object).tolist())
@@ -62,7 +64,7 @@ def fleet_group_links(
     if not sus or len(prov) < min_proven or min_proven < 1:
         return {}
     frames = []
-    for kind_no, (kind, keys, members, _w, _ev) in enumerate(shared_groups(ctx, sus, graph)):
+    for kind_no, (kind, keys, members, _w, _ev) in enumerate(shared_groups(ctx, sus, graph, pairs=pairs)):
         if len(keys) == 0:
             continue
         _, inv = np.unique(np.asarray(keys).astype(str), return_inverse=True)

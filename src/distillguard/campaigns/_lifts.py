@@ -233,6 +233,7 @@ def injected_prompt_lift(
         max_group=p.corroborated_max_group,
         min_other=p.prompt_min_proven,
         solo_kinds=tuple(p.prompt_kinds),
+        pairs=True,
     )
     if not links:
         return final, signals

@@ -106,7 +106,8 @@ def similarity_edges(
 
     gids, accs, ws = [], [], []
     offset = 0
-    for _kind, keys, members, weight, _ev in shared_groups(ctx, set(names.tolist()), graph):
+    # two-payer harvest system prompts too: an operator lifted through one belongs with its keys
+    for _kind, keys, members, weight, _ev in shared_groups(ctx, set(names.tolist()), graph, pairs=True):
         if len(keys) == 0:
             continue
         uniq, inv, counts = np.unique(np.asarray(keys).astype(str), return_inverse=True, return_counts=True)

@@ -123,11 +123,13 @@ def _touching(keys: np.ndarray, members: np.ndarray, cand: set[str]) -> tuple[np
 
 
 def shared_groups(
-    ctx: Any, cand: set[str], p: GraphParams
+    ctx: Any, cand: set[str], p: GraphParams, *, pairs: bool = False
 ) -> list[tuple[str, np.ndarray, np.ndarray, float, str]]:
     """Every group of accounts sharing one thing, as ``(kind, keys, members, kind weight,
     evidence template)``, keeping whole groups that hold at least one candidate (so a group's
-    size is its size in the whole input, not among candidates)."""
+    size is its size in the whole input, not among candidates). ``pairs`` adds the harvest
+    system prompts too few payers share for a signal (kind ``system_pair``): never graph
+    edges, only the injected-prompt lift reads them."""
     acc = ctx.accounts
     out: list[tuple[str, np.ndarray, np.ndarray, float, str]] = []
     size = ctx.cache.get("payment_size")
@@ -142,14 +144,14 @@ def shared_groups(
             np.asarray(members["fam"].to_pylist()), np.asarray(members["account_id"].to_pylist()), cand
         )
         out.append(("template", k, m, p.weight_template, "fleet template family {key} ({n} accounts)"))
-    sysp = ctx.cache.get("system_prompts")
-    if sysp is not None and sysp.num_rows:
+    for kind, key in (("system_prompt", "system_prompts"), ("system_pair", "system_prompt_pairs")):
+        sysp = ctx.cache.get(key)
+        if sysp is None or not sysp.num_rows or (kind == "system_pair" and not pairs):
+            continue
         # hex ids: uint64 hashes beyond int64 would otherwise print as floats in the evidence
         hashes = np.asarray([f"{int(v):016x}" for v in sysp["sh"].to_pylist()], dtype=object)
         k, m = _touching(hashes, np.asarray(sysp["account_id"].to_pylist()), cand)
-        out.append(
-            ("system_prompt", k, m, p.weight_system, "harvest system prompt {key} shared by {n} accounts")
-        )
+        out.append((kind, k, m, p.weight_system, "harvest system prompt {key} shared by {n} accounts"))
     prof = ctx.cache.get("profile_members")
     if prof is not None and prof.num_rows:
         k, m = _touching(

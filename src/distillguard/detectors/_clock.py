@@ -12,6 +12,8 @@ at once far beyond what independence predicts (``coordination._profile``).
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from distillguard.detectors._robust import filtered_baseline
 from distillguard.detectors.base import DetectionContext
@@ -22,15 +24,31 @@ NIGHT_MAD_FLOOR = 0.05
 NIGHT_FILTER_ROUNDS = 3
 
 
+def clock_covered(ctx: DetectionContext, min_hours: float) -> bool:
+    """Does the input (as of the context's checkpoint) span at least ``min_hours``?
+
+    A share of requests "at night" means something only when the input covers every hour of
+    the day: two hours of logs from 00:00 UTC are night in Europe for everyone there (an
+    early replay checkpoint, a short ``--as-of`` cut)."""
+    if not ctx.features.num_rows:
+        return False
+    us = pa.timestamp("us", tz="UTC")
+    first = ctx.features.column("first_ts").cast(us).cast(pa.int64())
+    last = ctx.features.column("last_ts").cast(us).cast(pa.int64())
+    lo, hi = pc.min(first).as_py(), pc.max(last).as_py()
+    return lo is not None and hi is not None and (hi - lo) / 3.6e9 >= min_hours
+
+
 def off_hours(
-    ctx: DetectionContext, *, floor: float, z: float, min_requests: int
+    ctx: DetectionContext, *, floor: float, z: float, min_requests: int, min_input_h: float = 0.0
 ) -> tuple[np.ndarray, float, np.ndarray]:
     """(night share, threshold, mask): accounts whose share of requests in their billing
     country's night exceeds ``max(floor, median + z * MAD)`` of the input's own accounts
     (fitted on the benign bulk: fit, drop flagged, refit). Accounts without a known local
-    clock or with fewer than ``min_requests`` clocked requests never fire."""
+    clock or with fewer than ``min_requests`` clocked requests never fire, nor does anyone
+    while the input spans less than ``min_input_h`` hours (:func:`clock_covered`)."""
     night = ctx.col("night_share", np.nan)
-    elig = (ctx.col("tz_n", 0.0) >= min_requests) & np.isfinite(night)
+    elig = (ctx.col("tz_n", 0.0) >= min_requests) & np.isfinite(night) & clock_covered(ctx, min_input_h)
     med, scale, _ = filtered_baseline(np.where(elig, night, np.nan), z, NIGHT_MAD_FLOOR, NIGHT_FILTER_ROUNDS)
     thr = floor if not np.isfinite(med) else float(min(0.95, max(floor, med + z * scale)))
     return night, thr, elig & (night >= thr)

@@ -61,6 +61,11 @@ class AutomationDetector(Detector):
             0.3, "minimum share of requests in the billing country's night (local 23-07) that can fire"
         )
         off_hours_z: float = param(4.0, "robust z over the input's night-share baseline that fires")
+        off_hours_min_input_h: float = param(
+            24.0,
+            "hours the input must span before night shares are judged (a few hours of logs are night "
+            "somewhere for everyone: early replay checkpoints, short --as-of cuts)",
+        )
 
     def _detect(self, ctx: DetectionContext) -> list[pa.Table]:
         p = self.params
@@ -162,7 +167,11 @@ class AutomationDetector(Detector):
             )
         )
         night, thr, late = off_hours(
-            ctx, floor=p.off_hours_floor, z=p.off_hours_z, min_requests=p.min_requests
+            ctx,
+            floor=p.off_hours_floor,
+            z=p.off_hours_z,
+            min_requests=p.min_requests,
+            min_input_h=p.off_hours_min_input_h,
         )
         out.append(
             signal_rows(

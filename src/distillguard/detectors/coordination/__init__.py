@@ -202,9 +202,9 @@ class CoordinationDetector(Detector):
         )
         system_link_min_payments: int = param(
             2,
-            "unrelated customers whose traffic carries one harvest system prompt for it to link their "
-            "accounts in the campaign graph (no signal below system_min_payments): a relay operator "
-            "whose injected prompt shows up in one hijacked key's traffic is tied to that key's thief",
+            "unrelated customers whose traffic carries one harvest system prompt for the campaign "
+            "stage to see it; below system_min_payments it is no signal and no graph edge, only the "
+            "injected-prompt lift reads it (a relay operator whose prompt rides one hijacked key)",
         )
         system_full_payments: int = param(
             6, "unrelated customers on one harvest system prompt for full strength"
@@ -292,6 +292,10 @@ class CoordinationDetector(Detector):
         )
         profile_night_lift: float = param(
             2.0, "the group's night share must also be this many times the rest of the population's median"
+        )
+        profile_min_input_h: float = param(
+            24.0,
+            "hours the input must span before a group's night clock is judged (as off_hours_min_input_h)",
         )
         profile_full_lift: float = param(
             3.5, "group night share / the population's median at which the profile is certain"

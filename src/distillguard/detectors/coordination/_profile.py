@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from distillguard.detectors._clock import minority_focus
+from distillguard.detectors._clock import clock_covered, minority_focus
 from distillguard.detectors.base import DetectionContext, ramp, signal_rows
 
 FAMILY = "coordination"
@@ -36,6 +36,7 @@ def profile(ctx: DetectionContext, p: Any) -> pa.Table:
     acc = ctx.accounts
     night = ctx.col("night_share", np.nan)
     clocked = (ctx.col("tz_n", 0.0) >= p.profile_min_requests) & np.isfinite(night)
+    clocked &= clock_covered(ctx, p.profile_min_input_h)
     _, old = minority_focus(ctx, share=p.profile_minority_share, min_requests=p.profile_min_requests)
     group = clocked & old
     # a heavy independent user (a nightly eval batch on the old model) is not a fleet member

@@ -271,10 +271,14 @@ def system_prompts(ctx: DetectionContext, p: Any) -> list[pa.Table]:
         np.maximum.at(services, pos, np.where(hit, service, 0.0))
         linking = ~(distinct & ~fleetlike)
     # the campaign graph links accounts by these groups: a tool's user base links nobody
-    kept = rows.filter(pa.array(linking))
-    ctx.cache["system_prompts"] = pa.table(
-        {"account_id": pa.array(ids(ctx, kept["aid"]).tolist(), pa.string()), "sh": kept["sh"]}
-    )
+    # groups of fewer payers than a signal needs are kept apart: they tie an operator to the
+    # keys it hijacked (the campaign stage's injected-prompt lift), never chain campaigns
+    few = pc.less(rows["payments"], p.system_min_payments) if rows.num_rows else pa.array([], pa.bool_())
+    for key, mask in (("system_prompts", pc.invert(few)), ("system_prompt_pairs", few)):
+        kept = rows.filter(pc.and_(pa.array(linking), mask))
+        ctx.cache[key] = pa.table(
+            {"account_id": pa.array(ids(ctx, kept["aid"]).tolist(), pa.string()), "sh": kept["sh"]}
+        )
     weak = np.where(fleet > 0, 0.0, weak)
     return [
         signal_rows(
