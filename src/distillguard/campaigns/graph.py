@@ -128,8 +128,8 @@ def shared_groups(
     """Every group of accounts sharing one thing, as ``(kind, keys, members, kind weight,
     evidence template)``, keeping whole groups that hold at least one candidate (so a group's
     size is its size in the whole input, not among candidates). ``pairs`` adds the harvest
-    system prompts too few payers share for a signal (kind ``system_pair``): never graph
-    edges, only the injected-prompt lift reads them."""
+    system prompts too few payers share for a signal (kind ``system_pair``): never edges of
+    the verdict graph; the injected-prompt lift and the campaign-list similarity read them."""
     acc = ctx.accounts
     out: list[tuple[str, np.ndarray, np.ndarray, float, str]] = []
     size = ctx.cache.get("payment_size")

@@ -203,8 +203,9 @@ class CoordinationDetector(Detector):
         system_link_min_payments: int = param(
             2,
             "unrelated customers whose traffic carries one harvest system prompt for the campaign "
-            "stage to see it; below system_min_payments it is no signal and no graph edge, only the "
-            "injected-prompt lift reads it (a relay operator whose prompt rides one hijacked key)",
+            "stage to see it; below system_min_payments it is no signal and no graph edge: the "
+            "injected-prompt lift (a relay operator whose prompt rides one hijacked key) and the "
+            "campaign list's similarity read it",
         )
         system_full_payments: int = param(
             6, "unrelated customers on one harvest system prompt for full strength"

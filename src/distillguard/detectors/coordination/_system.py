@@ -272,7 +272,8 @@ def system_prompts(ctx: DetectionContext, p: Any) -> list[pa.Table]:
         linking = ~(distinct & ~fleetlike)
     # the campaign graph links accounts by these groups: a tool's user base links nobody
     # groups of fewer payers than a signal needs are kept apart: they tie an operator to the
-    # keys it hijacked (the campaign stage's injected-prompt lift), never chain campaigns
+    # keys it hijacked (the campaign stage's injected-prompt lift, the campaign list's
+    # similarity), never chain accounts into a group whose membership lifts verdicts
     few = pc.less(rows["payments"], p.system_min_payments) if rows.num_rows else pa.array([], pa.bool_())
     for key, mask in (("system_prompts", pc.invert(few)), ("system_prompt_pairs", few)):
         kept = rows.filter(pc.and_(pa.array(linking), mask))
