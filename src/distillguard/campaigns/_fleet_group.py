@@ -151,6 +151,9 @@ def _created_us(ctx: Any) -> Any:
     ids = pl.from_arrow(ctx.features["account_id"].cast(pa.string())).alias("a")
     if "created_at" not in ctx.features.column_names:
         return pl.DataFrame({"a": ids.head(0), "t": pl.Series("t", [], pl.Int64)})
-    created = ctx.features["created_at"].cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
-    t = pl.from_arrow(created).alias("t")
-    return pl.DataFrame({"a": ids, "t": t}).filter(pl.col("t").is_not_null())
+    t = ctx.micros("created_at")
+    return (
+        pl.DataFrame({"a": ids, "t": t})
+        .filter(pl.col("t").is_not_nan())
+        .with_columns(pl.col("t").cast(pl.Int64))
+    )

@@ -160,9 +160,7 @@ def shared_groups(
         out.append(("profile", k, m, p.weight_profile, "shared unusual profile ({n} accounts)"))
     thr = ctx.cache.get("created_threshold")
     if thr is not None:
-        created = np.asarray(
-            ctx.features["created_at"].cast(pa.int64()).to_numpy(zero_copy_only=False), float
-        )
+        created = ctx.micros("created_at")
         ok = np.isfinite(created) & ~ctx.cache.get("created_colocated", np.zeros(len(acc), dtype=bool))
         bucket = np.floor(created[ok] / (ctx.cache.get("created_bucket_s", 600) * 1e6)).astype(np.int64)
         _, inv, counts = np.unique(bucket, return_inverse=True, return_counts=True)

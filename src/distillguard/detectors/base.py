@@ -79,6 +79,11 @@ class DetectionContext:
     def accounts(self) -> np.ndarray:
         return self.col("account_id")
 
+    def micros(self, name: str) -> np.ndarray:
+        """A timestamp feature as epoch microseconds (float; NaN where unknown)."""
+        arr = self.features.column(name).cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
+        return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=np.float64)
+
     def col(self, name: str, fill: float = np.nan) -> np.ndarray:
         """A feature column as numpy (numeric nulls -> ``fill``; strings stay objects)."""
         key = f"{name}|{fill}"

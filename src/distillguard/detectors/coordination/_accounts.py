@@ -82,8 +82,7 @@ def created(ctx: DetectionContext, p: Any) -> pa.Table:
     NAT-aware: a class signing up together behind one campus address is no fleet.
     """
     acc = ctx.accounts
-    created_us = ctx.features.column("created_at").cast(pa.int64()).to_numpy(zero_copy_only=False)
-    created_us = np.asarray(created_us, dtype=np.float64)
+    created_us = ctx.micros("created_at")
     known = np.isfinite(created_us)
     size = np.ones(len(acc))
     threshold = float(p.created_min_accounts)
@@ -117,12 +116,6 @@ def created(ctx: DetectionContext, p: Any) -> pa.Table:
     )
 
 
-def _us(ctx: DetectionContext, column: str) -> np.ndarray:
-    """A timestamp feature as float microseconds (NaN where unknown)."""
-    arr = ctx.features.column(column).cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
-    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=np.float64)
-
-
 def replacements(ctx: DetectionContext, p: Any) -> pa.Table:
     """Replacement chains on one card: accounts opened as another account on the card fell silent.
 
@@ -143,7 +136,7 @@ def replacements(ctx: DetectionContext, p: Any) -> pa.Table:
     handoffs = np.zeros(n)
     pay = ctx.col("payment")
     if "created_at" in ctx.features.column_names and n:
-        created, first, last = _us(ctx, "created_at"), _us(ctx, "first_ts"), _us(ctx, "last_ts")
+        created, first, last = (ctx.micros(c) for c in ("created_at", "first_ts", "last_ts"))
         known = np.array([v is not None for v in pay.tolist()], dtype=bool) & np.isfinite(created)
         window = p.replacement_window_h * 3600e6
         # "for good": silent for at least the window before the end of what has been seen

@@ -57,16 +57,10 @@ ORDER BY fam
 """
 
 
-def _signups_us(ctx: DetectionContext) -> np.ndarray:
-    """Signup time of every account (epoch µs as float; NaN when unknown), by feature position."""
-    created = ctx.features.column("created_at").cast(pa.int64()).to_numpy(zero_copy_only=False)
-    return np.asarray(created, dtype=np.float64)
-
-
 def population_spread_days(ctx: DetectionContext, min_known: int) -> float:
     """Inter-quartile range (days) of the signup dates of every account seen so far, or NaN
     when fewer than ``min_known`` are known."""
-    created = _signups_us(ctx)
+    created = ctx.micros("created_at")
     created = created[np.isfinite(created)]
     if len(created) < min_known:
         return float("nan")
@@ -81,7 +75,7 @@ def group_spread_days(
     range (days) of its group's signup dates, NaN when the group has fewer than ``min_known``
     known. The IQR, not the range: a fleet that mixes in a few aged accounts is still a
     cohort, a user base with a few fresh signups still spread."""
-    created = _signups_us(ctx)[pos]
+    created = ctx.micros("created_at")[pos]
     labels, inv = np.unique(group, return_inverse=True)
     order = np.lexsort((created, inv))  # by group, then signup (NaN last within each)
     inv_s, created_s = inv[order], created[order]
