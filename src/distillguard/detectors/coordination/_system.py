@@ -78,31 +78,23 @@ SEMI JOIN (SELECT DISTINCT sh FROM {src}_sys) k ON e.system_hash = k.sh
 WHERE e.client_ip IS NOT NULL AND e.ip_kind = 'hosting' GROUP BY ALL
 """
 
-#: Per system prompt, as of checkpoint k: the share of its payers that call through a
-#: datacenter IP at least {min_payers} of its payers use (a relay's hosts carry some of every
-#: customer's calls, whatever else each customer uses). Only datacenter addresses count:
-#: residential, mobile and campus NATs are shared by strangers by design.
-_EGRESS_LINKED = """
+#: Per system prompt, as of checkpoint k: its payers (``p``) and, one row each, those that
+#: call through a datacenter IP at least {min_payers} of its payers use (``pay``; null when
+#: none): a relay's hosts carry some of every customer's calls, whatever else each uses.
+#: Only datacenter addresses count: residential, mobile and campus NATs are shared by
+#: strangers by design.
+SHARED_EGRESS = """
 WITH x AS (
   SELECT s.sh, s.ip, coalesce(a.payment, a.account_id) AS pay
   FROM {src}_sysip s JOIN {src}_attr a USING (aid) WHERE s.cp <= {k} GROUP BY ALL
 ), ipg AS (SELECT sh, ip FROM x GROUP BY sh, ip HAVING count(DISTINCT pay) >= {min_payers}),
-linked AS (SELECT DISTINCT x.sh, x.pay FROM x SEMI JOIN ipg USING (sh, ip))"""
-
-SHARED_EGRESS = (
-    _EGRESS_LINKED
-    + """,
-lp AS (SELECT sh, count(*) AS lp FROM linked GROUP BY sh),
+linked AS (SELECT DISTINCT x.sh, x.pay FROM x SEMI JOIN ipg USING (sh, ip)),
 tot AS (
   SELECT s.sh, count(DISTINCT coalesce(a.payment, a.account_id)) AS p
   FROM {src}_sys s JOIN {src}_attr a USING (aid) WHERE s.cp <= {k} GROUP BY s.sh
 )
-SELECT tot.sh, coalesce(lp.lp, 0) / tot.p AS shared FROM tot LEFT JOIN lp USING (sh) ORDER BY tot.sh
+SELECT tot.sh, tot.p, linked.pay FROM tot LEFT JOIN linked USING (sh) ORDER BY tot.sh, linked.pay
 """
-)
-
-#: The (system prompt, payer) pairs behind such a shared datacenter IP, as of checkpoint k.
-EGRESS_PAYERS = _EGRESS_LINKED + "\nSELECT sh, pay FROM linked ORDER BY sh, pay\n"
 
 
 def _per_group(keys: np.ndarray, vals: np.ndarray, uniq: np.ndarray, fill: float) -> np.ndarray:
@@ -124,14 +116,26 @@ def _cohort_spread_days(ctx: DetectionContext, rows: pa.Table, min_known: int) -
     return np.where(np.isnan(spread), np.inf, spread)
 
 
-def _shared_egress(ctx: DetectionContext, rows: pa.Table, min_payers: int) -> np.ndarray:
-    """Per row of ``rows``: share of its group's payers behind a datacenter IP shared with others."""
+def _shared_egress(
+    ctx: DetectionContext, rows: pa.Table, pay: np.ndarray, min_payers: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``rows``: (share of its group's payers behind a datacenter IP shared with
+    other payers of it, does the row's own payer call through one)."""
     table = _queries.run(ctx, SHARED_EGRESS, min_payers=min_payers)
     sh = rows["sh"].to_numpy(zero_copy_only=False)
     uniq, inv = np.unique(sh, return_inverse=True)
     keys = table["sh"].to_numpy(zero_copy_only=False)
-    vals = table["shared"].cast(pa.float64()).fill_null(0.0).to_numpy(zero_copy_only=False)
-    return _per_group(keys, vals, uniq, 0.0)[inv]
+    linked_pay = table["pay"].cast(pa.string()).to_pylist()
+    has = np.array([v is not None for v in linked_pay], dtype=bool)
+    share = np.zeros(len(sh))
+    if len(keys):  # rows come sorted by system prompt: count each one's linked payers
+        groups, first = np.unique(keys, return_index=True)
+        linked_n = np.add.reduceat(has.astype(float), first)
+        payers = table["p"].cast(pa.float64()).to_numpy(zero_copy_only=False)[first]
+        share = _per_group(groups, linked_n / np.maximum(payers, 1.0), uniq, 0.0)[inv]
+    linked = {(g, a) for g, a, h in zip(keys.tolist(), linked_pay, has.tolist(), strict=True) if h}
+    own = np.array([(g, a) in linked for g, a in zip(sh.tolist(), pay.tolist(), strict=True)], dtype=bool)
+    return share, own
 
 
 def _services(ctx: DetectionContext, rows: pa.Table, p: Any) -> np.ndarray:
@@ -162,21 +166,6 @@ def _payers(ctx: DetectionContext, rows: pa.Table) -> np.ndarray:
         .to_numpy(zero_copy_only=False)
         .astype(str)
     )
-
-
-def _egress_payer(ctx: DetectionContext, rows: pa.Table, pay: np.ndarray, min_payers: int) -> np.ndarray:
-    """Per row of ``rows``: does its payer call under the row's system prompt through a
-    datacenter IP that at least ``min_payers`` payers of that prompt use?"""
-    table = _queries.run(ctx, EGRESS_PAYERS, min_payers=min_payers)
-    linked = set(
-        zip(
-            table["sh"].to_numpy(zero_copy_only=False).tolist(),
-            table["pay"].cast(pa.string()).to_pylist(),
-            strict=True,
-        )
-    )
-    sh = rows["sh"].to_numpy(zero_copy_only=False).tolist()
-    return np.array([(g, a) in linked for g, a in zip(sh, pay.tolist(), strict=True)], dtype=bool)
 
 
 def _payer_share(rows: pa.Table, pay: np.ndarray, flag: np.ndarray) -> np.ndarray:
@@ -244,7 +233,7 @@ def system_prompts(ctx: DetectionContext, p: Any) -> list[pa.Table]:
         relays = service >= p.system_min_service_share
         # a relay's payers are its operators' services and the keys it forwards through its
         # shared hosts: together most of the group, even when neither kind alone is
-        forwarded = _egress_payer(ctx, rows, pay, p.system_egress_min_payers)
+        egress, forwarded = _shared_egress(ctx, rows, pay, p.system_egress_min_payers)
         relayed = _payer_share(rows, pay, is_service | forwarded)
         anonymized = rows["anonymized"].to_numpy(zero_copy_only=False).astype(float)
         hidden = _payer_share(rows, pay, anonymized >= p.system_hidden_min_traffic)
@@ -253,7 +242,6 @@ def system_prompts(ctx: DetectionContext, p: Any) -> list[pa.Table]:
         need = np.where(relays, p.system_service_min_payments, p.fleet_min_payments).astype(float)
         distinct = (ratio <= p.system_max_repeat) & (pays >= need)
         spread = _cohort_spread_days(ctx, rows, p.system_cohort_min_known)
-        egress = _shared_egress(ctx, rows, p.system_egress_min_payers)
         fleetlike = (
             (spread <= p.system_cohort_max_iqr_days)
             | (egress >= p.system_min_shared_egress)
