@@ -159,3 +159,41 @@ def test_expired_previous_key_is_not_used(providers, key_file, alpha_bundle, tmp
     assert len(sig) == 0 and json.loads(sig.schema.metadata[b"distillguard.intel_skipped"]) == {
         "expired_key": 7
     }
+
+
+def _events_by_indicator(matches) -> dict[tuple[str, str], int]:
+    return {(r["account_id"], r["kind"]): r["events"] for r in matches.to_pylist()}
+
+
+def test_match_counts_never_exceed_the_accounts_events(providers, key_file, alpha_bundle, tmp_path) -> None:
+    """A prompt's head and tail frames in one indicator are one event, not two."""
+    _, beta = providers
+    res = match(alpha_bundle, [beta.events], key_file=key_file, out=tmp_path / "m", identity="Beta Labs")
+    rows = res.matches.to_pylist()
+    assert {r["kind"] for r in rows} >= {"frame", "template"}
+    assert all(r["events"] <= r["account_events"] for r in rows), [
+        (r["account_id"], r["kind"], r["events"], r["account_events"])
+        for r in rows
+        if r["events"] > r["account_events"]
+    ]
+    # every attack event carries a harvest frame of the campaign: all 25 match, once each
+    frames = {r["account_id"]: r["events"] for r in rows if r["kind"] == "frame"}
+    assert frames == {a: 25 for a in beta.attack_accounts}
+
+
+def test_values_listed_twice_in_an_indicator_count_events_once(
+    providers, key_file, alpha_bundle, tmp_path
+) -> None:
+    _, beta = providers
+    plain = match(alpha_bundle, [beta.events], key_file=key_file, out=tmp_path / "a", identity="Beta Labs")
+    bundle = json.loads(alpha_bundle.read_text())
+    for obj in bundle["objects"]:
+        ext = obj.get("extensions", {}).get(EXTENSION_ID, {})
+        for field in ("hmac", "signatures"):
+            if field in ext:
+                ext[field] = ext[field] * 2
+    doubled = tmp_path / "doubled.json"
+    doubled.write_text(json.dumps(bundle))
+    twice = match(doubled, [beta.events], key_file=key_file, out=tmp_path / "b", identity="Beta Labs")
+    assert _events_by_indicator(twice.matches) == _events_by_indicator(plain.matches)
+    assert twice.matches["matched_values"].to_pylist() == plain.matches["matched_values"].to_pylist()

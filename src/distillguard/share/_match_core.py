@@ -46,13 +46,13 @@ MATCH_SCHEMA = pa.schema(
 #: Columns find_matches adds after the per-kind joins.
 _JOINED = ("account_events", "level", "confidence", "member_events", "pair_events")
 
-_GROUP = """
-    GROUP BY e.account_id, i.partner_id, i.partner_name, i.indicator_id, i.campaign_ref
-"""
 _SELECT = """
     SELECT e.account_id, i.partner_id, i.partner_name, '{kind}' AS kind, i.indicator_id, i.campaign_ref,
-           count(DISTINCT {value})::BIGINT AS matched_values, count(*)::BIGINT AS events,
+           len(list_distinct(flatten(list(i.vals))))::BIGINT AS matched_values, count(*)::BIGINT AS events,
            min(e."timestamp") AS first_seen, max(e."timestamp") AS last_seen, {jaccard} AS jaccard
+"""
+_GROUP = """
+    GROUP BY e.account_id, i.partner_id, i.partner_name, i.indicator_id, i.campaign_ref
 """
 
 
@@ -68,12 +68,19 @@ def _hash_matches(
         if key is None:  # load_intel already skipped these; defensive
             continue
         keyed = keyed_map(con, kind, key_id, key.secret, frame_words=sketch.frame_words)
+        # one row per (raw value, indicator) BEFORE the events join: a prompt has two frames
+        # (head, tail) and both may sit in one indicator; joining them per event counted it twice
         sql = (
-            _SELECT.format(kind=kind, value="k.hmac", jaccard="NULL::DOUBLE")
+            _SELECT.format(kind=kind, jaccard="NULL::DOUBLE")
             + f"""
             FROM events e
-            JOIN {keyed} k ON e."{SOURCE_COLUMNS[kind]}" = k.raw
-            JOIN _intel_hashes i ON i.hmac = k.hmac AND i.kind = $kind AND i.key_id = $key_id
+            JOIN (
+                SELECT k.raw, i.partner_id, i.partner_name, i.indicator_id, i.campaign_ref,
+                       list(DISTINCT k.hmac) AS vals
+                FROM {keyed} k
+                JOIN _intel_hashes i ON i.hmac = k.hmac AND i.kind = $kind AND i.key_id = $key_id
+                GROUP BY ALL
+            ) i ON e."{SOURCE_COLUMNS[kind]}" = i.raw
             """
             + _GROUP
         )
@@ -126,12 +133,18 @@ def _template_matches(
             "jaccard", pa.array(jac[keep])
         )
         con.register("_tmpl_hits", hits)
+        # one row per (raw prompt, indicator): a template close to several of one indicator's
+        # signatures must not count each of its events once per signature
         sql = (
-            _SELECT.format(kind="template", value="i.template", jaccard="max(i.jaccard)")
+            _SELECT.format(kind="template", jaccard="max(i.jaccard)")
             + """
             FROM events e
-            JOIN _map_template t ON e.prompt = t.raw
-            JOIN _tmpl_hits i ON i.template = t.template
+            JOIN (
+                SELECT t.raw, h.partner_id, h.partner_name, h.indicator_id, h.campaign_ref,
+                       list(DISTINCT h.template) AS vals, max(h.jaccard) AS jaccard
+                FROM _map_template t JOIN _tmpl_hits h ON h.template = t.template
+                GROUP BY ALL
+            ) i ON e.prompt = i.raw
             """
             + _GROUP
         )
