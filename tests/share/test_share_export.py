@@ -165,3 +165,25 @@ def test_user_mistakes(providers, key_file, tmp_path, kwargs, message) -> None:
     args = {"identity": "Alpha AI", **kwargs}
     with pytest.raises(DistillguardError, match=message):
         export_bundle(scan, key_file=key_file, out=tmp_path / "x.json", **args)
+
+
+def test_indicator_events_count_each_event_once(
+    exported, providers, tmp_path, key_file, make_provider
+) -> None:
+    """A prompt's head and tail frames are one event in the counts partners' heavy-user rule reads."""
+    _, bundle = exported
+    alpha, _ = providers
+    campaign_events = 25 * len(alpha.attack_accounts)
+    exts = [i["extensions"][EXTENSION_ID] for i in _by_type(bundle)["indicator"]]
+    assert all(e["events"] <= campaign_events for e in exts), [(e["kind"], e["events"]) for e in exts]
+    assert [e["events"] for e in exts if e["kind"] == "frame"] == [campaign_events]
+
+    gamma = make_provider(tmp_path / "g", "gamma", seed=3, caught=False, n_attack=12)
+    gamma.mark(gamma.attack_accounts[:6])
+    res = export_bundle(gamma.scan, key_file=key_file, out=tmp_path / "g.json", identity="Gamma")
+    family = [
+        o["extensions"][EXTENSION_ID]
+        for o in json.loads(res.path.read_text())["objects"]
+        if o["type"] == "indicator" and o["extensions"][EXTENSION_ID]["level"] == "family"
+    ]
+    assert family and all(e["events"] == 25 * 12 for e in family)

@@ -105,8 +105,9 @@ def family_frames(con: Any, secret: bytes, params: ExportParams) -> tuple[pa.Tab
         )
         SELECT count(*) AS accounts,
                count(*) FILTER (WHERE account_id IN (SELECT account_id FROM _members)) AS flagged,
-               (SELECT count(*) FROM events e JOIN {mapped} m ON e.prompt = m.raw
-                 WHERE m.canon IN (SELECT canon FROM _family)) AS events,
+               (SELECT count(*) FROM events e  -- each event once, however many of its frames match
+                 WHERE e.prompt IN (SELECT raw FROM {mapped} WHERE canon IN (SELECT canon FROM _family)))
+                 AS events,
                (SELECT count(DISTINCT (e.account_id, m.canon)) FROM events e JOIN {mapped} m
                  ON e.prompt = m.raw WHERE m.canon IN (SELECT canon FROM _family)) AS pairs
         FROM used

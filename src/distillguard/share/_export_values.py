@@ -91,15 +91,30 @@ def kind_values(con: Any, kind: str, secret: bytes, params: ExportParams) -> tup
         """
     ).fetchall()[0][0]
     rows = arrow(con, "SELECT * FROM _kept ORDER BY campaign_id, chunk, events DESC, canon")
+    # events count each event once per chunk (a prompt's head and tail frames are one event),
+    # as share match counts them on the partner's side: the heavy-user rule compares the two
     stats = arrow(
         con,
         f"""
-        SELECT k.campaign_id, k.chunk, count(DISTINCT e.account_id) AS accounts, count(*) AS events,
-               count(DISTINCT (e.account_id, m.canon)) AS pairs
-        FROM events e JOIN {mapped} m ON e."{SOURCE_COLUMNS[kind]}" = m.raw
-        JOIN _members mb ON mb.account_id = e.account_id
-        JOIN _kept k ON k.campaign_id = mb.campaign_id AND k.canon = m.canon
-        {"WHERE m.harvest" if kind == FRAME_KIND else ""}
+        WITH hits AS (
+            SELECT DISTINCT m.raw, m.canon, k.campaign_id, k.chunk
+            FROM {mapped} m JOIN _kept k ON k.canon = m.canon
+            {"WHERE m.harvest" if kind == FRAME_KIND else ""}
+        ),
+        per_raw AS (SELECT raw, campaign_id, chunk, list(canon) AS canons FROM hits GROUP BY ALL),
+        per_event AS (
+            SELECT h.campaign_id, h.chunk, e.account_id, h.canons
+            FROM events e JOIN per_raw h ON e."{SOURCE_COLUMNS[kind]}" = h.raw
+            JOIN _members mb ON mb.account_id = e.account_id AND mb.campaign_id = h.campaign_id
+        ),
+        pairs AS (
+            SELECT campaign_id, chunk, count(DISTINCT (account_id, canon)) AS pairs
+            FROM (SELECT DISTINCT campaign_id, chunk, account_id, unnest(canons) AS canon FROM per_event)
+            GROUP BY 1, 2
+        )
+        SELECT campaign_id, chunk, count(DISTINCT account_id) AS accounts, count(*) AS events,
+               any_value(pairs.pairs) AS pairs
+        FROM per_event JOIN pairs USING (campaign_id, chunk)
         GROUP BY 1, 2 ORDER BY 1, 2
         """,
     )
