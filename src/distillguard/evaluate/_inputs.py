@@ -8,6 +8,7 @@ one-line :class:`DistillguardError` here, so the metric code can trust its input
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,8 @@ class Joined:
         return int(self.account_id.size)
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 #: Sentinel for "never flagged" in ``flagged_at_us`` (int64 max sorts after every time).
 NOT_FLAGGED = np.iinfo(np.int64).max
 
@@ -66,13 +69,32 @@ def _read_table(path: Path, what: str) -> pa.Table:
     raise DistillguardError(f"{what} must be .parquet or .csv, got {path.name}")
 
 
+def _typed(table: pa.Table, name: str, dtype: pa.DataType, path: Path) -> pa.ChunkedArray:
+    """Column ``name`` cast to ``dtype``; a column of another kind is a one-line user error.
+
+    Labels and scan outputs may come from other tools: a ``score`` of text or a
+    ``campaign_id`` of lists is bad input, not a reason for a traceback.
+    """
+    column = table[name]
+    try:
+        return column.cast(dtype)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as err:
+        why = (str(err).strip().splitlines() or [type(err).__name__])[0][:120]
+        raise DistillguardError(f"{path}: column {name} ({column.type}) is not {dtype}: {why}") from None
+
+
 def _bool_column(column: pa.ChunkedArray, path: Path) -> pa.ChunkedArray:
     """``is_attack`` as bool; CSVs may spell it true/false, 1/0 or yes/no."""
     if pa.types.is_boolean(column.type):
+        if column.null_count:
+            raise DistillguardError(f"{path}: is_attack must be true/false on every row")
         return column
     import pyarrow.compute as pc
 
-    text = pc.utf8_lower(pc.utf8_trim_whitespace(column.cast(pa.string())))
+    try:
+        text = pc.utf8_lower(pc.utf8_trim_whitespace(column.cast(pa.string())))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        raise DistillguardError(f"{path}: is_attack must be true/false on every row") from None
     truthy = pc.is_in(text, pa.array(["true", "1", "yes", "t", "y"]))
     falsy = pc.is_in(text, pa.array(["false", "0", "no", "f", "n"]))
     bad = pc.invert(pc.or_(truthy, falsy))
@@ -90,10 +112,10 @@ def read_labels(path: Path) -> pa.Table:
     if missing:
         raise DistillguardError(f"{path}: labels lack column(s) {', '.join(missing)}")
     columns = {
-        "account_id": table["account_id"].cast(pa.string()),
+        "account_id": _typed(table, "account_id", pa.string(), path),
         "is_attack": _bool_column(table["is_attack"], Path(path)),
-        "campaign": table["campaign"].cast(pa.string()),
-        "persona": table["persona"].cast(pa.string()),
+        "campaign": _typed(table, "campaign", pa.string(), path),
+        "persona": _typed(table, "persona", pa.string(), path),
     }
     # An empty string in a CSV campaign cell means "no campaign".
     columns["campaign"] = pc.if_else(pc.equal(columns["campaign"], ""), None, columns["campaign"])
@@ -117,32 +139,51 @@ def read_accounts(scan_dir: Path) -> pa.Table:
     missing = [c for c in ("account_id", "score", "verdict") if c not in table.column_names]
     if missing:
         raise DistillguardError(f"{path}: lacks column(s) {', '.join(missing)}")
-    score = table["score"].cast(pa.float64())
+    score = _typed(table, "score", pa.float64(), path)
     if score.null_count or (
         table.num_rows
         and not pc.all(pc.and_(pc.greater_equal(score, 0.0), pc.less_equal(score, 1.0))).as_py()
     ):
         raise DistillguardError(f"{path}: score must be a number in [0, 1] on every row")
-    verdict = table["verdict"].cast(pa.string())
+    verdict = _typed(table, "verdict", pa.string(), path)
     bad = pc.invert(pc.fill_null(pc.is_in(verdict, pa.array(VERDICTS)), False))
     if table.num_rows and pc.any(bad).as_py():
         example = pc.filter(verdict, bad)[0].as_py()
         raise DistillguardError(f"{path}: verdict {example!r} is not one of {', '.join(VERDICTS)}")
-    account_id = table["account_id"].cast(pa.string())
+    account_id = _typed(table, "account_id", pa.string(), path)
     if pc.count_distinct(account_id).as_py() != table.num_rows:
         raise DistillguardError(f"{path}: duplicate account_id")
     n = table.num_rows
     campaign_id = (
-        table["campaign_id"].cast(pa.string())
+        _typed(table, "campaign_id", pa.string(), path)
         if "campaign_id" in table.column_names
         else pa.nulls(n, pa.string())
     )
     columns = {"account_id": account_id, "score": score, "verdict": verdict, "campaign_id": campaign_id}
     if "flagged_at" in table.column_names:
-        columns["flagged_at"] = table["flagged_at"].cast(TIMESTAMP)
+        columns["flagged_at"] = _flagged_at(table, path)
     if "exchanges" in table.column_names:
-        columns["exchanges"] = table["exchanges"].cast(pa.int64())
+        columns["exchanges"] = _typed(table, "exchanges", pa.int64(), path)
     return pa.table(columns)
+
+
+#: ``flagged_at`` must lie in the years Python's datetime can print (reports show it as ISO 8601).
+FLAGGED_AT_RANGE_US = (
+    int((datetime(1, 1, 1, tzinfo=UTC) - EPOCH).total_seconds()) * 1_000_000,
+    int((datetime(9999, 12, 31, tzinfo=UTC) - EPOCH).total_seconds()) * 1_000_000,
+)
+
+
+def _flagged_at(table: pa.Table, path: Path) -> pa.ChunkedArray:
+    """``flagged_at`` as UTC microseconds, each value within :data:`FLAGGED_AT_RANGE_US`."""
+    import pyarrow.compute as pc
+
+    column = _typed(table, "flagged_at", TIMESTAMP, path)
+    us = column.cast(pa.int64())
+    lo, hi = pc.min_max(us).values()
+    if lo.is_valid and (lo.as_py() < FLAGGED_AT_RANGE_US[0] or hi.as_py() > FLAGGED_AT_RANGE_US[1]):
+        raise DistillguardError(f"{path}: flagged_at outside the years 1-9999 (not a time)")
+    return column
 
 
 def join(labels: pa.Table, accounts: pa.Table) -> Joined:
