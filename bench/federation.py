@@ -191,13 +191,18 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("/tmp/distillguard-federation"))
     ap.add_argument("--reuse", action="store_true", help="reuse a matching simulation and split")
     ap.add_argument("--exchange", choices=("taxii", "files"), default="taxii")
+    ap.add_argument(
+        "--share-ips",
+        action="store_true",
+        help="export client IPs and /24s too (off by default: group members can read them)",
+    )
     args = ap.parse_args()
 
     from rich.console import Console
     from rich.table import Table
 
     from distillguard.scan import scan
-    from distillguard.share import export_bundle, generate_key
+    from distillguard.share import ExportParams, export_bundle, generate_key
     from distillguard.share._stix import identity_id_for
     from distillguard.share.intel import intel_signals  # noqa: F401  (fail early if missing)
 
@@ -220,7 +225,13 @@ def main() -> None:
         scan_dir = args.out / "scan_alone" / name
         scan([events], scan_dir, progress=False, report=False, replay=False)
         before[name] = _rates(scan_dir, labels)
-        res = export_bundle(scan_dir, key_file=key, out=args.out / "bundles" / f"{name}.json", identity=name)
+        res = export_bundle(
+            scan_dir,
+            key_file=key,
+            out=args.out / "bundles" / f"{name}.json",
+            identity=name,
+            params=ExportParams(share_ips=args.share_ips),
+        )
         bundles[name] = res.path
         levels[name] = {**res.levels, "indicators": res.indicators}
     say(f"scanned + exported {len(dirs)} providers alone ({time.perf_counter() - t1:.1f}s)")
@@ -269,6 +280,7 @@ def main() -> None:
         "scenario": args.scenario,
         "seed": args.seed,
         "providers": args.providers,
+        "share_ips": args.share_ips,
         "before": before,
         "after": after,
         "projected": projected,
@@ -290,8 +302,8 @@ def _drop_own(bundle: Path, own_identity: str) -> Path:
 
 def _print_table(console, table_cls, args, dirs, before, after, projected, diag) -> None:
     table = table_cls(
-        title=f"federation: {args.providers} providers, scenario {args.scenario}, seed {args.seed} "
-        "(recall / FPR of verdict attack)"
+        title=f"federation: {args.providers} providers, scenario {args.scenario}, seed {args.seed}, "
+        f"IP indicators {'on' if args.share_ips else 'off'} (recall / FPR of verdict attack)"
     )
     cols = ["provider", "attack", "low&slow", "benign FPR"]
     cols += [f"{c} (shared)" for c in ("attack", "low&slow", "benign FPR")]

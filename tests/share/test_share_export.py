@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from distillguard.errors import DistillguardError
@@ -29,7 +30,13 @@ def _by_type(bundle: dict) -> dict[str, list[dict]]:
 @pytest.fixture
 def exported(providers, key_file, tmp_path):
     alpha, _ = providers
-    res = export_bundle(alpha.scan, key_file=key_file, out=tmp_path / "alpha.json", identity="Alpha AI")
+    res = export_bundle(
+        alpha.scan,
+        key_file=key_file,
+        out=tmp_path / "alpha.json",
+        identity="Alpha AI",
+        params=ExportParams(share_ips=True),
+    )
     return res, json.loads(res.path.read_text())
 
 
@@ -127,9 +134,12 @@ def test_common_values_are_withheld(providers, key_file, tmp_path) -> None:
     )
     pq.write_table(row, part.with_name("part-1.parquet"))
     kw = {"key_file": key_file, "identity": "Alpha AI"}
-    lenient = export_bundle(alpha.scan, out=tmp_path / "l.json", **kw)
+    lenient = export_bundle(alpha.scan, out=tmp_path / "l.json", params=ExportParams(share_ips=True), **kw)
     strict = export_bundle(
-        alpha.scan, out=tmp_path / "s.json", params=ExportParams(max_outside_accounts=0), **kw
+        alpha.scan,
+        out=tmp_path / "s.json",
+        params=ExportParams(max_outside_accounts=0, share_ips=True),
+        **kw,
     )
     assert lenient.withheld_common["ip"] == 0 and lenient.values_by_kind["ip"] == 41
     assert strict.withheld_common["ip"] == 1 and strict.values_by_kind["ip"] == 40
@@ -187,3 +197,35 @@ def test_indicator_events_count_each_event_once(
         if o["type"] == "indicator" and o["extensions"][EXTENSION_ID]["level"] == "family"
     ]
     assert family and all(e["events"] == 25 * 12 for e in family)
+
+
+def _kinds(path: Path) -> set[str]:
+    indicators = _by_type(json.loads(path.read_text()))["indicator"]
+    return {i["extensions"][EXTENSION_ID]["kind"] for i in indicators}
+
+
+def test_ip_indicators_are_opt_in(providers, key_file, tmp_path, capsys) -> None:
+    """Any group member can hash every IPv4 address: IPs and /24s leave only when asked, with a warning."""
+    alpha, _ = providers
+    kw = {"key_file": key_file, "identity": "Alpha AI"}
+    default = export_bundle(alpha.scan, out=tmp_path / "d.json", **kw)
+    assert _kinds(default.path) == {"payment", "tls", "ua", "frame", "template"}
+    assert "ip" not in default.values_by_kind and "warning" not in capsys.readouterr().err
+    text = default.path.read_text()
+    for ip in alpha.raw_values["ip"]:  # not even keyed: a member could read them
+        for kind in ("ip", "ip24"):
+            from distillguard.share._hashing import keyed_hashes
+            from distillguard.share._keys import load_keyring
+
+            secret = load_keyring(key_file).current.secret
+            assert keyed_hashes(pa.array([ip]), secret, kind).to_pylist()[0] not in text
+
+    (tmp_path / "share.toml").write_text("share_ips = true\n")
+    opted = export_bundle(alpha.scan, out=tmp_path / "o.json", config=tmp_path / "share.toml", **kw)
+    assert _kinds(opted.path) >= {"ip", "ip24"}
+    err = capsys.readouterr().err
+    assert err.startswith("warning: exporting client IPs") and len(err.strip().splitlines()) == 1
+
+    (tmp_path / "bad.toml").write_text('share_ips = "yes"\n')
+    with pytest.raises(DistillguardError, match="share_ips must be true or false"):
+        export_bundle(alpha.scan, out=tmp_path / "b.json", config=tmp_path / "bad.toml", **kw)

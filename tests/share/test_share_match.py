@@ -11,7 +11,7 @@ import pytest
 
 from distillguard.errors import DistillguardError
 from distillguard.schema import SIGNALS_SCHEMA
-from distillguard.share import IntelParams, export_bundle, generate_key, intel_signals, match
+from distillguard.share import ExportParams, IntelParams, export_bundle, generate_key, intel_signals, match
 from distillguard.share._stix import EXTENSION_ID
 
 
@@ -19,7 +19,11 @@ from distillguard.share._stix import EXTENSION_ID
 def alpha_bundle(providers, key_file, tmp_path) -> Path:
     alpha, _ = providers
     return export_bundle(
-        alpha.scan, key_file=key_file, out=tmp_path / "intel" / "alpha.json", identity="Alpha AI"
+        alpha.scan,
+        key_file=key_file,
+        out=tmp_path / "intel" / "alpha.json",
+        identity="Alpha AI",
+        params=ExportParams(share_ips=True),
     ).path
 
 

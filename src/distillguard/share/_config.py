@@ -6,6 +6,7 @@ A config file (TOML, YAML or JSON; keys at top level or under ``share``)::
     identity_id = "identity--..."           # optional; default derived from the name
     trusted_partners = ["Acme Models", "identity--..."]   # names or identity ids
     tlp = "amber"
+    share_ips = false                       # true: export client IPs and /24s (members can read them)
     [taxii]
     server = "https://taxii.example.org/api1/"
     collection = "9cfa669c-ee94-4ece-afd2-f8edac37d8fd"
@@ -37,6 +38,7 @@ class ShareConfig:
     trusted_partners: tuple[str, ...] | None = None
     tlp: str | None = None
     taxii: dict[str, Any] = field(default_factory=dict)
+    share_ips: bool = False
 
     def require_identity(self, option: str | None) -> tuple[str, str]:
         """(name, id) of our identity from the option or config; an error if neither has it."""
@@ -92,7 +94,11 @@ def load_config(path: str | os.PathLike[str] | None) -> ShareConfig:
     taxii = data.get("taxii") or {}
     if not isinstance(taxii, dict):
         raise DistillguardError(f"config {p}: taxii must be a mapping")
+    share_ips = data.get("share_ips", False)
+    if not isinstance(share_ips, bool):
+        raise DistillguardError(f"config {p}: share_ips must be true or false")
     return ShareConfig(
+        share_ips=share_ips,
         identity=data.get("identity"),
         identity_id=data.get("identity_id"),
         trusted_partners=tuple(trusted) if trusted is not None else None,

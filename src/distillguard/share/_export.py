@@ -43,6 +43,14 @@ from distillguard.share._stix import (
     stix_string_list,
     tlp_marking,
 )
+from distillguard.share._warn import warn
+
+#: Kinds that carry client addresses: recoverable by any group member (see ``ExportParams.share_ips``).
+IP_KINDS: tuple[str, ...] = ("ip", "ip24")
+IP_WARNING = (
+    "exporting client IPs and /24s (share_ips): every member of the sharing group can recover them "
+    "by hashing all IPv4 addresses under the group key (docs/sharing.md, threat model)"
+)
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,11 @@ class ExportParams:
     """Most frequent templates of a group that get a sketch."""
     min_template_events: int = 2
     """A template must occur at least this often in the group to be sketched."""
+    share_ips: bool = False
+    """Share client IPs and /24s (kinds ``ip``, ``ip24``). Off by default: every group member
+    holds the key and can hash all 2^32 IPv4 addresses, so a keyed IP is readable by every
+    partner (docs/sharing.md, threat model). Opt in here or with ``share_ips = true`` in the
+    sharing config until a private matching mode exists."""
     share_suspicious: bool = True
     """Also share the pooled ``suspicious`` group (weak evidence, lower confidence)."""
     weak_signals: tuple[str, ...] = ("shared_template", "shared_harvest_template")
@@ -168,7 +181,12 @@ def export_bundle(
     con.register("_members", members)
     per_kind: dict[str, tuple[pa.Table, pa.Table]] = {}
     withheld: dict[str, int] = {}
+    share_ips = params.share_ips or cfg.share_ips
+    if share_ips:
+        warn(IP_WARNING)
     for kind in HASH_KINDS:
+        if kind in IP_KINDS and not share_ips:
+            continue
         values, stats, withheld[kind] = kind_values(con, kind, key.secret, params)
         per_kind[kind] = (values, stats)
     tmpl_rows, tmpl_sigs, tmpl_stats, withheld["template"] = template_values(con, key.secret, params)
@@ -188,7 +206,7 @@ def export_bundle(
     objects: list[Any] = [ident, marking, *project_objects()]
     valid_until = now + timedelta(days=params.validity_days)
     n_indicators = 0
-    values_by_kind = {k: 0 for k in (*HASH_KINDS, "template")}
+    values_by_kind = {k: 0 for k in (*per_kind, "template")}
     levels: dict[str, int] = {}
 
     def relate(src: str, rel: str, dst: str) -> None:
