@@ -1,0 +1,10 @@
+"""Fixtures of the state tests (helpers live in dg_state_world, importable from the tests)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from dg_state_world import tiny_events  # noqa: E402
+
+__all__ = ["tiny_events"]
