@@ -5,6 +5,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from dg_state_world import tiny_events  # noqa: E402
+from dg_state_world import tiny_events
 
 __all__ = ["tiny_events"]

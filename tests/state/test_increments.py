@@ -10,9 +10,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from dg_state_world import SCAN_OPTIONS, assert_same_verdicts, batch_scan, hour_floor, split, until
 
 from distillguard.state import StateParams, run_increment
-from dg_state_world import SCAN_OPTIONS, assert_same_verdicts, batch_scan, hour_floor, split, until
 
 
 def _feed(files, state, out=None, **kw):
@@ -28,8 +28,9 @@ def test_daily_increments_give_the_batch_verdicts(tiny_events, tmp_path):
     last = _feed(files, tmp_path / "state", tmp_path / "out")
     assert last.scored == [len(files)]
     assert_same_verdicts(batch_scan(tiny_events, tmp_path / "batch"), tmp_path / "out")
+    files = f"{tmp_path}/state/store/events/*/*.parquet"
     store = duckdb.connect().execute(
-        f"SELECT count(*), count(DISTINCT event_id) FROM read_parquet('{tmp_path}/state/store/events/*/*.parquet')"
+        f"SELECT count(*), count(DISTINCT event_id) FROM read_parquet('{files}')"
     )
     assert store.fetchone() == (tiny_events.num_rows, tiny_events.num_rows)
 
