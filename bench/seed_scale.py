@@ -1,0 +1,166 @@
+"""Batch scan vs the same events fed as increments to a persistent state (``scan --state``).
+
+Simulates a scenario (default ``seed``, 50M events; ``--scenario small`` or ``tiny`` to run in
+minutes), then (a) one batch scan with the flagged_at replay and (b) the same events cut into
+``--increment-h``-hour files fed in order to ``run_increment``. Prints, for both: seconds,
+events/s, peak RSS, the ratio to one bare DuckDB group-by pass over the same Parquet; per
+increment: seconds (median, p95, max) and the last increment's; whether final verdicts and
+campaigns are identical; and time to detection from each run's ``flagged_at`` (campaigns
+flagged before 5% of their exchanges), measured by ``evaluate``.
+
+    .venv/bin/python bench/seed_scale.py --scenario tiny --increment-h 1
+    .venv/bin/python bench/seed_scale.py --scenario small --increment-h 6 --work /tmp/ss
+    .venv/bin/python bench/seed_scale.py                      # the issue's target: seed, hourly
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from detect import _bare_groupby_seconds, _scan, _summary
+
+_INCREMENTS = """
+import json, resource, sys, time
+from pathlib import Path
+from distillguard.state import run_increment
+files = sorted(Path(sys.argv[2]).glob("part-*.parquet"))
+for i, f in enumerate(files):
+    t = time.perf_counter()
+    r = run_increment(sys.argv[1], [f], sys.argv[3] if i == len(files) - 1 else None,
+                      scan_options={"progress": False, "report": False})
+    print(json.dumps({"increment": r.increment, "events": r.counts["events_new"],
+                      "seconds": time.perf_counter() - t,
+                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}), flush=True)
+"""
+
+
+def _cut(logs: Path, hours: float, folder: Path) -> int:
+    """Write the events as one Parquet file per ``hours`` window with DuckDB (bounded memory)."""
+    import duckdb
+
+    folder.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    src = f"read_parquet('{logs}/events/**/*.parquet', union_by_name = true)"
+    lo, hi = con.execute(f"SELECT min(timestamp), max(timestamp) FROM {src}").fetchone()
+    cur = lo.replace(minute=0, second=0, microsecond=0)
+    n = 0
+    while cur <= hi:
+        nxt = cur + dt.timedelta(hours=hours)
+        count = con.execute(
+            f"SELECT count(*) FROM {src} WHERE timestamp >= ? AND timestamp < ?", [cur, nxt]
+        ).fetchone()[0]
+        if count:
+            con.execute(
+                f"COPY (SELECT * FROM {src} WHERE timestamp >= $1 AND timestamp < $2 ORDER BY timestamp)"
+                f" TO '{folder}/part-{n:05d}.parquet' (FORMAT parquet)",
+                [cur, nxt],
+            )
+            n += 1
+        cur = nxt
+    return n
+
+
+def _same(a: Path, b: Path) -> dict:
+    import pyarrow.parquet as pq
+
+    cols = ["account_id", "score", "verdict", "campaign_id", "reasons"]
+    ta = pq.read_table(a / "accounts.parquet", columns=cols).sort_by("account_id")
+    tb = pq.read_table(b / "accounts.parquet", columns=cols).sort_by("account_id")
+    differ = (
+        {c: sum(x != y for x, y in zip(ta[c].to_pylist(), tb[c].to_pylist(), strict=False)) for c in cols}
+        if ta.num_rows == tb.num_rows
+        else {"rows": abs(ta.num_rows - tb.num_rows)}
+    )
+
+    def members(p: Path) -> list:
+        return sorted(sorted(c["accounts"]) for c in json.loads((p / "campaigns.json").read_text()))
+
+    return {"identical": not any(differ.values()) and members(a) == members(b), "differing": differ}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenario", default="seed")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--increment-h", type=float, default=1.0)
+    ap.add_argument("--work", type=Path, default=None)
+    ap.add_argument("--logs", type=Path, default=None, help="pre-generated logs of the scenario")
+    ap.add_argument("--infra", type=Path, default=None)
+    args = ap.parse_args()
+    from distillguard.simulate import simulate
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="dg-bench-seed-scale-"))
+    logs = args.logs or work / "logs"
+    if not (logs / "labels.parquet").is_file():
+        t = time.perf_counter()
+        simulate(args.scenario, logs, seed=args.seed)
+        print(f"simulated {args.scenario} seed {args.seed} in {time.perf_counter() - t:.0f} s", flush=True)
+    bare = _bare_groupby_seconds(logs)
+    batch = _scan(logs, work / "batch", False, args.infra)
+    print(json.dumps({"batch": batch}), flush=True)
+    parts = work / "parts"
+    if not parts.is_dir():
+        _cut(logs, args.increment_h, parts)
+    state, out = work / "state", work / "state-scan"
+    import shutil
+
+    shutil.rmtree(state, ignore_errors=True)
+    shutil.rmtree(out, ignore_errors=True)
+    runs = []
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _INCREMENTS, str(state), str(parts), str(out)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        runs.append(json.loads(line))
+        if len(runs) % 10 == 0:
+            print(f"  increment {len(runs)}: {runs[-1]['seconds']:.1f} s", flush=True)
+    if proc.wait() != 0:
+        raise SystemExit("increments failed")
+    secs = [r["seconds"] for r in runs]
+    events = batch["events"]
+    report = {
+        "scenario": args.scenario,
+        "seed": args.seed,
+        "events": events,
+        "bare_groupby_s": round(bare, 2),
+        "batch": {
+            "seconds": round(batch["seconds"], 1),
+            "events_per_s": round(events / batch["seconds"]),
+            "peak_rss_gb": round(batch["peak_rss_mb"] / 1024, 2),
+            "ratio_to_bare_groupby": round(batch["seconds"] / bare),
+            **{k: _summary(work / "batch", logs)[k] for k in ("precision", "recall", "flagged_early")},
+        },
+        "increments": {
+            "hours_each": args.increment_h,
+            "count": len(runs),
+            "total_s": round(sum(secs), 1),
+            "events_per_s": round(events / sum(secs)),
+            "median_s": round(statistics.median(secs), 2),
+            "p95_s": round(sorted(secs)[int(0.95 * (len(secs) - 1))], 2),
+            "max_s": round(max(secs), 2),
+            "last_s": round(secs[-1], 2),
+            "last_ratio_to_bare_groupby": round(secs[-1] / bare),
+            "peak_rss_gb": round(max(r["peak_rss_mb"] for r in runs) / 1024, 2),
+            **{k: _summary(out, logs)[k] for k in ("precision", "recall", "flagged_early")},
+        },
+        "final_verdicts": _same(work / "batch", out),
+    }
+    print(json.dumps(report, indent=1))
+    print(f"work dir: {work}")
+
+
+if __name__ == "__main__":
+    main()
