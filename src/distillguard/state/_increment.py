@@ -74,12 +74,18 @@ class IncrementResult:
         }
 
 
+def _conform(table: pa.Table) -> pa.Table:
+    """``table`` with exactly QUARANTINE_SCHEMA's columns (absent ones null, extra ones dropped)."""
+    cols = [
+        table[f.name].cast(f.type) if f.name in table.column_names else pa.nulls(table.num_rows, f.type)
+        for f in QUARANTINE_SCHEMA
+    ]
+    return pa.Table.from_arrays(cols, schema=QUARANTINE_SCHEMA)
+
+
 def _ingest_quarantine(quarantines: list[pa.Table]) -> pa.Table:
-    if not quarantines:
-        return QUARANTINE_SCHEMA.empty_table()
-    return pa.concat_tables(
-        [q.cast(QUARANTINE_SCHEMA) for q in quarantines if q.num_rows] or [QUARANTINE_SCHEMA.empty_table()]
-    )
+    parts = [_conform(q) for q in quarantines if q.num_rows]
+    return pa.concat_tables(parts) if parts else QUARANTINE_SCHEMA.empty_table()
 
 
 def run_increment(
@@ -233,14 +239,14 @@ def _quarantine(store: StateStore) -> pa.Table:
     parts: list[pa.Table] = []
     qdir = store.store / INGEST_QUARANTINE
     if qdir.is_dir():
-        parts.extend(pq.read_table(p).cast(QUARANTINE_SCHEMA) for p in sorted(qdir.glob("*.parquet")))
+        parts.extend(_conform(pq.read_table(p)) for p in sorted(qdir.glob("*.parquet")))
     rej = store.con.sql(
         "SELECT reason, source, NULL::BIGINT AS row_number, event_id, account_id,"
         " 'event_time=' || strftime(event_time, '%Y-%m-%dT%H:%M:%S.%fZ') || ' increment=' || increment_id"
         " AS raw FROM rejected ORDER BY increment_id, event_time"
     ).to_arrow_table()
     if rej.num_rows:
-        parts.append(rej.cast(QUARANTINE_SCHEMA))
+        parts.append(_conform(rej))
     return pa.concat_tables(parts) if parts else QUARANTINE_SCHEMA.empty_table()
 
 
