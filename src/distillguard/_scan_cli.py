@@ -23,6 +23,9 @@ def register(app: typer.Typer) -> None:
         share_config: Path = typer.Option(
             None, "--share-config", help="Sharing config (our identity, trusted partners) for --intel."
         ),
+        strict_intel: bool = typer.Option(
+            False, "--strict-intel", help="A skipped intel file or indicator is an error (exit 2)."
+        ),
         as_of: str = typer.Option(None, "--as-of", help="Only events at or before this ISO 8601 time."),
         metadata_only: bool = typer.Option(False, "--metadata-only", help="Ignore prompt text."),
         no_replay: bool = typer.Option(False, "--no-replay", help="Skip the flagged_at replay (faster)."),
@@ -33,6 +36,13 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         from distillguard.scan import scan as run_scan
+
+        if strict_intel:  # the scan reads strictness from the sharing config
+            from dataclasses import replace
+
+            from distillguard.share._config import load_config
+
+            share_config = replace(load_config(share_config), strict_intel=True)
 
         console = Console()
         result = run_scan(

@@ -347,9 +347,17 @@ def _peak_rss_gb() -> float:
 
 
 def _intel_note(signals: pa.Table | None) -> dict[str, Any] | None:
+    """Intel counts for scan_meta.json: signals, accounts, files, skips by reason and the limits."""
     if signals is None:
         return None
-    meta = {k.decode(): v.decode() for k, v in (signals.schema.metadata or {}).items()}
+
+    def value(raw: bytes) -> Any:
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw.decode()
+
+    meta = {k.decode(): value(v) for k, v in (signals.schema.metadata or {}).items()}
     return {"signals": signals.num_rows, "accounts": len(set(signals["account_id"].to_pylist())), **meta}
 
 
@@ -367,19 +375,29 @@ def _intel(intel: Any, events: Any, key_file: Any, share_config: Any = None) -> 
     """Partner intel as family ``intel`` signals (None without ``intel``).
 
     ``events`` are the event directories when the input was one (so prompt frames and templates
-    match on the raw text), else the loaded events (identifier matches only).
+    match on the raw text), else the loaded events (identifier matches only). ``share_config``
+    is a config path or a ``ShareConfig``: its ``[intel]`` caps apply, and with ``strict_intel``
+    a skipped intel file or indicator stops the scan (each is a warning line on stderr anyway).
     """
     if not intel:
         return None
     if key_file is None:
         raise DistillguardError("--intel needs --key-file (the sharing group's key)")
-    from distillguard.share._config import load_config
-    from distillguard.share.intel import intel_signals
+    from distillguard.share._config import ShareConfig, load_config
+    from distillguard.share.intel import IntelParams, intel_signals
 
-    cfg = load_config(share_config)
+    cfg = share_config if isinstance(share_config, ShareConfig) else load_config(share_config)
     own = cfg.require_identity(None)[1] if cfg.identity else None
     paths = [intel] if isinstance(intel, str | Path) else list(intel)
-    return intel_signals(paths, events, key_file=key_file, trusted=cfg.trusted_partners, own_identity=own)
+    return intel_signals(
+        paths,
+        events,
+        key_file=key_file,
+        trusted=cfg.trusted_partners,
+        own_identity=own,
+        params=IntelParams(limits=cfg.intel_limits),
+        strict=cfg.strict_intel,
+    )
 
 
 def _progress(enabled: bool) -> Any:

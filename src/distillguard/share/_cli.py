@@ -204,11 +204,15 @@ def match_cmd(
     config: ConfigOpt = None,
     tlp: TlpOpt = None,
     min_jaccard: Annotated[float, typer.Option(help="Template match threshold (Jaccard estimate).")] = 0.7,
+    strict_intel: Annotated[
+        bool, typer.Option("--strict-intel", help="A skipped intel file or indicator is an error (exit 2).")
+    ] = False,
 ) -> None:
     """Match partners' indicators against local events; write matches and STIX sightings."""
     from rich.console import Console
     from rich.table import Table
 
+    from distillguard.share._config import load_config
     from distillguard.share._match import match
     from distillguard.share._sketch import SketchParams
 
@@ -221,6 +225,7 @@ def match_cmd(
         config=config,
         tlp=tlp,
         sketch=SketchParams(min_jaccard=min_jaccard),
+        strict=strict_intel or load_config(config).strict_intel,
     )
     _table(
         "share match",

@@ -7,6 +7,11 @@ A config file (TOML, YAML or JSON; keys at top level or under ``share``)::
     trusted_partners = ["Acme Models", "identity--..."]   # names or identity ids
     tlp = "amber"
     share_ips = false                       # true: export client IPs and /24s (members can read them)
+    strict_intel = false                    # true: a skipped intel file or indicator is an error
+    [intel]                                 # caps on each partner bundle file (share._intel_io.IntelLimits)
+    max_bundle_bytes = 67108864
+    max_indicators = 20000
+    max_depth = 32
     [taxii]
     server = "https://taxii.example.org/api1/"
     collection = "9cfa669c-ee94-4ece-afd2-f8edac37d8fd"
@@ -39,6 +44,15 @@ class ShareConfig:
     tlp: str | None = None
     taxii: dict[str, Any] = field(default_factory=dict)
     share_ips: bool = False
+    strict_intel: bool = False
+    intel: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def intel_limits(self) -> Any:
+        """:class:`~distillguard.share._intel_io.IntelLimits` with this config's ``[intel]`` caps."""
+        from distillguard.share._intel_io import IntelLimits
+
+        return IntelLimits(**self.intel)
 
     def require_identity(self, option: str | None) -> tuple[str, str]:
         """(name, id) of our identity from the option or config; an error if neither has it."""
@@ -94,11 +108,22 @@ def load_config(path: str | os.PathLike[str] | None) -> ShareConfig:
     taxii = data.get("taxii") or {}
     if not isinstance(taxii, dict):
         raise DistillguardError(f"config {p}: taxii must be a mapping")
-    share_ips = data.get("share_ips", False)
-    if not isinstance(share_ips, bool):
-        raise DistillguardError(f"config {p}: share_ips must be true or false")
+    intel = data.get("intel") or {}
+    limit_keys = ("max_bundle_bytes", "max_indicators", "max_depth", "max_warning_lines")
+    if not isinstance(intel, dict) or any(
+        k not in limit_keys or isinstance(v, bool) or not isinstance(v, int) or v < 1
+        for k, v in intel.items()
+    ):
+        raise DistillguardError(
+            f"config {p}: [intel] takes positive integers for {', '.join(limit_keys)} only"
+        )
+    flags = {k: data.get(k, False) for k in ("share_ips", "strict_intel")}
+    for k, v in flags.items():
+        if not isinstance(v, bool):
+            raise DistillguardError(f"config {p}: {k} must be true or false")
     return ShareConfig(
-        share_ips=share_ips,
+        **flags,
+        intel=intel,
         identity=data.get("identity"),
         identity_id=data.get("identity_id"),
         trusted_partners=tuple(trusted) if trusted is not None else None,

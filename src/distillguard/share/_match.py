@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from distillguard.share._config import ShareConfig, load_config
 from distillguard.share._events import EventSource, register_events, resolve_sources
 from distillguard.share._hashing import arrow, duck
-from distillguard.share._intel_io import load_intel
+from distillguard.share._intel_io import IntelLimits, load_intel, report_skips
 from distillguard.share._keys import load_keyring
 from distillguard.share._match_core import find_matches
 from distillguard.share._sketch import SketchParams
@@ -91,8 +91,14 @@ def match(
     tlp: str | None = None,
     as_of: datetime | None = None,
     sketch: SketchParams | None = None,
+    limits: IntelLimits | None = None,
+    strict: bool = False,
 ) -> MatchResult:
-    """Match ``intel`` bundles against ``inputs``; write matches.parquet, sightings.json, summary."""
+    """Match ``intel`` bundles against ``inputs``; write matches.parquet, sightings.json, summary.
+
+    Skipped intel is named on stderr; ``strict`` makes any skip an error (nothing written).
+    Without ``limits``, the sharing config's ``intel_limits`` (else the defaults) apply.
+    """
     import stix2
 
     cfg = config if isinstance(config, ShareConfig) else load_config(config)
@@ -102,8 +108,15 @@ def match(
     keyring = load_keyring(key_file)
     trusted = trusted if trusted is not None else cfg.trusted_partners
     intel_set = load_intel(
-        intel, keyring, trusted=trusted, own_identity=identity_id, as_of=now, sketch=sketch
+        intel,
+        keyring,
+        trusted=trusted,
+        own_identity=identity_id,
+        as_of=now,
+        sketch=sketch,
+        limits=limits or cfg.intel_limits,
     )
+    report_skips(intel_set, strict=strict)
     sources = resolve_sources(inputs)
     con = duck()
     register_events(con, sources)
@@ -126,6 +139,10 @@ def match(
         "indicators_used": intel_set.indicators,
         "partners": intel_set.partners,
         "skipped": dict(intel_set.skipped),
+        "skipped_detail": [
+            {"source": n.source, "reason": n.reason, "detail": n.detail} for n in intel_set.notes
+        ],
+        "limits": intel_set.limits.documented(),
         "matched_accounts": accounts,
         "sightings": len(sightings),
         "min_jaccard": sketch.min_jaccard,

@@ -39,7 +39,7 @@ import pyarrow as pa
 from distillguard.schema import SIGNALS_SCHEMA
 from distillguard.share._events import EventSource, register_events, resolve_sources
 from distillguard.share._hashing import arrow, duck
-from distillguard.share._intel_io import IntelSet, load_intel
+from distillguard.share._intel_io import IntelLimits, IntelSet, load_intel, report_skips
 from distillguard.share._keys import KeyRing, load_keyring
 from distillguard.share._match_core import find_matches
 from distillguard.share._sketch import SketchParams
@@ -105,6 +105,8 @@ class IntelParams:
     items sends each item's opening words dozens of times; a fleet member a few times.
     Per value because an indicator's per-account volume averages over many values."""
     sketch: SketchParams = field(default_factory=SketchParams)
+    limits: IntelLimits = field(default_factory=IntelLimits)
+    """Caps on each intel file's size, indicator count and nesting (over a cap: skipped)."""
 
 
 _PER_PARTNER = """
@@ -227,6 +229,7 @@ def _meta(intel: IntelSet) -> dict[bytes, bytes]:
         b"distillguard.intel_partners": json.dumps(intel.partners, sort_keys=True).encode(),
         b"distillguard.intel_files": str(intel.files).encode(),
         b"distillguard.intel_indicators": str(intel.indicators).encode(),
+        b"distillguard.intel_limits": json.dumps(intel.limits.documented(), sort_keys=True).encode(),
     }
 
 
@@ -239,18 +242,27 @@ def intel_signals(
     own_identity: str | None = None,
     as_of: datetime | None = None,
     params: IntelParams | None = None,
+    strict: bool = False,
 ) -> pa.Table:
     """Signals (SIGNALS_SCHEMA, family ``intel``) for local accounts matching partners' intel.
 
     ``events`` are event dirs, Parquet paths, Arrow tables or a pyarrow Dataset. Bad
     intel is skipped and counted; the counts ride along in the schema metadata
-    (``distillguard.intel_skipped``, ``..._partners``, ``..._files``, ``..._indicators``).
+    (``distillguard.intel_skipped``, ``..._partners``, ``..._files``, ``..._indicators``,
+    ``..._limits``) and each skip is a warning line on stderr; ``strict`` makes a skip an error.
     """
     params = params or IntelParams()
     keyring = key_file if isinstance(key_file, KeyRing) else load_keyring(key_file)
     intel = load_intel(
-        intel_paths, keyring, trusted=trusted, own_identity=own_identity, as_of=as_of, sketch=params.sketch
+        intel_paths,
+        keyring,
+        trusted=trusted,
+        own_identity=own_identity,
+        as_of=as_of,
+        sketch=params.sketch,
+        limits=params.limits,
     )
+    report_skips(intel, strict=strict)
     if intel.empty:
         return SIGNALS_SCHEMA.empty_table().replace_schema_metadata(_meta(intel))
     con = duck()
