@@ -93,7 +93,10 @@ def test_metadata_only_and_as_of(tmp_path: Path) -> None:
     meta_only = scan([logs], tmp_path / "m", progress=False, replay=False, report=False, metadata_only=True)
     assert meta_only.meta["prompt_text_present"] is False
     assert meta_only.meta["metadata_only"] is True
-    assert "metadata_only_recall_loss" in meta_only.meta
+    # no simulator recall figure in a real scan's meta: which evidence is off, which families run
+    assert "metadata_only_recall_loss" not in meta_only.meta
+    note = meta_only.meta["metadata_only_note"]
+    assert note["families_off"] == ["extraction"] and "coordination" in note["families_running"]
     cut = scan(
         [logs], tmp_path / "c", progress=False, replay=False, report=False, as_of="2026-03-03T00:00:00Z"
     )

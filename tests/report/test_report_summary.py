@@ -83,6 +83,19 @@ def test_metadata_only_states_the_recall_loss() -> None:
     assert no_prompts["text"].startswith("No prompt text in the input") and "50%" in no_prompts["text"]
 
 
+def test_metadata_only_note_names_what_still_runs_without_a_figure() -> None:
+    note = {
+        "content_signals": "off",
+        "families_off": ["extraction"],
+        "families_running": ["automation", "coordination", "traffic"],
+        "links_off": ["harvest system prompts"],
+    }
+    said = prompt_statement({"prompt_text_present": False, "metadata_only": True, "metadata_only_note": note})
+    assert said["state"] == "no"
+    assert "still running: automation, coordination, traffic (without harvest system prompts)" in said["text"]
+    assert "unknown" in said["text"] and "%" not in said["text"]
+
+
 def test_thresholds_grouped_by_stage_and_times_readable() -> None:
     groups = thresholds(
         {

@@ -9,8 +9,9 @@ carries the exact ids).
 
 From ``scan_meta.json`` the report reads ``thresholds`` ({name: {value, doc}}), the event
 count (``events`` at top level or under ``counts``), whether prompt text was present
-(``prompt_text_present``, or ``metadata_only``) and the stated recall loss without it
-(``metadata_only_recall_loss``); every other scalar is listed under "Scan details".
+(``prompt_text_present``, or ``metadata_only``) and, without it, what still ran
+(``metadata_only_note``; a ``metadata_only_recall_loss`` figure if an older scan states one);
+every other scalar is listed under "Scan details".
 """
 
 from __future__ import annotations

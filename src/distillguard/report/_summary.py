@@ -104,6 +104,14 @@ def prompt_statement(meta: dict[str, Any]) -> dict[str, Any]:
         )
     elif loss:
         loss_text = f"expected recall loss: {loss}"
+    elif isinstance(meta.get("metadata_only_note"), dict):
+        note = meta["metadata_only_note"]
+        running = ", ".join(note.get("families_running") or []) or "none"
+        off = "; ".join(note.get("links_off") or [])
+        loss_text = (
+            f"still running: {running}{f' (without {off})' if off else ''}; how much recall that costs "
+            "on these logs is unknown, so few findings here do not mean few attackers"
+        )
     else:
         loss_text = "scan_meta.json states no recall-loss figure, so the loss is unknown"
     why = "No prompt text in the input" if present is False and not metadata_only else "Metadata-only scan"
