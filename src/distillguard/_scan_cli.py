@@ -5,9 +5,88 @@ Import-light on purpose (the pipeline loads inside the command) so ``--help`` st
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
+
+from distillguard._cli_common import JsonOpt, Output, OverwriteOpt, QuietOpt, VerboseOpt, check_out_dir
+
+#: The file that marks a directory as a previous scan's output.
+SCAN_MARKER = "scan_meta.json"
+#: What a scan (and ``evaluate``'s default output) writes into its directory; ``--overwrite``
+#: removes these before a new scan so no stale report or evaluation survives next to it.
+SCAN_FILES = (
+    "accounts.parquet",
+    "signals.parquet",
+    "edges.parquet",
+    "quarantine.parquet",
+    "campaigns.json",
+    "report.html",
+    "enforcement.csv",
+    "evaluation.json",
+    "evaluation.md",
+    SCAN_MARKER,
+)
+#: Verdicts from most to least severe; ``--fail-on V`` counts V and everything before it.
+SEVERITY = ("attack", "suspicious")
+#: Exit status when ``--fail-on`` finds accounts at or above its verdict.
+EXIT_FINDINGS = 1
+
+
+class FailOn(StrEnum):
+    """The least severe verdict that makes ``--fail-on`` exit 1."""
+
+    attack = "attack"
+    suspicious = "suspicious"
+
+
+def findings_at_or_above(counts: dict[str, int], fail_on: str) -> int:
+    """Accounts whose verdict is ``fail_on`` or more severe."""
+    return sum(counts.get(v, 0) for v in SEVERITY[: SEVERITY.index(fail_on) + 1])
+
+
+def _summary(result: Any, out: Path) -> dict[str, Any]:
+    counts = result.verdict_counts
+    return {
+        "out": str(out),
+        "events": result.meta.get("events"),
+        "accounts": result.accounts.num_rows,
+        "verdicts": {k: counts[k] for k in ("attack", "suspicious", "clear")},
+        "campaigns": len(result.campaigns),
+        "seconds": round(sum(result.meta.get("timings_s", {}).values()), 3),
+        "prompt_text_present": bool(result.meta.get("prompt_text_present")),
+    }
+
+
+def _print_table(summary: dict[str, Any], console: Any) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"scan -> {summary['out']}")
+    for col in ("events", "accounts", "attack", "suspicious", "clear", "campaigns", "seconds"):
+        table.add_column(col, justify="right")
+    v = summary["verdicts"]
+    table.add_row(
+        str(summary["events"]),
+        str(summary["accounts"]),
+        str(v["attack"]),
+        str(v["suspicious"]),
+        str(v["clear"]),
+        str(summary["campaigns"]),
+        f"{summary['seconds']:.1f}",
+    )
+    console.print(table)
+
+
+def prepare_scan_out(out: Path, overwrite: bool) -> None:
+    """Check ``--out`` before scanning; with ``overwrite`` clear a previous scan's own files."""
+    check_out_dir(out, marker=SCAN_MARKER, what="scan", overwrite=overwrite)
+    if overwrite:
+        for name in SCAN_FILES:
+            path = out / name
+            if path.is_file():
+                path.unlink()
 
 
 def register(app: typer.Typer) -> None:
@@ -29,11 +108,19 @@ def register(app: typer.Typer) -> None:
         as_of: str = typer.Option(None, "--as-of", help="Only events at or before this ISO 8601 time."),
         metadata_only: bool = typer.Option(False, "--metadata-only", help="Ignore prompt text."),
         no_replay: bool = typer.Option(False, "--no-replay", help="Skip the flagged_at replay (faster)."),
-        quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+        fail_on: FailOn = typer.Option(
+            None,
+            "--fail-on",
+            help="Exit 1 when any account is at or above this verdict (attack, or suspicious and attack).",
+        ),
+        overwrite: OverwriteOpt = False,
+        quiet: QuietOpt = False,
+        verbose: VerboseOpt = False,
+        json: JsonOpt = False,
     ) -> None:
         """Score every account, group attacks into campaigns, write the scan directory."""
-        from rich.console import Console
-        from rich.table import Table
+        output = Output.of(quiet, verbose, json)
+        prepare_scan_out(out, overwrite)
 
         from distillguard.scan import scan as run_scan
 
@@ -44,7 +131,6 @@ def register(app: typer.Typer) -> None:
 
             share_config = replace(load_config(share_config), strict_intel=True)
 
-        console = Console()
         result = run_scan(
             inputs,
             out,
@@ -54,22 +140,18 @@ def register(app: typer.Typer) -> None:
             share_config=share_config,
             as_of=as_of,
             metadata_only=metadata_only,
-            progress=not quiet,
+            progress=output.progress,
             replay=not no_replay,
         )
-        counts = result.verdict_counts
-        table = Table(title=f"scan -> {out}")
-        for col in ("events", "accounts", "attack", "suspicious", "clear", "campaigns", "seconds"):
-            table.add_column(col, justify="right")
-        table.add_row(
-            str(result.meta.get("events")),
-            str(result.accounts.num_rows),
-            str(counts["attack"]),
-            str(counts["suspicious"]),
-            str(counts["clear"]),
-            str(len(result.campaigns)),
-            f"{sum(result.meta.get('timings_s', {}).values()):.1f}",
-        )
-        console.print(table)
-        if not result.meta.get("prompt_text_present"):
-            console.print("[yellow]no prompt text: content signals were off (see scan_meta.json)[/yellow]")
+        summary = _summary(result, out)
+        if not summary["prompt_text_present"]:
+            output.note("note: no prompt text: content signals were off (see scan_meta.json)")
+        findings = findings_at_or_above(summary["verdicts"], fail_on.value) if fail_on else 0
+        if fail_on:
+            summary["fail_on"] = {"verdict": fail_on.value, "accounts": findings}
+        output.emit(summary)
+        if output.human:
+            _print_table(summary, output.console())
+        if findings:
+            output.note(f"{findings} account(s) at or above '{fail_on.value}': exit {EXIT_FINDINGS}")
+            raise typer.Exit(EXIT_FINDINGS)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import typer
 
+from distillguard._cli_common import JsonOpt, Output, OverwriteOpt, QuietOpt, VerboseOpt, check_out_file
+
 _INFRA_HELP = "IP infrastructure files or directories (feeds, ASN tables, lists, .mmdb); default: builtin."
 
 
@@ -28,18 +30,33 @@ def register(app: typer.Typer) -> None:
             "--batch-rows",
             help="Enrich in batches of this many rows (0 = one pass; families span the input).",
         ),
+        overwrite: OverwriteOpt = False,
+        quiet: QuietOpt = False,
+        verbose: VerboseOpt = False,
+        json: JsonOpt = False,
     ) -> None:
         """Add IP infrastructure, template/family/frame ids and prompt tags to events."""
         from distillguard.enrich._cli_run import run_enrich
 
-        run_enrich(events, out, infra or None, seed=seed, batch_rows=batch_rows)
+        output = Output.of(quiet, verbose, json)
+        check_out_file(out, overwrite=overwrite)
+        summary = run_enrich(
+            events, out, infra or None, seed=seed, batch_rows=batch_rows,
+            progress=output.progress, show=output.human,
+        )  # fmt: skip
+        output.emit(summary)
 
     @app.command("ip-info")
     def ip_info_cmd(
         ips: list[str] = typer.Argument(..., help="IPv4/IPv6 addresses to look up."),
         infra: list[Path] = typer.Option(None, "--infra", help=_INFRA_HELP),
+        quiet: QuietOpt = False,
+        verbose: VerboseOpt = False,
+        json: JsonOpt = False,
     ) -> None:
         """Show ASN, organisation, kind, country and prefix for addresses (offline)."""
         from distillguard.enrich._cli_run import run_ip_info
 
-        run_ip_info(ips, infra or None)
+        output = Output.of(quiet, verbose, json)
+        rows = run_ip_info(ips, infra or None, show=output.human)
+        output.emit({"addresses": rows})

@@ -37,9 +37,16 @@ def _read_events(path: Path) -> pa.Table:
 
 
 def run_enrich(
-    events_path: Path, out: Path, infra_paths: Sequence[Path] | None, *, seed: int, batch_rows: int
-) -> None:
-    """Read, enrich (one pass or in batches), write Parquet, print a summary."""
+    events_path: Path,
+    out: Path,
+    infra_paths: Sequence[Path] | None,
+    *,
+    seed: int,
+    batch_rows: int,
+    progress: bool = True,
+    show: bool = True,
+) -> dict[str, object]:
+    """Read, enrich (one pass or in batches), write Parquet, print a summary (``show``), return it."""
     import pyarrow.parquet as pq
     from rich.console import Console
     from rich.progress import Progress
@@ -51,17 +58,20 @@ def run_enrich(
     t0 = time.perf_counter()
     if batch_rows and batch_rows > 0 and events.num_rows > batch_rows:
         parts = []
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("enriching", total=events.num_rows)
+        with Progress(console=console, transient=True, disable=not progress) as bar:
+            task = bar.add_task("enriching", total=events.num_rows)
             for batch in events.to_batches(max_chunksize=batch_rows):
                 parts.append(enrich(batch, infra, minhash_seed=seed))
-                progress.advance(task, batch.num_rows)
+                bar.advance(task, batch.num_rows)
         enriched = pa.Table.from_batches(parts)
     else:
         enriched = enrich(events, infra, minhash_seed=seed)
     elapsed = time.perf_counter() - t0
     out.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(enriched, out)
+    summary: dict[str, object] = {"out": str(out), "events": enriched.num_rows, "seconds": round(elapsed, 3)}
+    if not show:
+        return summary
 
     table = Table(title=f"enriched {enriched.num_rows:,} events in {elapsed:.2f} s -> {out}")
     table.add_column("column")
@@ -75,15 +85,21 @@ def run_enrich(
         distinct = pc.count_distinct(enriched.column(col)).as_py()
         table.add_row(col, "distinct", f"{distinct:,}")
     Console().print(table)
+    return summary
 
 
-def run_ip_info(ips: Sequence[str], infra_paths: Sequence[Path] | None) -> None:
-    """Look addresses up and print one row each."""
+def run_ip_info(
+    ips: Sequence[str], infra_paths: Sequence[Path] | None, *, show: bool = True
+) -> list[dict[str, object]]:
+    """Look addresses up, print one row each (``show``) and return the rows."""
     from rich.console import Console
     from rich.table import Table
 
     infra = load_infra(infra_paths)
     result = infra.annotate(pa.array(list(ips), pa.string()))
+    rows = [{"ip": ip, **row} for ip, row in zip(ips, result.to_pylist(), strict=True)]
+    if not show:
+        return rows
     table = Table()
     table.add_column("ip")
     for name in result.column_names:
@@ -91,3 +107,4 @@ def run_ip_info(ips: Sequence[str], infra_paths: Sequence[Path] | None) -> None:
     for ip, row in zip(ips, result.to_pylist(), strict=True):
         table.add_row(ip, *("" if v is None else str(v) for v in row.values()))
     Console().print(table)
+    return rows

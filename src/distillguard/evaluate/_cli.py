@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from distillguard._cli_common import JsonOpt, Output, OverwriteOpt, QuietOpt, VerboseOpt, check_out_file
+
 
 def register(app: typer.Typer) -> None:
     @app.command("evaluate")
@@ -21,24 +23,36 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(
             None,
             "--out",
-            help="Report JSON path; a .md twin is written next to it (default: SCAN/evaluation.json).",
+            help="Report JSON path; a .md twin is written next to it (default: SCAN/evaluation.json, "
+            "replaced on each run; an existing --out needs --overwrite).",
         ),
         baseline_quantile: float = typer.Option(
             0.99, "--baseline-quantile", help="Benign request-count quantile the volume baseline cuts at."
         ),
+        overwrite: OverwriteOpt = False,
+        quiet: QuietOpt = False,
+        verbose: VerboseOpt = False,
+        json: JsonOpt = False,
     ) -> None:
         """Score a scan against ground-truth labels: accounts, campaigns, time to detection, baseline."""
-        from rich.console import Console
-
         from distillguard.errors import DistillguardError
-        from distillguard.evaluate import BaselineConfig, evaluate, print_report
 
+        output = Output.of(quiet, verbose, json)
         if not 0.0 < baseline_quantile < 1.0:
             raise DistillguardError("--baseline-quantile must be between 0 and 1")
-        console = Console()
-        with console.status("evaluating"):
+        if out is not None:
+            check_out_file(out, overwrite=overwrite)
+            check_out_file(out.with_suffix(".md"), overwrite=overwrite)
+        from rich.console import Console
+
+        from distillguard.evaluate import BaselineConfig, evaluate, print_report
+
+        with Console(stderr=True, quiet=not output.progress).status("evaluating"):
             report = evaluate(
                 labels, scan, events=events, out=out, baseline=BaselineConfig(quantile=baseline_quantile)
             )
-        print_report(report, console)
-        console.print(f"written: {report['outputs']['json']}, {report['outputs']['markdown']}")
+        output.emit(report)
+        if output.human:
+            console = Console()
+            print_report(report, console)
+            console.print(f"written: {report['outputs']['json']}, {report['outputs']['markdown']}")

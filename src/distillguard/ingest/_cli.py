@@ -2,10 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from distillguard._cli_common import JsonOpt, Output, OverwriteOpt, QuietOpt, VerboseOpt, check_out_dir
+
+#: The file that marks a directory as a previous ingest's output (ingest._api.SUMMARY_NAME).
+INGEST_MARKER = "ingest_summary.json"
+
+
+@contextmanager
+def _rows_progress(enabled: bool) -> Iterator[Callable[[str, int], None] | None]:
+    """Rows read so far: a live counter on a terminal, periodic lines on stderr otherwise."""
+    from distillguard._progress import make_progress
+
+    with make_progress(enabled, counts=True) as bar:
+        if not bar:
+            yield None
+            return
+        task = bar.add_task("ingest rows", total=None)
+
+        def on_rows(_source: str, rows: int) -> None:
+            bar.update(task, advance=rows)
+
+        yield on_rows
 
 
 def register(app: typer.Typer) -> None:
@@ -33,23 +57,25 @@ def register(app: typer.Typer) -> None:
                 help="litellm: account_id from auto|organization|team|api_key|user (auto: org, team, key).",
             ),
         ] = None,
-        overwrite: Annotated[
-            bool, typer.Option("--overwrite", help="Replace existing ingest output.")
-        ] = False,
+        overwrite: OverwriteOpt = False,
         batch_rows: Annotated[
             int, typer.Option("--batch-rows", help="Rows per Parquet read batch.")
         ] = 131_072,
-        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
+        quiet: QuietOpt = False,
+        verbose: VerboseOpt = False,
+        json: JsonOpt = False,
     ) -> None:
         """Read API logs, validate them against the event schema and write an event directory."""
         from distillguard.errors import DistillguardError
-        from distillguard.ingest._summary import print_summary, progress_bar
 
+        output = Output.of(quiet, verbose, json)
         if batch_rows < 1:
             raise DistillguardError("--batch-rows must be at least 1")
+        check_out_dir(out, marker=INGEST_MARKER, what="ingest output", overwrite=overwrite)
         from distillguard.ingest import ingest
+        from distillguard.ingest._summary import print_summary
 
-        with progress_bar(disabled=quiet) as on_rows:
+        with _rows_progress(output.progress) as on_rows:
             result = ingest(
                 inputs,
                 out,
@@ -60,5 +86,6 @@ def register(app: typer.Typer) -> None:
                 overwrite=overwrite,
                 progress=on_rows,
             )
-        if not quiet:
+        output.emit({"out": str(result.out), **result.summary})
+        if output.human:
             print_summary(result)

@@ -7,6 +7,16 @@ from typing import Annotated
 
 import typer
 
+from distillguard._cli_common import (
+    JsonOpt,
+    Output,
+    OverwriteOpt,
+    QuietOpt,
+    VerboseOpt,
+    check_out_dir,
+    check_out_file,
+)
+
 share_app = typer.Typer(
     name="share",
     help="Share keyed indicators with other providers (STIX 2.1 / TAXII 2.1). See docs/sharing.md.",
@@ -21,7 +31,12 @@ TlpOpt = Annotated[
 ]
 
 
-def _table(title: str, rows: list[tuple[str, object]]) -> None:
+def _table(title: str, rows: list[tuple[str, object]], output: Output | None = None) -> None:
+    """The command's summary: a two-column table, or with ``--json`` the same pairs as an object."""
+    output = output or Output()
+    output.emit({k: v if isinstance(v, int | float | type(None)) else str(v) for k, v in rows})
+    if not output.human:
+        return
     from rich.console import Console
     from rich.table import Table
 
@@ -55,10 +70,17 @@ def keygen_cmd(
     keep_previous_days: Annotated[
         int | None, typer.Option(help="Cap on how long the retired key stays accepted.")
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", "--overwrite", help="Overwrite an existing file.")
+    ] = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+    json: JsonOpt = False,
 ) -> None:
     """Generate a sharing-group key with a fresh key id (distribute it out of band)."""
     from distillguard.share._keys import generate_key
+
+    output = Output.of(quiet, verbose, json)
 
     ring = generate_key(
         out,
@@ -75,6 +97,7 @@ def keygen_cmd(
             ("expires", ring.current.expires),
             ("previous keys", ", ".join(k.key_id for k in ring.previous) or "-"),
         ],
+        output,
     )
 
 
@@ -83,6 +106,10 @@ def export_cmd(
     scan: Annotated[Path, typer.Option("--scan", help="Scan output directory.")],
     key_file: KeyOpt,
     out: Annotated[Path, typer.Option("--out", "-o", help="Bundle file to write.")],
+    overwrite: OverwriteOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+    json: JsonOpt = False,
     events: Annotated[
         list[Path] | None, typer.Option("--events", help="Event dir(s); default: scan_meta.json inputs.")
     ] = None,
@@ -98,6 +125,8 @@ def export_cmd(
 ) -> None:
     """Export the scan's campaigns, pooled suspicious evidence and frame families as keyed
     STIX 2.1 indicators."""
+    output = Output.of(quiet, verbose, json)
+    check_out_file(out, overwrite=overwrite)
     from distillguard.share._export import ExportParams, export_bundle
 
     res = export_bundle(
@@ -122,7 +151,7 @@ def export_cmd(
         (f"{k} values", f"{v} (withheld as common: {res.withheld_common.get(k, 0)})")
         for k, v in res.values_by_kind.items()
     ]
-    _table("share export", rows)
+    _table("share export", rows, output)
 
 
 @share_app.command("push")
@@ -133,10 +162,14 @@ def push_cmd(
     ] = None,
     collection: Annotated[str | None, typer.Option("--collection", help="Collection id.")] = None,
     config: ConfigOpt = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+    json: JsonOpt = False,
 ) -> None:
     """Push bundles to a TAXII 2.1 collection (credentials: DISTILLGUARD_TAXII_USER/_PASSWORD)."""
     from distillguard.share._taxii import push
 
+    output = Output.of(quiet, verbose, json)
     server, collection = _taxii_target(server, collection, config)
     res = push(bundles, server=server, collection=collection, config=config)
     _table(
@@ -148,6 +181,7 @@ def push_cmd(
             ("envelopes", res.envelopes),
             ("left out (extension-definition)", res.skipped),
         ],
+        output,
     )
 
 
@@ -166,11 +200,15 @@ def pull_cmd(
     ] = None,
     page_size: Annotated[int, typer.Option(help="Objects per page requested.")] = 100,
     config: ConfigOpt = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+    json: JsonOpt = False,
 ) -> None:
     """Pull new objects from a TAXII 2.1 collection, following pagination; resumable."""
     from distillguard.share._config import load_config
     from distillguard.share._taxii import pull
 
+    output = Output.of(quiet, verbose, json)
     server, collection = _taxii_target(server, collection, config)
     state = state_file or load_config(config).taxii.get("state_file")
     res = pull(
@@ -191,6 +229,7 @@ def pull_cmd(
             ("added_after used", res.added_after or "-"),
             ("date added last", res.date_added_last or "-"),
         ],
+        output,
     )
 
 
@@ -200,6 +239,10 @@ def match_cmd(
     intel: Annotated[list[Path], typer.Option("--intel", help="Partner bundle file(s) or directories.")],
     key_file: KeyOpt,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")],
+    overwrite: OverwriteOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+    json: JsonOpt = False,
     identity: IdentityOpt = None,
     config: ConfigOpt = None,
     tlp: TlpOpt = None,
@@ -209,6 +252,8 @@ def match_cmd(
     ] = False,
 ) -> None:
     """Match partners' indicators against local events; write matches and STIX sightings."""
+    output = Output.of(quiet, verbose, json)
+    check_out_dir(out, marker="matches.parquet", what="share match output", overwrite=overwrite)
     from rich.console import Console
     from rich.table import Table
 
@@ -237,8 +282,9 @@ def match_cmd(
             ("skipped", ", ".join(f"{k}={v}" for k, v in sorted(res.skipped.items())) or "-"),
             ("written to", res.out),
         ],
+        output,
     )
-    if len(res.matches):
+    if len(res.matches) and output.human:
         table = Table(title="matched accounts (first 20)")
         for col in ("account", "partner", "kind", "values", "events"):
             table.add_column(col)

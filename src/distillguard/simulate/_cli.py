@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from distillguard._cli_common import JsonOpt, Output, QuietOpt, VerboseOpt
+
 
 def register(app: typer.Typer) -> None:
     """Attach the ``simulate`` command to the main CLI (imports stay inside the command)."""
@@ -22,21 +24,36 @@ def register(app: typer.Typer) -> None:
             None, "--corpus", help="real corpora laid out like shared/data (prompts, ip_infra)"
         ),
         overwrite: bool = typer.Option(False, "--overwrite", help="replace a previous simulation in --out"),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or summary"),
+        quiet: QuietOpt = False,
+        verbose: VerboseOpt = False,
+        json: JsonOpt = False,
     ) -> None:
         """Simulate benign, hard-negative and attack traffic with ground-truth labels."""
         from distillguard.simulate import simulate
 
+        output = Output.of(quiet, verbose, json)
         result = simulate(
             scenario,
             out,
             seed=seed,
             providers=providers,
             corpus=corpus,
-            progress=not quiet,
+            progress=output.progress,
             overwrite=overwrite,
         )
-        if quiet:
+        output.emit(
+            {
+                "out": str(result.out),
+                "scenario": result.scenario,
+                "seed": result.seed,
+                "events": result.events,
+                "accounts": result.accounts,
+                "attack_accounts": result.attack_accounts,
+                "campaigns": len(result.manifest["campaigns"]),
+                "seconds": round(result.seconds, 3),
+            }
+        )
+        if not output.human:
             return
         from rich.console import Console
         from rich.table import Table

@@ -221,17 +221,12 @@ def _manifest(sc, world, seed, providers, corp, per_persona, rows, labels) -> di
 
 
 def _progress(enabled: bool, total: int, name: str):
+    """A bar on a terminal, plain lines on stderr otherwise (``distillguard._progress``)."""
     if not enabled:
         return None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from distillguard._progress import make_progress
 
-    bar = Progress(
-        TextColumn(f"simulate {name}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        transient=False,
-    )
-    task = bar.add_task("events", total=total)
+    bar = make_progress(True, counts=True, transient=False)
+    task = bar.add_task(f"simulate {name}", total=total)
     bar.start()
     return bar, task
