@@ -27,12 +27,26 @@ from distillguard.schema import QUARANTINE_SCHEMA
 
 __all__ = ["ScanResult", "scan"]
 
-#: Recall lost without prompt text, measured by ``bench/detect.py --scenarios small --seeds 0
-#: --infra ../shared/data/ip_infra`` (after the v3 scoring: shared cards count only when their
-#: accounts run one job, which needs prompt text): full recall 0.808 vs metadata-only 0.015,
-#: attack personas pooled; metadata-only benign FPR 0. Stated in scan_meta.json and the report
-#: whenever a scan runs without prompts: the cross-account template evidence is what catches fleets.
-METADATA_ONLY_RECALL_LOSS = 0.98
+#: What a scan without prompt text gives up, stated in scan_meta.json (``metadata_only_note``)
+#: and the report. No recall figure: one measured on simulated traffic says nothing about these
+#: logs (README "Benchmarks" has the simulator's full vs metadata-only recall).
+METADATA_ONLY_LINKS_OFF: tuple[str, ...] = (
+    "shared prompt-template families",
+    "harvest system prompts",
+    "a shared card's accounts running one job",
+)
+
+
+def _metadata_only_note(params: Any) -> dict[str, Any]:
+    """Which families still run without prompt text and which evidence is off (no recall figure)."""
+    dets = params.detectors or []
+    return {
+        "content_signals": "off",
+        "families_off": sorted({d.family for d in dets if d.needs_prompts}),
+        "families_running": sorted({d.family for d in dets if not d.needs_prompts}),
+        "links_off": list(METADATA_ONLY_LINKS_OFF),
+        "recall": "unknown for these logs: fleets linked only by what they send are missed",
+    }
 
 
 @dataclass(frozen=True)
@@ -418,7 +432,7 @@ def _meta(
         "quarantined": loaded.quarantine.num_rows,
         "prompt_text_present": loaded.has_prompts,
         "metadata_only": bool(metadata_only or not loaded.has_prompts),
-        "metadata_only_recall_loss": None if loaded.has_prompts else METADATA_ONLY_RECALL_LOSS,
+        "metadata_only_note": None if loaded.has_prompts else _metadata_only_note(params),
         "as_of": cutoff.isoformat() if cutoff else None,
         "counts": {
             "attack": verdicts.count("attack"),
