@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from distillguard.errors import DistillguardError
-from distillguard.schema import QUARANTINE_SCHEMA
+from distillguard.schema import QUARANTINE_SCHEMA, conform_quarantine
 
 __all__ = ["ScanResult", "scan"]
 
@@ -455,7 +455,7 @@ def _write(out: Path, accounts: pa.Table, result: Any, quarantine: pa.Table, met
     pq.write_table(result.signals, out / "signals.parquet")
     pq.write_table(result.edges, out / "edges.parquet")
     pq.write_table(
-        quarantine.cast(QUARANTINE_SCHEMA) if quarantine.num_rows else QUARANTINE_SCHEMA.empty_table(),
+        conform_quarantine(quarantine) if quarantine.num_rows else QUARANTINE_SCHEMA.empty_table(),
         out / "quarantine.parquet",
     )
     (out / "campaigns.json").write_text(json.dumps(result.campaigns, indent=2, sort_keys=True))

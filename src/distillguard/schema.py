@@ -66,6 +66,8 @@ STATUSES: tuple[str, ...] = ("ok", "error", "rate_limited", "refused")
 DEFAULT_PROVIDER = "local"
 
 #: Quarantine rows: the offending row's fields as strings, plus why and where from.
+#: ``reason`` is one of :data:`QUARANTINE_REASONS` (stable, for counting); ``detail`` says
+#: in words which column and what about it (``output_tokens: 12.5 is not a whole number``).
 QUARANTINE_SCHEMA = pa.schema(
     [
         pa.field("reason", pa.string(), nullable=False),
@@ -74,6 +76,7 @@ QUARANTINE_SCHEMA = pa.schema(
         pa.field("event_id", pa.string()),
         pa.field("account_id", pa.string()),
         pa.field("raw", pa.string()),
+        pa.field("detail", pa.string()),
     ]
 )
 
@@ -85,7 +88,20 @@ QUARANTINE_REASONS: tuple[str, ...] = (
     "invalid_ip",
     "duplicate_event_id",
     "malformed_row",  # a line/record that could not be parsed at all
+    "too_deep",  # a record nested deeper than the ingest limit (hostile or broken input)
+    "field_too_long",  # an id longer than the ingest limit (``detail`` names the column)
 )
+
+
+def conform_quarantine(table: pa.Table) -> pa.Table:
+    """``table`` as QUARANTINE_SCHEMA; a column an older ingest did not write is null."""
+    n = table.num_rows
+    columns = [
+        table.column(f.name).cast(f.type) if f.name in table.column_names else pa.nulls(n, f.type)
+        for f in QUARANTINE_SCHEMA
+    ]
+    return pa.Table.from_arrays(columns, schema=QUARANTINE_SCHEMA)
+
 
 #: Ground-truth labels (evaluation only).
 LABELS_SCHEMA = pa.schema(

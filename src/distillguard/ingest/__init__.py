@@ -4,7 +4,8 @@ Readers: Parquet, JSON lines, CSV/TSV (plain or gzip), OTLP/JSON trace exports
 (``format="otel"``), LiteLLM spend logs (``format="litellm"``), and anything else
 through a column-mapping file (YAML/TOML; see ``examples/``). Validation follows
 ``shared/spec/events.md`` "Bad input": every row read is either accepted or
-quarantined with a reason, never dropped.
+quarantined with a reason, never dropped. Hostile input is bounded by named limits
+(``ValidationOptions``: nesting depth, id and text lengths), reported in the summary.
 """
 
 from __future__ import annotations

@@ -30,6 +30,25 @@ EVENTS_NAME = "events"
 PathLike = str | os.PathLike[str]
 
 
+class NoEventsAccepted(DistillguardError):
+    """An ingest that read no row, or quarantined every row it read."""
+
+    def __init__(self, out: Path, summary: dict[str, Any]) -> None:
+        read = summary["rows_read"]
+        if read == 0:
+            files = len(summary["files"])
+            message = f"no rows in the input ({files} file(s), all empty); nothing was ingested into {out}"
+        else:
+            reasons = sorted(((n, r) for r, n in summary["quarantined_by_reason"].items() if n), reverse=True)
+            why = ", ".join(f"{n:,} {r}" for n, r in reasons)
+            message = (
+                f"no row accepted: all {read:,} rows read were quarantined ({why}); "
+                f"see {out / QUARANTINE_NAME} (columns reason, detail)"
+            )
+        super().__init__(message)
+        self.summary = summary
+
+
 @dataclass
 class IngestResult:
     """What one ``ingest`` wrote and counted (also in ``ingest_summary.json``)."""
@@ -112,11 +131,18 @@ def ingest(
     options: ValidationOptions | None = None,
     writer_options: WriterOptions | None = None,
     progress: Progress | None = None,
+    require_events: bool = True,
 ) -> IngestResult:
     """Read, validate and write an event directory (ARCHITECTURE.md layout) at ``out``.
 
     A file that cannot be read stops the run with UnreadableInputError and leaves
-    no partial output behind.
+    no partial output behind. ``options`` holds the validation limits (timestamp window,
+    nesting depth, id and text lengths; see ``ValidationOptions``).
+
+    A run that accepts no row (empty or all-garbage input) writes its quarantine and
+    summary, then raises :class:`NoEventsAccepted`, a DistillguardError (exit 2 on the
+    command line): an empty event directory is almost never what was meant, and a scan
+    of it would only fail later. ``require_events=False`` returns the empty result.
     """
     started = now()
     input_list = [inputs] if isinstance(inputs, str | os.PathLike) else list(inputs)
@@ -150,6 +176,8 @@ def ingest(
     seconds = now() - started
     summary = summary_dict(run, days=events.days, seconds=seconds)
     (out_dir / SUMMARY_NAME).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    if require_events and summary["accepted"] == 0:
+        raise NoEventsAccepted(out_dir, summary)
     return IngestResult(
         out=out_dir,
         rows_read=summary["rows_read"],

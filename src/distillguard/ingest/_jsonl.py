@@ -10,6 +10,10 @@ on both paths, so the two paths produce the same columns.
 A ``.json`` file whose first character is ``[`` is one JSON array of records (in a
 ``.jsonl`` file such a line is just a malformed line); it is
 loaded whole (up to :data:`MAX_DOCUMENT_BYTES`), which is the only unbounded read.
+
+Before any parser sees a block, lines nested deeper than the depth limit are taken
+out as ``too_deep`` quarantine rows (``_depth.py``): DuckDB's ``to_json`` segfaults on
+a list 10,000 levels deep, and Python's ``json`` raises RecursionError.
 """
 
 from __future__ import annotations
@@ -24,6 +28,13 @@ import pyarrow as pa
 import pyarrow.json as pj
 
 from distillguard.errors import DistillguardError
+from distillguard.ingest._depth import (
+    MAX_NESTING_DEPTH,
+    RAW_PREVIEW_CHARS,
+    drop_too_deep,
+    object_depth,
+    too_deep_detail,
+)
 from distillguard.ingest._raw import RawBatch, column_less, malformed_rows, numbered
 from distillguard.ingest._sources import SourceFile
 
@@ -65,6 +76,11 @@ def read_document(src: SourceFile) -> Any:
         return json.loads(data)
     except ValueError as err:
         raise DistillguardError(f"cannot read {src.path}: not valid JSON ({err})") from None
+    except RecursionError:
+        raise DistillguardError(
+            f"cannot read {src.path}: JSON nested too deeply for the parser; write it as JSON lines "
+            "(records nested too deeply are then quarantined one by one)"
+        ) from None
 
 
 def iter_line_blocks(src: SourceFile, block_bytes: int = DEFAULT_BLOCK_BYTES) -> Iterator[tuple[bytes, int]]:
@@ -150,27 +166,44 @@ def records_to_table(records: list[dict[str, Any]]) -> pa.Table:
     return pa.table({name: pa.array([r.get(name) for r in flat], pa.string()) for name in names})
 
 
-def parse_lines_slowly(
-    block: bytes, first_line: int
-) -> tuple[list[dict[str, Any]], list[int], list[tuple[int, str]]]:
-    """Line-by-line parse: (objects, their line numbers, [(line, text)] of malformed lines)."""
+Bad = list[tuple[int, str, str]]  #: (line number, text, what is wrong with it)
+
+
+def parse_lines_slowly(block: bytes, first_line: int) -> tuple[list[dict[str, Any]], list[int], Bad]:
+    """Line-by-line parse: (objects, their line numbers, [(line, text, detail)] of malformed lines)."""
     objects: list[dict[str, Any]] = []
     numbers: list[int] = []
-    bad: list[tuple[int, str]] = []
+    bad: Bad = []
     for offset, line in enumerate(block.split(b"\n")):
         if not line.strip():
             continue
         try:
             obj = json.loads(line)
-        except ValueError:
-            bad.append((first_line + offset, line.decode("utf-8", "replace")))
+        except ValueError as err:
+            bad.append((first_line + offset, line.decode("utf-8", "replace"), f"not valid JSON: {err}"))
+            continue
+        except RecursionError:  # only reachable with a depth limit above Python's
+            bad.append((first_line + offset, line.decode("utf-8", "replace"), "nested too deeply to parse"))
             continue
         if isinstance(obj, dict):
             objects.append(obj)
             numbers.append(first_line + offset)
         else:
-            bad.append((first_line + offset, line.decode("utf-8", "replace")))
+            bad.append((first_line + offset, line.decode("utf-8", "replace"), "not a JSON object"))
     return objects, numbers, bad
+
+
+def bad_rows(source: str, bad: Bad) -> pa.Table:
+    """``malformed_row`` quarantine rows of ``bad``."""
+    return malformed_rows(source, [b[0] for b in bad], [b[1] for b in bad], [b[2] for b in bad])
+
+
+def with_quarantine(batch: RawBatch, quarantined: pa.Table | None) -> RawBatch:
+    """``batch`` with more quarantine rows (e.g. too-deep lines of its block) in front."""
+    if quarantined is None:
+        return batch
+    batch.malformed = pa.concat_tables([quarantined, batch.malformed])
+    return batch
 
 
 def _only_objects(block: bytes) -> bool:
@@ -215,31 +248,53 @@ def parse_block_fast(block: bytes, first_line: int) -> tuple[pa.Table, np.ndarra
     return table, numbers
 
 
-def read_jsonl(src: SourceFile, block_bytes: int = DEFAULT_BLOCK_BYTES) -> Iterator[RawBatch]:
+def _document_batch(src: SourceFile, max_depth: int) -> RawBatch:
+    """The records of one JSON array document; non-objects and too-deep records quarantined."""
+    name = src.name
+    doc = read_document(src)
+    records: list[dict[str, Any]] = []
+    numbers: list[int] = []
+    bad: Bad = []
+    deep: list[tuple[int, str, str]] = []
+    for i, r in enumerate(doc, start=1):
+        if not isinstance(r, dict):
+            bad.append((i, json.dumps(r)[:RAW_PREVIEW_CHARS], "not a JSON object"))
+        elif object_depth(r, stop_above=max_depth) > max_depth:
+            text = json.dumps(r)
+            deep.append((i, text[:RAW_PREVIEW_CHARS], too_deep_detail(max_depth, len(text))))
+        else:
+            records.append(r)
+            numbers.append(i)
+    numbers_deep, texts_deep, details_deep = [d[0] for d in deep], [d[1] for d in deep], [d[2] for d in deep]
+    too_deep = malformed_rows(name, numbers_deep, texts_deep, details_deep, "too_deep")
+    return RawBatch(
+        records_to_table(records),
+        name,
+        pa.array(numbers, pa.int64()),
+        pa.concat_tables([bad_rows(name, bad), too_deep]),
+    )
+
+
+def read_jsonl(
+    src: SourceFile, block_bytes: int = DEFAULT_BLOCK_BYTES, max_depth: int = MAX_NESTING_DEPTH
+) -> Iterator[RawBatch]:
     """JSON records from a JSON-lines file (or one JSON array document)."""
     name = src.name
     if src.path.name.lower().endswith((".json", ".json.gz")) and first_char(src) == b"[":
-        doc = read_document(src)
-        records = [r for r in doc if isinstance(r, dict)]
-        numbers = [i + 1 for i, r in enumerate(doc) if isinstance(r, dict)]
-        bad = [(i + 1, json.dumps(r)) for i, r in enumerate(doc) if not isinstance(r, dict)]
-        yield RawBatch(
-            records_to_table(records),
-            name,
-            pa.array(numbers, pa.int64()),
-            malformed_rows(name, [b[0] for b in bad], [b[1] for b in bad]),
-        )
+        yield _document_batch(src, max_depth)
         return
     for block, first_line in iter_line_blocks(src, block_bytes):
+        block, too_deep = drop_too_deep(block, first_line, max_depth, name)
         fast = parse_block_fast(block, first_line)
         if fast is not None:
             table, numbers = fast
-            yield RawBatch(flatten_nested(table), name, pa.array(numbers))
+            yield with_quarantine(RawBatch(flatten_nested(table), name, pa.array(numbers)), too_deep)
             continue
         objects, nums, bad = parse_lines_slowly(block, first_line)
-        yield RawBatch(
+        batch = RawBatch(
             records_to_table(objects),
             name,
             pa.array(nums, pa.int64()) if nums else numbered(0, 0),
-            malformed_rows(name, [b[0] for b in bad], [b[1] for b in bad]),
+            bad_rows(name, bad),
         )
+        yield with_quarantine(batch, too_deep)

@@ -30,12 +30,22 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from distillguard.ingest._depth import (
+    MAX_NESTING_DEPTH,
+    RAW_PREVIEW_CHARS,
+    drop_too_deep,
+    nesting_depth,
+    object_depth,
+    too_deep_detail,
+)
 from distillguard.ingest._jsonl import (
     DEFAULT_BLOCK_BYTES,
+    bad_rows,
     first_char,
     iter_line_blocks,
     parse_block_fast,
     read_document,
+    with_quarantine,
 )
 from distillguard.ingest._otel_fast import Unsupported, decode_exports
 from distillguard.ingest._raw import RawBatch, malformed_rows
@@ -156,16 +166,18 @@ def _batch(
     src: SourceFile,
     rows: list[dict[str, str | None]],
     numbers: list[int],
-    bad: list[tuple[int, str]],
+    bad: list[tuple[int, str, str]],
     skipped: int,
+    too_deep: pa.Table | None = None,
 ) -> RawBatch:
-    return RawBatch(
+    batch = RawBatch(
         _rows_table(rows),
         src.name,
         pa.array(np.asarray(numbers, dtype=np.int64)),
-        malformed_rows(src.name, [b[0] for b in bad], [b[1] for b in bad]),
+        bad_rows(src.name, bad),
         skipped_spans=skipped,
     )
+    return with_quarantine(batch, too_deep)
 
 
 def _decode_fast(block: bytes, first_line: int) -> tuple[pa.Table, np.ndarray, int] | None:
@@ -179,11 +191,14 @@ def _decode_fast(block: bytes, first_line: int) -> tuple[pa.Table, np.ndarray, i
         return None
 
 
-def read_otel(src: SourceFile, block_bytes: int = DEFAULT_BLOCK_BYTES) -> Iterator[RawBatch]:
+def read_otel(
+    src: SourceFile, block_bytes: int = DEFAULT_BLOCK_BYTES, max_depth: int = MAX_NESTING_DEPTH
+) -> Iterator[RawBatch]:
     """GenAI spans of an OTLP/JSON trace export file (JSON lines or one document).
 
     ``row_number`` is the line of the export a span came from (the document's
-    export index in document mode).
+    export index in document mode). An export nested deeper than ``max_depth`` is one
+    ``too_deep`` row (its spans are never decoded).
     """
     head = first_char(src)
     if head == b"":
@@ -193,6 +208,8 @@ def read_otel(src: SourceFile, block_bytes: int = DEFAULT_BLOCK_BYTES) -> Iterat
         # A pretty-printed single export spans many lines; its first line is not JSON.
         for block, _ in iter_line_blocks(src, 1 << 16):
             first_line = block.split(b"\n", 1)[0].strip()
+            if nesting_depth(first_line, stop_above=max_depth) > max_depth:
+                break  # a line of its own, quarantined below; never handed to ``json``
             try:
                 json.loads(first_line)
             except ValueError:
@@ -203,24 +220,34 @@ def read_otel(src: SourceFile, block_bytes: int = DEFAULT_BLOCK_BYTES) -> Iterat
         exports = doc if isinstance(doc, list) else [doc]
         rows: list[dict[str, str | None]] = []
         numbers: list[int] = []
-        bad: list[tuple[int, str]] = []
+        bad: list[tuple[int, str, str]] = []
+        deep: list[tuple[int, str, str]] = []
         skipped = 0
         for i, export in enumerate(exports, start=1):
+            if object_depth(export, stop_above=max_depth) > max_depth:
+                text = json.dumps(export)
+                deep.append((i, text[:RAW_PREVIEW_CHARS], too_deep_detail(max_depth, len(text))))
+                continue
             try:
                 spans, n_skipped = spans_of_export(export)
-            except ValueError:
-                bad.append((i, json.dumps(export)[:10_000]))
+            except ValueError as err:
+                bad.append((i, json.dumps(export)[:RAW_PREVIEW_CHARS], f"not an OTLP export: {err}"))
                 continue
             rows.extend(spans)
             numbers.extend([i] * len(spans))
             skipped += n_skipped
-        yield _batch(src, rows, numbers, bad, skipped)
+        too_deep = malformed_rows(
+            src.name, [d[0] for d in deep], [d[1] for d in deep], [d[2] for d in deep], "too_deep"
+        )
+        yield _batch(src, rows, numbers, bad, skipped, too_deep)
         return
     for block, first_line in iter_line_blocks(src, block_bytes):
+        block, too_deep = drop_too_deep(block, first_line, max_depth, src.name)
         fast = _decode_fast(block, first_line)
         if fast is not None:
             table, lines, n_skipped = fast
-            yield RawBatch(table, src.name, pa.array(lines), skipped_spans=n_skipped)
+            batch = RawBatch(table, src.name, pa.array(lines), skipped_spans=n_skipped)
+            yield with_quarantine(batch, too_deep)
             continue
         rows = []
         numbers = []
@@ -229,12 +256,16 @@ def read_otel(src: SourceFile, block_bytes: int = DEFAULT_BLOCK_BYTES) -> Iterat
         for offset, line in enumerate(block.split(b"\n")):
             if not line.strip():
                 continue
+            text = line.decode("utf-8", "replace")
             try:
                 spans, n_skipped = spans_of_export(json.loads(line))
-            except ValueError:
-                bad.append((first_line + offset, line.decode("utf-8", "replace")))
+            except ValueError as err:
+                bad.append((first_line + offset, text, f"not an OTLP export: {err}"))
+                continue
+            except RecursionError:  # only reachable with a depth limit above Python's
+                bad.append((first_line + offset, text, "nested too deeply to parse"))
                 continue
             rows.extend(spans)
             numbers.extend([first_line + offset] * len(spans))
             skipped += n_skipped
-        yield _batch(src, rows, numbers, bad, skipped)
+        yield _batch(src, rows, numbers, bad, skipped, too_deep)

@@ -16,7 +16,7 @@ class RawBatch:
 
     ``row_numbers`` are line numbers for JSON lines and record numbers (header = 1)
     for CSV; for Parquet the 1-based row index in the file. ``malformed`` already has
-    QUARANTINE_SCHEMA with reason ``malformed_row`` and the unparsable text in ``raw``.
+    QUARANTINE_SCHEMA rows (``malformed_row`` or ``too_deep``) with the source text in ``raw``.
     """
 
     table: pa.Table
@@ -31,17 +31,24 @@ class RawBatch:
         return self.table.num_rows + self.malformed.num_rows
 
 
-def malformed_rows(source: str, numbers: list[int | None], texts: list[str]) -> pa.Table:
-    """Quarantine rows for records that could not be parsed at all."""
+def malformed_rows(
+    source: str,
+    numbers: list[int | None],
+    texts: list[str],
+    details: list[str | None] | None = None,
+    reason: str = "malformed_row",
+) -> pa.Table:
+    """Quarantine rows for records that could not be parsed at all (or not safely)."""
     n = len(texts)
     return pa.table(
         {
-            "reason": pa.array(["malformed_row"] * n, pa.string()),
+            "reason": pa.array([reason] * n, pa.string()),
             "source": pa.array([source] * n, pa.string()),
             "row_number": pa.array(numbers, pa.int64()),
             "event_id": pa.nulls(n, pa.string()),
             "account_id": pa.nulls(n, pa.string()),
             "raw": pa.array(texts, pa.string()),
+            "detail": pa.array(details if details is not None else [None] * n, pa.string()),
         },
         schema=QUARANTINE_SCHEMA,
     )

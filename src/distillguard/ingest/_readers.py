@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 
 from distillguard.errors import DistillguardError, UnreadableInputError
 from distillguard.ingest._convert import cast_rowwise
+from distillguard.ingest._depth import MAX_NESTING_DEPTH
 from distillguard.ingest._jsonl import DEFAULT_BLOCK_BYTES, open_stream, read_jsonl
 from distillguard.ingest._raw import RawBatch, malformed_rows
 from distillguard.ingest._sources import SourceFile
@@ -123,20 +124,29 @@ def _csv_batch(
 
 
 def read_source(
-    src: SourceFile, *, batch_rows: int = DEFAULT_BATCH_ROWS, block_bytes: int = DEFAULT_BLOCK_BYTES
+    src: SourceFile,
+    *,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    block_bytes: int = DEFAULT_BLOCK_BYTES,
+    max_depth: int = MAX_NESTING_DEPTH,
 ) -> Iterator[RawBatch]:
-    """Raw batches of one file; any failure to read it raises UnreadableInputError."""
+    """Raw batches of one file; any failure to read it raises UnreadableInputError.
+
+    ``max_depth`` bounds JSON nesting (JSON lines and OTel; deeper records are
+    quarantined as ``too_deep``). Parquet needs no check of its own: pyarrow refuses a
+    schema nested over 100 levels, which stops the run with a one-line error.
+    """
     try:
         if src.container == "parquet":
             yield from read_parquet(src, batch_rows)
         elif src.container == "csv":
             yield from read_csv(src, block_bytes)
         elif src.container == "jsonl":
-            yield from read_jsonl(src, block_bytes)
+            yield from read_jsonl(src, block_bytes, max_depth)
         elif src.container == "otel":
             from distillguard.ingest._otel import read_otel
 
-            yield from read_otel(src, block_bytes)
+            yield from read_otel(src, block_bytes, max_depth)
         else:  # pragma: no cover - classify() only yields known containers
             raise DistillguardError(f"unknown container {src.container!r} for {src.path}")
     except DistillguardError:

@@ -52,6 +52,8 @@ class RunStats:
     accepted: int = 0
     quarantined_by_reason: Counter[str] = field(default_factory=Counter)
     skipped_spans: int = 0
+    #: column -> accepted rows whose value was cut to its limit (see ``_validate``)
+    truncated: Counter[str] = field(default_factory=Counter)
     first_us: int | None = None
     last_us: int | None = None
     files: list[FileStats] = field(default_factory=list)
@@ -136,7 +138,12 @@ class IngestRun:
         for src in self.files:
             fstats = FileStats(src.name, src.container)
             self.stats.files.append(fstats)
-            for raw in read_source(src, batch_rows=self.batch_rows, block_bytes=self.block_bytes):
+            for raw in read_source(
+                src,
+                batch_rows=self.batch_rows,
+                block_bytes=self.block_bytes,
+                max_depth=self.options.max_nesting_depth,
+            ):
                 accepted, quarantined = self._process(src, raw)
                 fstats.rows_read += raw.rows_read
                 fstats.accepted += accepted.num_rows
@@ -153,12 +160,14 @@ class IngestRun:
             source = self.derive(source, self.mapping)
         mapped = apply_mapping(source, self.mapping)
         verdicts = validate(mapped, n, self.options, stringify_extras=src.container != "parquet")
-        events, codes = verdicts.events, verdicts.codes
-        self._mark_duplicates(events, codes)
-        keep = pa.array(codes == 0)
-        accepted = self._conform_extras(events.filter(keep))
+        events, codes, details = verdicts.events, verdicts.codes, verdicts.details
+        self._mark_duplicates(events, codes, details)
+        keep = codes == 0
+        for name, cut in verdicts.truncated.items():
+            self.stats.truncated[name] += int((cut & keep).sum())
+        accepted = self._conform_extras(events.filter(pa.array(keep)))
         shown = raw.table.drop([c for c in self.mapping.drop if c in raw.table.column_names])
-        rejected = quarantine_rows(shown, events, codes, src.name, raw.row_numbers)
+        rejected = quarantine_rows(shown, events, codes, details, src.name, raw.row_numbers)
         quarantined = pa.concat_tables([raw.malformed.cast(QUARANTINE_SCHEMA), rejected])
         self._count(raw, accepted, quarantined)
         return _as_batch(accepted), quarantined
@@ -185,7 +194,7 @@ class IngestRun:
             table = table.append_column("$row_id", row_id)
         return table
 
-    def _mark_duplicates(self, events: pa.Table, codes: np.ndarray) -> None:
+    def _mark_duplicates(self, events: pa.Table, codes: np.ndarray, details: np.ndarray) -> None:
         """First copy of an event id (in input order, among valid rows) wins."""
         candidates = np.flatnonzero(codes == 0)
         if len(candidates) == 0:
@@ -195,6 +204,7 @@ class IngestRun:
             ids = ids.take(pa.array(candidates))
         fresh = self._seen_ids.add_new(hash64(ids.combine_chunks()))
         codes[candidates[~fresh]] = CODE["duplicate_event_id"]
+        details[candidates[~fresh]] = "event_id seen before (the first copy is kept)"
 
     def _conform_extras(self, table: pa.Table) -> pa.Table:
         """Give every extra column the type it had when first seen in this run."""
@@ -263,7 +273,9 @@ def summary_dict(run: IngestRun, *, days: list[str], seconds: float) -> dict[str
         "thresholds": {
             "min_timestamp": run.options.min_timestamp.isoformat(),
             "max_timestamp": run.options.max_timestamp.isoformat(),
+            **run.options.limits(),
         },
+        "truncated": {k: int(v) for k, v in sorted(s.truncated.items())},
         "mapping": {
             "columns": {k: list(v) for k, v in run.mapping.columns.items()},
             "timestamp_unit": run.mapping.timestamp_unit,

@@ -51,6 +51,8 @@ def print_summary(result: IngestResult, console: Console | None = None) -> None:
     for reason, count in result.quarantined_by_reason.items():
         if count:
             table.add_row(f"  {reason}", f"{count:,}")
+    for column, count in (result.summary.get("truncated") or {}).items():
+        table.add_row(f"{column} truncated (length limit)", f"{count:,}")
     if result.skipped_non_genai_spans:
         table.add_row("non-GenAI spans skipped", f"{result.skipped_non_genai_spans:,}")
     if result.skipped_files:
