@@ -1,7 +1,8 @@
 """MaxMind-format (``.mmdb``) lookups, through the optional ``maxminddb`` package.
 
-distillguard does not depend on ``maxminddb``; it is imported only when a user
-passes an ``.mmdb`` file, with a one-line error if it is missing. Records from the
+``maxminddb`` is the optional ``geo`` extra (``pip install 'distillguard[geo]'``); it is
+imported only when a user passes an ``.mmdb`` file, with a one-line error naming the
+extra if it is missing. Records from the
 common database families are understood: GeoLite2/GeoIP2 ASN, Country and City,
 Anonymous-IP, Connection-Type, and IPinfo's free ``country_asn`` layout.
 """
@@ -23,7 +24,8 @@ def open_readers(paths: Sequence[Path]) -> list[Any]:
         import maxminddb
     except ModuleNotFoundError as err:
         raise DistillguardError(
-            f"{paths[0]}: reading .mmdb files needs the 'maxminddb' package (pip install maxminddb)"
+            f"{paths[0]}: reading .mmdb files needs the 'maxminddb' package: "
+            "pip install 'distillguard[geo]' (or pip install maxminddb)"
         ) from err
     readers = []
     for path in paths:
