@@ -10,7 +10,6 @@ from fuzz_corpus import CASES, Case, run_case
 #: Corpus cases that still fail, with the finding they track (/tmp/dg/fuzz_findings.md).
 #: Strict: a case that starts passing fails here until its mark is removed.
 XFAIL: dict[str, str] = {
-    "report_enforcement_csv_hostile_ids": "F3: enforcement.csv leaves a leading LF (report, being fixed)",
     "ingest_escaped_lone_surrogate": "F1: escaped lone surrogate in JSONL -> UnicodeEncodeError (ingest)",
     "ingest_parquet_binary_column_rejected_row": "F2: binary column, rejected row: polars panic (ingest)",
 }

@@ -8,6 +8,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from distillguard.report import write_enforcement_csv
+from distillguard.report._display import display_id
 from distillguard.report._enforcement import COLUMNS, FORMULA_TRIGGERS, restore_cell
 from distillguard.schema import ACCOUNTS_SCHEMA
 
@@ -55,7 +56,8 @@ def test_top_reasons_capped_and_ids_round_trip(tmp_path: Path) -> None:
     tmp_path.mkdir(exist_ok=True)
     pq.write_table(table, tmp_path / "accounts.parquet")
     rows = _read(write_enforcement_csv(tmp_path))
-    assert [restore_cell(r["account_id"]) for r in rows] == ids
+    # Printable ids come back by undoing the spreadsheet escape; a newline is shown escaped.
+    assert [restore_cell(r["account_id"]) for r in rows] == ['a,"b"', "=cmd|' /C calc'!A0", "x\\ny"]
     assert [bytes.fromhex(r["account_id_hex"]).decode() for r in rows] == ids
     assert rows[0]["top_reasons"] == "r1; r2; r3"
     assert rows[1]["top_reasons"] == ""
@@ -110,11 +112,13 @@ def test_hostile_cells_are_neutralized_and_reversible(tmp_path: Path) -> None:
         for column in ("account_id", "campaign_id", "top_reasons"):
             # No cell a spreadsheet would evaluate: none begins with a trigger character.
             assert not row[column].startswith(FORMULA_TRIGGERS), (column, row[column])
-    # Exact values come back: by undoing the one documented escape, or from the hex column.
-    assert [restore_cell(r["account_id"]) for r in rows] == HOSTILE
+    # Displayed values come back by undoing the one documented escape, exact ones from hex.
+    assert [restore_cell(r["account_id"]) for r in rows] == [display_id(h) for h in HOSTILE]
     assert [bytes.fromhex(r["account_id_hex"]).decode() for r in rows] == HOSTILE
     assert {restore_cell(r["campaign_id"]) for r in rows} == {"=camp()", "@camp"}
-    assert [restore_cell(r["top_reasons"]) for r in rows] == [f"{h}; ok" for h in reversed(HOSTILE)]
+    assert [restore_cell(r["top_reasons"]) for r in rows] == [
+        display_id(f"{h}; ok", None) for h in reversed(HOSTILE)
+    ]
     # A value that merely contains a trigger later on is left alone.
     assert rows[-1]["account_id"] == "ünïcødé-ok"
     assert rows[-2]["account_id"] == "plain;=1+1"

@@ -6,15 +6,19 @@ Built column-wise with pyarrow so a list of hundreds of thousands of accounts co
 Python loop.
 
 Account ids, campaign ids and reasons are attacker-controlled text, and this file is
-meant to be opened in a spreadsheet. Following OWASP's "CSV Injection" advice, every text
-cell that begins with one of :data:`FORMULA_TRIGGERS` (``=``, ``+``, ``-``, ``@``, tab,
-carriage return) gets a leading single quote, which spreadsheets read as "this is text",
-and every text cell is wrapped in double quotes (so a ``;`` inside an id cannot start a
-new cell in locales that split on ``;``). A cell that already begins with ``'`` is quoted
-the same way, which makes the rule reversible: :func:`restore_cell` (drop one leading
-``'``) gives back the exact value. Machines that match ids should prefer
-``account_id_hex``, the UTF-8 bytes of the raw id in lowercase hex, which no spreadsheet
-can execute and no escaping rule can alter.
+meant to be opened in a spreadsheet and read by people. So text cells are first shown the
+way the report shows them (``_display.py``): control, invisible and separator characters
+escaped (``a\nb`` stays one record on one line; a bidi override cannot disguise an id), ids
+cut to :data:`~._display.DISPLAY_ID_CHARS` characters with ``…``. Then, following OWASP's
+"CSV Injection" advice, every text cell that begins with one of :data:`FORMULA_TRIGGERS`
+(``=``, ``+``, ``-``, ``@``, their full-width forms, tab, carriage return, line feed) gets
+a leading single quote, which spreadsheets read as "this is text", and every text cell is
+wrapped in double quotes (so a ``;`` inside an id cannot start a new cell in locales that
+split on ``;``). A cell that already begins with ``'`` is quoted the same way, so
+:func:`restore_cell` (drop one leading ``'``) gives back the displayed value, which is the
+exact value for ids of printable characters up to the display length. The exact id is
+always ``account_id_hex``, the UTF-8 bytes of the raw id in lowercase hex, which no
+spreadsheet can execute and no escaping rule can alter: machines should match on it.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from distillguard.report._display import display_ids
 from distillguard.report._scan import load_scan
 
 #: How many of an account's reasons (most important first) go into ``top_reasons``.
@@ -32,8 +37,22 @@ TOP_REASONS = 3
 ACTIONS: dict[str, str] = {"attack": "block", "suspicious": "review"}
 
 #: First characters that make Excel, LibreOffice Calc or Google Sheets read a cell as a
-#: formula (OWASP "CSV Injection"): = + - @ tab (0x09) carriage return (0x0D).
-FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+#: formula (OWASP "CSV Injection"): = + - @ tab (0x09) carriage return (0x0D), plus line
+#: feed (0x0A; spreadsheets skip leading whitespace) and the full-width forms U+FF1D
+#: U+FF0B U+FF0D U+FF20, which some spreadsheets normalize to = + - @ on input.
+FORMULA_TRIGGERS: tuple[str, ...] = (
+    "=",
+    "+",
+    "-",
+    "@",
+    "\t",
+    "\r",
+    "\n",
+    "\uff1d",
+    "\uff0b",
+    "\uff0d",
+    "\uff20",
+)
 
 #: The escape: prefixed to a text cell that starts with a trigger (or with itself).
 ESCAPE = "'"
@@ -54,13 +73,20 @@ def neutralize(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray
     """Prefix :data:`ESCAPE` to the strings that begin with a formula trigger or with ``'``."""
     import pyarrow.compute as pc
 
-    pattern = "^[" + "".join("\\" + c if c in "-^]\\" else c for c in (*FORMULA_TRIGGERS, ESCAPE)) + "]"
+    pattern = "^[" + "".join(_class_char(c) for c in (*FORMULA_TRIGGERS, ESCAPE)) + "]"
     risky = pc.fill_null(pc.match_substring_regex(values, pattern), False)
     return pc.if_else(risky, pc.binary_join_element_wise(ESCAPE, values, ""), values)
 
 
+def _class_char(c: str) -> str:
+    """``c`` inside an RE2 character class (control characters as ``\\x{..}``)."""
+    if c in "-^]\\":
+        return "\\" + c
+    return f"\\x{{{ord(c):x}}}" if not c.isprintable() else c
+
+
 def restore_cell(cell: str) -> str:
-    """The exact value behind a cell of ``enforcement.csv`` (undoes :func:`neutralize`)."""
+    """The displayed value behind a cell of ``enforcement.csv`` (undoes :func:`neutralize`)."""
     return cell[1:] if cell.startswith(ESCAPE) else cell
 
 
@@ -103,12 +129,12 @@ def enforcement_table(accounts: pa.Table, *, top_reasons: int = TOP_REASONS) -> 
     flagged = pc.strftime(seconds, format="%Y-%m-%dT%H:%M:%SZ")
     table = pa.table(
         {
-            "account_id": neutralize(acted["account_id"]),
+            "account_id": neutralize(display_ids(acted["account_id"])),
             "verdict": acted["verdict"],
             "action": action,
             "score": pc.round(acted["score"], 6),
-            "campaign_id": neutralize(acted["campaign_id"]),
-            "top_reasons": neutralize(reasons),
+            "campaign_id": neutralize(display_ids(acted["campaign_id"])),
+            "top_reasons": neutralize(display_ids(reasons, max_chars=None)),
             "flagged_at": flagged,
             "account_id_hex": _hex(acted["account_id"]),
             "_rank": rank,

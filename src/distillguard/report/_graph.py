@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from distillguard.report._display import display_id
+
 #: Colour per edge kind (EDGES_SCHEMA ``kind``); other kinds use ``OTHER_COLOR``.
 EDGE_COLORS: dict[str, str] = {
     "payment": "#d1495b",
@@ -160,7 +162,9 @@ def campaign_graph(
     picture = GraphPicture(hidden_nodes=len(members) - len(shown), edge_count=len(kinds))
     for i, (s, d) in enumerate(zip(src.astype(int).tolist(), dst.astype(int).tolist(), strict=True)):
         kind = kinds[i]
-        detail = f"{kind}: {shown[s]} – {shown[d]}" + (f" ({evidence[i]})" if evidence[i] else "")
+        detail = f"{kind}: {display_id(shown[s])} – {display_id(shown[d])}" + (
+            f" ({display_id(evidence[i], None)})" if evidence[i] else ""
+        )
         picture.edges.append(
             {
                 "x1": round(float(xy[s, 0]), 1),
@@ -181,7 +185,7 @@ def campaign_graph(
                 "y": round(float(xy[i, 1]), 1),
                 "r": radius,
                 "color": VERDICT_COLORS.get(verdict, OTHER_COLOR),
-                "title": f"{acc} ({verdict}, score {scores.get(acc, 0.0):.2f})",
+                "title": f"{display_id(acc)} ({verdict}, score {scores.get(acc, 0.0):.2f})",
             }
         )
     present = sorted(set(kinds))

@@ -3,7 +3,9 @@
 The page carries its CSS, its small sorting script and its SVG pictures inline, and a
 Content-Security-Policy that forbids loading anything from anywhere, so an analyst can
 open it offline, mail it, or attach it to a ticket. Jinja's autoescape is on for every
-value: account ids, reasons and evidence come from attacker-controlled traffic.
+value: account ids, reasons and evidence come from attacker-controlled traffic. Ids and
+evidence values also go through the ``shown`` filter (``_display.py``): control and
+invisible characters escaped, ids cut at ``DISPLAY_ID_CHARS``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from distillguard.report._context import ReportConfig, build_context
+from distillguard.report._display import DISPLAY_ID_CHARS, display_id
 from distillguard.report._scan import load_scan
 from distillguard.report._summary import when
 
@@ -28,6 +31,7 @@ def _environment() -> Any:
         keep_trailing_newline=True,
     )
     env.filters["when"] = when
+    env.filters["shown"] = display_id  # every attacker-chosen id or value a person reads
     return env
 
 
@@ -42,7 +46,8 @@ def render_report(
 
     scan = load_scan(Path(scan_dir))
     context = build_context(scan, events, config or ReportConfig())
-    return _environment().get_template("report.html.j2").render(version=__version__, **context)
+    template = _environment().get_template("report.html.j2")
+    return template.render(version=__version__, display_id_chars=DISPLAY_ID_CHARS, **context)
 
 
 def write_report(

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from distillguard.report._display import display_id
+
 _US_PER_HOUR = 3_600_000_000
 
 # Drawing constants (pixels): not thresholds, just the layout of the picture.
@@ -164,12 +166,12 @@ def hourly_timeline(drawn: list[str], hidden: int, counts: pa.Table | None, para
                 "w": round(max(cell_w, 0.8), 2),
                 # Log scale: one request and a thousand both stay visible.
                 "opacity": round(0.15 + 0.85 * math.log1p(c) / math.log1p(member_max), 3),
-                "title": f"{acc}: {c} requests",
+                "title": f"{display_id(acc)}: {c} requests",
             }
             # sorted: the query's row order varies with DuckDB's threads, the picture must not
             for b, c in sorted(per_member.get(acc, []))
         ]
-        rows.append({"label": acc, "y": y, "cells": cells})
+        rows.append({"label": display_id(acc), "y": y, "cells": cells})
     xs = x0 + (np.arange(n_buckets) + 0.5) * cell_w
     ys = _TOTAL_H - 4 - (total / max(total_max, 1)) * (_TOTAL_H - 10)
     points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs.tolist(), ys.tolist(), strict=True))
@@ -217,7 +219,7 @@ def span_timeline(accounts: pa.Table, drawn: list[str], hidden: int) -> Timeline
             bar = {"x": round(x0 + (lo - start) * scale, 2), "w": round(max((hi - lo) * scale, 1.5), 2)}
         else:
             bar = None
-        rows.append({"label": acc, "y": y, "bar": bar})
+        rows.append({"label": display_id(acc), "y": y, "bar": bar})
     return Timeline(
         kind="span",
         note="first to last request per member (pass the events for requests per hour)",
