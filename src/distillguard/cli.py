@@ -36,6 +36,7 @@ def _register() -> None:
         "distillguard._scan_cli",
         "distillguard.share._cli",
         "distillguard._demo_cli",
+        "distillguard.serve._cli",
     ):
         try:
             module = importlib.import_module(name)
