@@ -9,10 +9,7 @@ from fuzz_corpus import CASES, Case, run_case
 
 #: Corpus cases that still fail, with the finding they track (/tmp/dg/fuzz_findings.md).
 #: Strict: a case that starts passing fails here until its mark is removed.
-XFAIL: dict[str, str] = {
-    "ingest_escaped_lone_surrogate": "F1: escaped lone surrogate in JSONL -> UnicodeEncodeError (ingest)",
-    "ingest_parquet_binary_column_rejected_row": "F2: binary column, rejected row: polars panic (ingest)",
-}
+XFAIL: dict[str, str] = {}
 
 
 def _param(case: Case) -> object:

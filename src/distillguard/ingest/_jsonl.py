@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -185,12 +186,28 @@ def parse_lines_slowly(block: bytes, first_line: int) -> tuple[list[dict[str, An
         except RecursionError:  # only reachable with a depth limit above Python's
             bad.append((first_line + offset, line.decode("utf-8", "replace"), "nested too deeply to parse"))
             continue
-        if isinstance(obj, dict):
+        if not isinstance(obj, dict):
+            bad.append((first_line + offset, line.decode("utf-8", "replace"), "not a JSON object"))
+        elif SURROGATE_ESCAPE.search(line) and not encodable(obj):
+            bad.append((first_line + offset, line.decode("utf-8", "replace"), LONE_SURROGATE))
+        else:
             objects.append(obj)
             numbers.append(first_line + offset)
-        else:
-            bad.append((first_line + offset, line.decode("utf-8", "replace"), "not a JSON object"))
     return objects, numbers, bad
+
+
+#: A ``\uD800``-``\uDFFF`` escape: JSON allows it, but alone it is no Unicode text.
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+LONE_SURROGATE = "holds an escaped lone UTF-16 surrogate (\\ud800-\\udfff): not Unicode text"
+
+
+def encodable(obj: Any) -> bool:
+    """False if a parsed value holds a lone surrogate (it cannot become UTF-8 text)."""
+    try:
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def bad_rows(source: str, bad: Bad) -> pa.Table:
@@ -259,6 +276,8 @@ def _document_batch(src: SourceFile, max_depth: int) -> RawBatch:
     for i, r in enumerate(doc, start=1):
         if not isinstance(r, dict):
             bad.append((i, json.dumps(r)[:RAW_PREVIEW_CHARS], "not a JSON object"))
+        elif not encodable(r):
+            bad.append((i, json.dumps(r)[:RAW_PREVIEW_CHARS], LONE_SURROGATE))
         elif object_depth(r, stop_above=max_depth) > max_depth:
             text = json.dumps(r)
             deep.append((i, text[:RAW_PREVIEW_CHARS], too_deep_detail(max_depth, len(text))))

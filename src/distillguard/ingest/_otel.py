@@ -40,7 +40,10 @@ from distillguard.ingest._depth import (
 )
 from distillguard.ingest._jsonl import (
     DEFAULT_BLOCK_BYTES,
+    LONE_SURROGATE,
+    SURROGATE_ESCAPE,
     bad_rows,
+    encodable,
     first_char,
     iter_line_blocks,
     parse_block_fast,
@@ -228,6 +231,9 @@ def read_otel(
                 text = json.dumps(export)
                 deep.append((i, text[:RAW_PREVIEW_CHARS], too_deep_detail(max_depth, len(text))))
                 continue
+            if not encodable(export):
+                bad.append((i, json.dumps(export)[:RAW_PREVIEW_CHARS], LONE_SURROGATE))
+                continue
             try:
                 spans, n_skipped = spans_of_export(export)
             except ValueError as err:
@@ -258,7 +264,11 @@ def read_otel(
                 continue
             text = line.decode("utf-8", "replace")
             try:
-                spans, n_skipped = spans_of_export(json.loads(line))
+                export = json.loads(line)
+                if SURROGATE_ESCAPE.search(line) and not encodable(export):
+                    bad.append((first_line + offset, text, LONE_SURROGATE))
+                    continue
+                spans, n_skipped = spans_of_export(export)
             except ValueError as err:
                 bad.append((first_line + offset, text, f"not an OTLP export: {err}"))
                 continue

@@ -418,17 +418,27 @@ def quarantine_rows(
     )
 
 
+def _binary_as_text(rows: pa.Table) -> pa.Table:
+    """Binary columns as UTF-8 text (invalid bytes as U+FFFD): JSON has no bytes, Polars panics."""
+    for i, f in enumerate(rows.schema):
+        if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type) or pa.types.is_binary_view(f.type):
+            text = [None if v is None else v.decode("utf-8", "replace") for v in rows.column(i).to_pylist()]
+            rows = rows.set_column(i, f.name, pa.array(text, pa.string()))
+    return rows
+
+
 def rows_as_json(rows: pa.Table, n: int) -> pa.Array:
     """Each row as a JSON object (Polars ``json_encode``; DuckDB for types Polars lacks)."""
     if rows.num_columns == 0:
         return pa.array(["{}"] * n, pa.string())
     import polars as pl
 
+    rows = _binary_as_text(rows)
     try:
         frame = pl.from_arrow(rows)
         encoded = frame.select(pl.struct(pl.all()).struct.json_encode().alias("j")).to_series()
         return encoded.to_arrow().cast(pa.string())
-    except Exception:
+    except (Exception, pl.exceptions.PanicException):  # a Rust panic is a BaseException
         pass
     import duckdb
 
