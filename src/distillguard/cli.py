@@ -49,6 +49,9 @@ def _register() -> None:
 
 _register()
 
+#: Exit status after ctrl-C (128 + SIGINT, the shell's convention).
+EXIT_INTERRUPTED = 130
+
 
 def _version(value: bool) -> None:
     if value:
@@ -106,6 +109,33 @@ def _usage_error(err: Exception) -> int:
     return 2
 
 
+class _CtrlC:
+    """Remembers a ctrl-C, because DuckDB turns it into its own ``RuntimeError`` (Query interrupted)."""
+
+    def __init__(self) -> None:
+        self.pressed = False
+        self._previous: Any = None
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        self.pressed = True
+        raise KeyboardInterrupt
+
+    def __enter__(self) -> _CtrlC:
+        import signal
+        import threading
+
+        main = threading.current_thread() is threading.main_thread()
+        if main and signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not ignored/custom
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            import signal
+
+            signal.signal(signal.SIGINT, self._previous)
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the command line and return the exit status (see README "CLI conventions")."""
     try:  # typer >= 0.20 ships its own click; older typer raises click's classes
@@ -116,20 +146,26 @@ def run(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     if _bare_group_help(args):
         return 2
-    try:
-        status = app(args=args, prog_name="distillguard", standalone_mode=False)
-    except DistillguardError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return err.exit_code
-    except (KeyboardInterrupt, typer.Abort):
-        print("interrupted", file=sys.stderr)
-        return 130
-    except click_errors.UsageError as err:
-        return _usage_error(err)
-    except click_errors.ClickException as err:
-        err.show()
-        return err.exit_code
-    if status == 130:  # typer turns ctrl-C inside a command into Exit(130)
+    with _CtrlC() as ctrl_c:
+        try:
+            status = app(args=args, prog_name="distillguard", standalone_mode=False)
+        except DistillguardError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return err.exit_code
+        except (KeyboardInterrupt, typer.Abort):
+            print("interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except click_errors.UsageError as err:
+            return _usage_error(err)
+        except click_errors.ClickException as err:
+            err.show()
+            return err.exit_code
+        except Exception:
+            if ctrl_c.pressed:  # a library wrapped the interrupt in its own error
+                print("interrupted", file=sys.stderr)
+                return EXIT_INTERRUPTED
+            raise
+    if status == EXIT_INTERRUPTED:  # typer turns ctrl-C inside a command into Exit(130)
         print("interrupted", file=sys.stderr)
     return status if isinstance(status, int) else 0
 
