@@ -124,6 +124,9 @@ def main() -> None:
     )
     assert proc.stdout is not None
     for line in proc.stdout:
+        if not line.startswith('{"increment"'):  # anything else a library printed
+            print(f"  (increment process said: {line.rstrip()[:200]})", flush=True)
+            continue
         runs.append(json.loads(line))
         if len(runs) % 10 == 0:
             print(f"  increment {len(runs)}: {runs[-1]['seconds']:.1f} s", flush=True)
