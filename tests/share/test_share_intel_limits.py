@@ -172,3 +172,18 @@ def test_cli_match_and_scan_warn_and_strict_intel_exits_2(providers, key_file, t
         "--strict-intel",
     )  # fmt: skip
     assert r.returncode == 2 and "error: --strict-intel" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_push_and_pull_of_deeply_nested_json_are_one_line_errors(tmp_path, monkeypatch) -> None:
+    from distillguard.share import _taxii, pull, push
+
+    deep = _deep_bundle(tmp_path / "deep.json", 100_000)
+    with pytest.raises(DistillguardError, match="nested too deeply"):
+        push(deep, server="http://127.0.0.1:9/taxii2/", collection="c")
+
+    def hostile_server(*_args, **_kwargs):  # what taxii2client raises decoding such a response
+        return json.loads("[" * 100_000 + "]" * 100_000)
+
+    monkeypatch.setattr(_taxii, "_connect", hostile_server)
+    with pytest.raises(DistillguardError, match="nested too deeply"):
+        pull(server="http://127.0.0.1:9/taxii2/", collection="c", out=tmp_path / "in")

@@ -113,6 +113,8 @@ def _objects_of(path: Path) -> list[dict[str, Any]]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         raise DistillguardError(f"cannot read bundle {path}: {err}") from None
+    except RecursionError:
+        raise DistillguardError(f"cannot read bundle {path}: JSON nested too deeply") from None
     if (
         not isinstance(data, dict)
         or data.get("type") != "bundle"
@@ -228,6 +230,8 @@ def pull(
             envelope = coll.get_objects(limit=page_size, next=envelope["next"], **filters)
     except (requests.RequestException, TAXIIServiceException) as err:
         raise _fail("pull", server, err) from None
+    except RecursionError:  # a hostile or broken server's deeply nested JSON
+        raise DistillguardError(f"pull from {server}: the server sent JSON nested too deeply") from None
 
     path: Path | None = None
     if objects:
