@@ -13,6 +13,7 @@ logs stay far below the default: an OTLP export with an array attribute is ~12 l
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -50,7 +51,7 @@ def nesting_depth(text: bytes, *, stop_above: int | None = None) -> int:
         before[1:] = np.where(last_plain[:-1] < 0, run + backslashes, run)
         real_quote = (b == ord('"')) & (before % 2 == 0)
         inside = (np.cumsum(real_quote) % 2 == 1) ^ in_string  # string state after each byte
-        step = np.isin(b, _OPEN).astype(np.int64) - np.isin(b, _CLOSE)
+        step = ((b == _OPEN[0]) | (b == _OPEN[1])).astype(np.int64) - ((b == _CLOSE[0]) | (b == _CLOSE[1]))
         step[inside] = 0
         levels = depth + np.cumsum(step)
         best = max(best, int(levels.max(initial=depth)))
@@ -79,6 +80,14 @@ def object_depth(obj: Any, *, stop_above: int | None = None) -> int:
     return best
 
 
+def _positions(buf: np.ndarray, test: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Indices where ``test`` holds, chunk by chunk (temporaries stay ~1 MiB, not the block's size)."""
+    found = [
+        np.flatnonzero(test(buf[lo : lo + _CHUNK_BYTES])) + lo for lo in range(0, len(buf), _CHUNK_BYTES)
+    ]
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+
+
 def too_deep_detail(limit: int, size: int) -> str:
     cut = f"; raw keeps the first {RAW_PREVIEW_CHARS:,} of {size:,} bytes" if size > RAW_PREVIEW_CHARS else ""
     return f"nested deeper than max_nesting_depth={limit}{cut}"
@@ -90,12 +99,13 @@ def drop_too_deep(block: bytes, first_line: int, limit: int, source: str) -> tup
     Emptied lines keep their newline, so the other lines keep their numbers. A line
     needs more than ``limit`` opening brackets to be that deep, so only such lines
     are measured exactly; a block with fewer brackets in all is returned untouched.
+    Cost: ~3 ms per MiB (two byte compares), about a fifth of pyarrow's parse of it.
     """
-    if block.count(b"{") + block.count(b"[") <= limit:
-        return block, None
     buf = np.frombuffer(block, dtype=np.uint8)
-    newlines = np.flatnonzero(buf == ord("\n"))
-    opens = np.flatnonzero(np.isin(buf, _OPEN))
+    opens = _positions(buf, lambda b: (b == _OPEN[0]) | (b == _OPEN[1]))
+    if len(opens) <= limit:
+        return block, None
+    newlines = _positions(buf, lambda b: b == ord("\n"))
     per_line = np.bincount(np.searchsorted(newlines, opens), minlength=len(newlines) + 1)
     numbers: list[int] = []
     texts: list[str] = []
