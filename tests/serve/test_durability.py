@@ -65,7 +65,7 @@ def test_acknowledged_events_survive_kill9_and_resends_count_once(tmp_path):
     assert sorted(ids) == sorted(e["event_id"] for e in a + b)
 
 
-@pytest.mark.parametrize("when", ["before_commit", "while_scoring"])
+@pytest.mark.parametrize("when", [pytest.param("before_commit", marks=pytest.mark.slow), "while_scoring"])
 def test_kill9_during_an_increment(tmp_path, when):
     state = tmp_path / "state"
     tok = make_tokens(state)["all"]
