@@ -93,9 +93,21 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def scan(
         inputs: list[Path] = typer.Argument(
-            ..., help="Raw logs (any format ingest reads) or an event directory."
+            None, help="Raw logs (any format ingest reads) or an event directory.", show_default=False
         ),
-        out: Path = typer.Option(..., "--out", help="Scan directory to write."),
+        out: Path = typer.Option(None, "--out", help="Scan directory to write (optional with --state)."),
+        state: Path = typer.Option(
+            None,
+            "--state",
+            help="Continuous mode: add only the events newer than this state's watermark, score, record "
+            "verdicts (flagged_at = first increment that flagged). See docs/continuous.md.",
+        ),
+        allowed_lateness: float = typer.Option(
+            None, "--allowed-lateness", help="With --state: hours an event may be older than the watermark."
+        ),
+        replay_from: str = typer.Option(
+            None, "--replay-from", help="With --state: re-score the increments after this ISO 8601 time."
+        ),
         infra: list[Path] = typer.Option(None, "--infra", help="IP infrastructure files (ASN, ranges)."),
         intel: Path = typer.Option(None, "--intel", help="Partner intel (STIX bundles) to match."),
         key_file: Path = typer.Option(None, "--key-file", help="Sharing group key for --intel."),
@@ -120,6 +132,32 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Score every account, group attacks into campaigns, write the scan directory."""
         output = Output.of(quiet, verbose, json)
+        if state is not None:
+            _state_scan(
+                state,
+                inputs or [],
+                out,
+                allowed_lateness,
+                replay_from,
+                as_of,
+                no_replay,
+                overwrite,
+                fail_on,
+                output,
+                infra=infra or None,
+                intel=intel,
+                key_file=key_file,
+                share_config=share_config,
+                metadata_only=metadata_only,
+                strict_intel=strict_intel,
+            )
+            return
+        if not inputs:
+            raise typer.BadParameter(
+                "give the logs to scan (or --state DIR to re-score a state)", param_hint="INPUTS"
+            )
+        if out is None:
+            raise typer.BadParameter("--out is required without --state", param_hint="--out")
         prepare_scan_out(out, overwrite)
 
         from distillguard.scan import scan as run_scan
@@ -155,3 +193,49 @@ def register(app: typer.Typer) -> None:
         if findings:
             output.note(f"{findings} account(s) at or above '{fail_on.value}': exit {EXIT_FINDINGS}")
             raise typer.Exit(EXIT_FINDINGS)
+
+
+def _state_scan(
+    state: Path,
+    inputs: list[Path],
+    out: Path | None,
+    allowed_lateness: float | None,
+    replay_from: str | None,
+    as_of: str | None,
+    no_replay: bool,
+    overwrite: bool,
+    fail_on: FailOn | None,
+    output: Output,
+    *,
+    strict_intel: bool,
+    **scan_options: Any,
+) -> None:
+    """``scan --state``: one increment of the continuous mode (distillguard.state)."""
+    from distillguard.state._cli import check_incompatible, print_increment, run_state_scan
+
+    check_incompatible(**{"--as-of": as_of, "--no-replay": no_replay})
+    if strict_intel:
+        from dataclasses import replace
+
+        from distillguard.share._config import load_config
+
+        scan_options["share_config"] = replace(load_config(scan_options["share_config"]), strict_intel=True)
+    _, summary = run_state_scan(
+        state,
+        inputs,
+        out,
+        allowed_lateness_h=allowed_lateness,
+        replay_from=replay_from,
+        overwrite=overwrite,
+        scan_options={**scan_options, "progress": output.progress},
+    )
+    counts = summary.get("verdicts") or {}
+    findings = findings_at_or_above(counts, fail_on.value) if fail_on else 0
+    if fail_on:
+        summary["fail_on"] = {"verdict": fail_on.value, "accounts": findings}
+    output.emit(summary)
+    if output.human:
+        print_increment(summary, output.console())
+    if findings:
+        output.note(f"{findings} account(s) at or above '{fail_on.value}': exit {EXIT_FINDINGS}")
+        raise typer.Exit(EXIT_FINDINGS)
