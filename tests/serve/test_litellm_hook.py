@@ -1,0 +1,110 @@
+"""examples/litellm_hook.py against a real server on loopback.
+
+STUB OF THE LITELLM SIDE: LiteLLM is not a dependency of the project (a 44 MB wheel plus
+its own dependency tree), so these tests call the hook's ``async_pre_call_hook`` the way
+the LiteLLM proxy does (``user_api_key_dict``, ``cache``, ``data``, ``call_type``) with a
+stand-in key object and a request dict. The distillguard side is real: a server
+subprocess answers the lookups. When ``litellm`` is importable, the last test also checks
+the hook is a real ``litellm.integrations.custom_logger.CustomLogger``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from dg_serve_world import Server, make_tokens
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "litellm_hook.py"
+
+
+def _example():
+    spec = importlib.util.spec_from_file_location("litellm_hook", EXAMPLE)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@dataclass
+class FakeKey:
+    """Stand-in for LiteLLM's ``UserAPIKeyAuth`` (only the attributes the hook reads)."""
+
+    user_id: str | None = None
+    team_id: str | None = None
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    state = tmp_path_factory.mktemp("hook") / "state"
+    tokens = make_tokens(state)
+    (state / "scan").mkdir()
+    pq.write_table(
+        pa.table(
+            {
+                "account_id": ["bad", "meh", "deg", "ok"],
+                "score": [0.95, 0.5, 0.7, 0.0],
+                "verdict": ["attack", "suspicious", "attack", "clear"],
+                "campaign_id": ["C1", None, "C1", None],
+                "reasons": [["campaign_member"], ["x"], ["y"], []],
+                "flagged_at": pa.array([None] * 4, pa.timestamp("us", "UTC")),
+            }
+        ),
+        state / "scan" / "accounts.parquet",
+    )
+    config = state.parent / "serve.toml"
+    config.write_text("[actions]\nblock_min_score = 0.9\n")  # 'deg' (attack, 0.7) is degraded
+    srv = Server(state, extra=["--config", str(config)])
+    yield srv, tokens
+    srv.stop()
+
+
+def _call(hook, key, data):
+    return asyncio.run(
+        hook.async_pre_call_hook(user_api_key_dict=key, cache=None, data=data, call_type="completion")
+    )
+
+
+def test_hook_applies_the_recommended_action(server):
+    srv, tokens = server
+    mod = _example()
+    data = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 8000, "thinking": {}}
+    hook = mod.DistillguardHook(srv.url, tokens["read"], timeout_s=10)
+    assert _call(hook, FakeKey(user_id="ok"), data) == data
+    assert _call(
+        mod.DistillguardHook(srv.url, tokens["read"], timeout_s=10), FakeKey(), {**data, "user": "new"}
+    ) == {
+        **data,
+        "user": "new",
+    }
+    for account, status in (("bad", 403), ("meh", 403)):
+        with pytest.raises(Exception) as err:
+            _call(mod.DistillguardHook(srv.url, tokens["read"], timeout_s=10), FakeKey(team_id=account), data)
+        assert err.value.status_code == status
+    out = _call(mod.DistillguardHook(srv.url, tokens["read"], timeout_s=10), FakeKey(user_id="deg"), data)
+    assert (
+        out["reasoning_effort"] == "low"
+        and "thinking" not in out
+        and out["max_tokens"] == mod.DEGRADED_MAX_TOKENS
+    )
+
+
+def test_hook_fails_open_or_closed_when_the_detector_is_unreachable(server):
+    srv, tokens = server
+    mod = _example()
+    data = {"model": "m", "user": "bad"}
+    wrong = mod.DistillguardHook(srv.url, "dgt_wrong", timeout_s=10)  # 401 from the server
+    assert _call(wrong, FakeKey(), data) == data
+    closed = mod.DistillguardHook("http://127.0.0.1:9", tokens["read"], timeout_s=2, fail_open=False)
+    with pytest.raises(Exception) as err:
+        _call(closed, FakeKey(), data)
+    assert err.value.status_code == 503
+
+
+def test_hook_is_a_litellm_custom_logger_when_litellm_is_installed():
+    custom_logger = pytest.importorskip("litellm.integrations.custom_logger")
+    assert issubclass(_example().DistillguardHook, custom_logger.CustomLogger)
