@@ -141,14 +141,18 @@ JUNK = st.one_of(
         max_leaves=8,
     ),
 )
+#: Text files only: a cell holding the raw byte 0xFF (invalid UTF-8), written through
+#: ``surrogateescape``.
+INVALID_UTF8 = "a\udcffb"
+FILE_TEXT = st.one_of(TEXT, st.just(INVALID_UTF8))
 _GOOD: dict[str, st.SearchStrategy[Any]] = {
     "timestamp": TIMESTAMPS,
-    "account_id": TEXT,
+    "account_id": FILE_TEXT,
     "model": st.sampled_from(["m1", "m2"]),
     "input_tokens": TOKENS,
     "output_tokens": TOKENS,
     "client_ip": IPS,
-    "prompt": TEXT,
+    "prompt": FILE_TEXT,
     "user_agent": TEXT,
     "stream": st.one_of(st.booleans(), st.sampled_from(["true", "no", "maybe"])),
     "account_created_at": TIMESTAMPS,
@@ -203,13 +207,14 @@ def _ingest_and_check(
     expected_rows: int | None,
     fmt: str = "auto",
     exact: dict[str, str] | None = None,
+    mapping: Path | None = None,
 ) -> dict[str, Any] | None:
     """Ingest ``path``; check conservation; returns the summary (None after a user error)."""
     from distillguard.ingest import ingest, open_events
 
     out = tmp / "out"
     try:
-        result = ingest(path, out, format=fmt)
+        result = ingest(path, out, format=fmt, mapping=mapping)
     except DistillguardError as err:
         _one_line(err)
         return None
@@ -297,7 +302,7 @@ def _solid_lines(data: bytes) -> int:
 def check_jsonl(case: dict[str, Any], tmp: Path) -> None:
     import gzip
 
-    data = case["text"].encode("utf-8", "surrogatepass")
+    data = case["text"].encode("utf-8", "surrogateescape")
     path = tmp / ("x.jsonl.gz" if case["gz"] else "x.jsonl")
     path.write_bytes(gzip.compress(data) if case["gz"] else data)
     _ingest_and_check(path, tmp, expected_rows=_solid_lines(data), exact=_exact_ids(case["rows"]))
@@ -320,7 +325,7 @@ def csv_inputs(draw: st.DrawFn) -> dict[str, Any]:
     records = [[_cell(r.get(n)) for n in names] for r in rows]
     for _ in range(draw(st.integers(0, 3))):  # ragged records: wrong number of fields
         width = draw(st.sampled_from([1, len(names) + 1, len(names) + 3]))
-        records.insert(draw(st.integers(0, len(records))), [draw(TEXT) or "x" for _ in range(width)])
+        records.insert(draw(st.integers(0, len(records))), [draw(FILE_TEXT) or "x" for _ in range(width)])
     buf = io.StringIO()
     # QUOTE_MINIMAL leaves a bare CR unquoted unless CR is part of the line terminator.
     style = draw(st.sampled_from([("\r\n", csv.QUOTE_MINIMAL), ("\n", csv.QUOTE_ALL)]))
@@ -334,21 +339,37 @@ def csv_inputs(draw: st.DrawFn) -> dict[str, Any]:
 def check_csv(case: dict[str, Any], tmp: Path) -> None:
     suffix = {",": ".csv", "\t": ".tsv", ";": ".csv"}[case["delimiter"]]
     path = tmp / f"x{suffix}"
-    path.write_bytes(case["text"].encode("utf-8", "surrogatepass"))
-    if case["delimiter"] == ";":
+    path.write_bytes(case["text"].encode("utf-8", "surrogateescape"))
+    mapping = None
+    if case["delimiter"] == ";":  # a delimiter only a mapping file names
         mapping = tmp / "m.yaml"
         mapping.write_text("format: csv\ndelimiter: ';'\ncolumns: {}\n")
-        from distillguard.ingest import ingest
+    _ingest_and_check(
+        path, tmp, expected_rows=case["records"], exact=_exact_ids(case["rows"]), mapping=mapping
+    )
 
-        try:  # the mapping route: only crash-freedom and conservation of what was read
-            result = ingest(path, tmp / "out", mapping=mapping)
-        except DistillguardError as err:
-            _one_line(err)
-            return
-        if result.accepted + result.quarantined != result.rows_read:
-            raise Finding("rows lost through a mapping")
-        return
-    _ingest_and_check(path, tmp, expected_rows=case["records"], exact=_exact_ids(case["rows"]))
+
+# ---------------------------------------------------------------- ingest: a directory of mixed files
+
+
+@st.composite
+def mixed_inputs(draw: st.DrawFn) -> dict[str, Any]:
+    """A JSONL and a CSV file in one directory: duplicates and extra-column types span files."""
+    return {"jsonl": draw(jsonl_inputs()), "csv": draw(csv_inputs())}
+
+
+def check_mixed(case: dict[str, Any], tmp: Path) -> None:
+    import gzip
+
+    folder = tmp / "logs"
+    folder.mkdir()
+    j, c = case["jsonl"], case["csv"]
+    data = j["text"].encode("utf-8", "surrogateescape")
+    (folder / ("a.jsonl.gz" if j["gz"] else "a.jsonl")).write_bytes(gzip.compress(data) if j["gz"] else data)
+    name = "b.tsv" if c["delimiter"] == "\t" else "b.csv"  # ';' read as ',': records unknown
+    (folder / name).write_bytes(c["text"].encode("utf-8", "surrogateescape"))
+    expected = None if c["delimiter"] == ";" else _solid_lines(data) + c["records"]
+    _ingest_and_check(folder, tmp, expected_rows=expected)
 
 
 # ---------------------------------------------------------------- ingest: Parquet
@@ -534,7 +555,7 @@ def scan_inputs(draw: st.DrawFn) -> dict[str, Any]:
                 "payment_fingerprint": draw(st.one_of(st.none(), st.sampled_from(["pm_1", "pm_2"]))),
             }
         )
-    return {"rows": rows, "report": draw(st.integers(0, 3)) == 0}
+    return {"rows": rows, "report": draw(st.integers(0, 3)) == 0, "raw": draw(st.booleans())}
 
 
 def check_scan(case: dict[str, Any], tmp: Path) -> None:
@@ -545,7 +566,8 @@ def check_scan(case: dict[str, Any], tmp: Path) -> None:
     src.write_text("".join(_json(r) + "\n" for r in case["rows"]), encoding="utf-8")
     try:
         ingest(src, tmp / "ev")
-        result = scan(tmp / "ev", tmp / "scan", progress=False, replay=False, report=case["report"])
+        source = src if case["raw"] else tmp / "ev"  # scan reads raw logs too
+        result = scan(source, tmp / "scan", progress=False, replay=False, report=case["report"])
     except DistillguardError as err:
         _one_line(err)
         return
@@ -569,12 +591,14 @@ def check_scan(case: dict[str, Any], tmp: Path) -> None:
 _WORLDS: dict[str, Any] = {}
 
 
-def world(root: Path) -> Any:
-    """The process's sharing world (built on first use under ``root``)."""
+def world() -> Any:
+    """The process's sharing world (built on first use in a fresh scratch directory)."""
+    import tempfile
+
     import fuzz_world
 
     if "w" not in _WORLDS:
-        _WORLDS["w"] = fuzz_world.build_world(root)
+        _WORLDS["w"] = fuzz_world.build_world(Path(tempfile.mkdtemp(prefix="dg-fuzz-world-")) / "w")
         _WORLDS["doc"] = _WORLDS["w"].bundle_doc()
     return _WORLDS["w"]
 
@@ -683,7 +707,7 @@ def _indicator_ids(text: str) -> set[str]:
 def check_intel(case: dict[str, Any], tmp: Path) -> None:
     from distillguard.share import load_intel, load_keyring
 
-    w = world(tmp.parent / "fuzz-world")
+    w = world()
     text = mutate_bundle(_WORLDS["doc"], case["edits"])
     path = tmp / "bundle.json"
     path.write_text(text, encoding="utf-8")
@@ -707,7 +731,7 @@ def check_match(case: dict[str, Any], tmp: Path) -> None:
 
     from distillguard.share import match
 
-    w = world(tmp.parent / "fuzz-world")
+    w = world()
     path = tmp / "bundle.json"
     path.write_text(mutate_bundle(_WORLDS["doc"], case["edits"]), encoding="utf-8")
     try:
@@ -883,20 +907,41 @@ class Target:
 TARGETS: dict[str, Target] = {
     t.name: t
     for t in (
-        Target("ingest_jsonl", jsonl_inputs(), check_jsonl, 0.19, 60),
-        Target("ingest_csv", csv_inputs(), check_csv, 0.16, 50),
+        Target("ingest_jsonl", jsonl_inputs(), check_jsonl, 0.17, 55),
+        Target("ingest_csv", csv_inputs(), check_csv, 0.14, 40),
+        Target("ingest_mixed_dir", mixed_inputs(), check_mixed, 0.05, 15),
         Target("ingest_parquet", parquet_inputs(), check_parquet, 0.16, 50),
         Target("ingest_otel", otel_inputs(), check_otel, 0.15, 40),
         Target("share_intel", intel_inputs(), check_intel, 0.16, 40),
         Target("share_match", intel_inputs(), check_match, 0.03, 6),
         Target("evaluate", evaluate_inputs(), check_evaluate, 0.13, 30),
-        Target("scan", scan_inputs(), check_scan, 0.02, 3),
+        Target("scan", scan_inputs(), check_scan, 0.01, 3),
     )
 }
 
 
 def run_one(target: Target, value: Any, tmp: Path) -> None:
-    """Run ``target``'s check on ``value``; any exception but a one-line user error is a Finding."""
+    """Run ``target``'s check on ``value``; any exception but a one-line user error is a Finding.
+
+    An exception Python could not raise (in a callback from native code) prints
+    "Exception ignored in ..." with a traceback on the user's terminal: it counts too.
+    """
+    import sys
+
+    ignored: list[BaseException] = []
+    previous = sys.unraisablehook
+    sys.unraisablehook = lambda info: ignored.append(info.exc_value)  # type: ignore[assignment]
+    try:
+        _run_checked(target, value, tmp)
+    finally:
+        sys.unraisablehook = previous
+    if ignored:
+        err = ignored[0]
+        name = type(err).__name__
+        raise Finding(f"exception ignored in a callback: {name}: {str(err)[:200]}", f"ignored {name}")
+
+
+def _run_checked(target: Target, value: Any, tmp: Path) -> None:
     try:
         target.check(value, tmp)
     except Finding:
