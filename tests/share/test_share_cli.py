@@ -75,3 +75,21 @@ def test_user_mistakes_exit_2_with_one_line(providers, tmp_path: Path) -> None:
     assert r.stderr.strip().startswith("error:") and len(r.stderr.strip().splitlines()) == 1
     r = _run("pull", "--out", str(tmp_path))
     assert r.returncode == 2 and "--server" in r.stderr
+
+
+def test_export_share_ips_is_an_explicit_opt_in_with_a_warning(providers, tmp_path: Path) -> None:
+    alpha, _ = providers
+    key = tmp_path / "k.json"
+    assert _run("keygen", "--out", str(key)).returncode == 0
+    base = ["export", "--scan", str(alpha.scan), "--key-file", str(key), "--identity", "Alpha AI"]
+
+    def kinds(path: Path) -> set[str]:
+        objects = json.loads(path.read_text())["objects"]
+        return {next(iter(o["extensions"].values()))["kind"] for o in objects if o["type"] == "indicator"}
+
+    r = _run(*base, "--out", str(tmp_path / "default.json"))
+    assert r.returncode == 0 and "warning" not in r.stderr
+    assert not kinds(tmp_path / "default.json") & {"ip", "ip24"}
+    r = _run(*base, "--out", str(tmp_path / "ips.json"), "--share-ips")
+    assert r.returncode == 0 and "warning: exporting client IPs and /24s" in r.stderr
+    assert kinds(tmp_path / "ips.json") >= {"ip", "ip24"}
