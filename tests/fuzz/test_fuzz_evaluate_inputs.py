@@ -91,3 +91,32 @@ def test_bad_columns_are_one_line_errors(tmp_path: Path, labels: dict, accounts:
     with pytest.raises(DistillguardError, match=message) as info:
         _run(tmp_path, labels, accounts)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "message"),
+    [
+        # a hand-made --events dir with text timestamps: was a DuckDB BinderException (epoch_us(VARCHAR))
+        ("timestamp", ["2026-01-01", "x"], "events column timestamp is string"),
+        ("account_id", [1, 2], "events column account_id is int64"),
+    ],
+)
+def test_event_columns_of_the_wrong_kind(tmp_path: Path, column: str, values: list, message: str) -> None:
+    scan = tmp_path / "scan"
+    scan.mkdir()
+    pq.write_table(pa.table(GOOD_ACCOUNTS), scan / "accounts.parquet")
+    pq.write_table(pa.table(GOOD_LABELS), tmp_path / "labels.parquet")
+    day = tmp_path / "ev" / "events" / "day=2026-01-01"
+    day.mkdir(parents=True)
+    events = {
+        "event_id": ["e1", "e2"],
+        "timestamp": [datetime(2026, 1, 1, tzinfo=UTC)] * 2,
+        "account_id": ["a", "b"],
+        "model": ["m", "m"],
+        "input_tokens": [1, 1],
+        "output_tokens": [1, 1],
+    }
+    pq.write_table(pa.table({**events, column: values}), day / "part-0.parquet")
+    with pytest.raises(DistillguardError, match=message) as info:
+        evaluate(tmp_path / "labels.parquet", scan, events=tmp_path / "ev", out=tmp_path / "eval.json")
+    assert "\n" not in str(info.value)

@@ -247,5 +247,38 @@ def event_source(events: Path | None, labels_path: Path) -> EventSource | None:
 
     if events is None:
         root = Path(labels_path).parent
-        return EventSource(str(root), open_events(root).files) if is_event_dir(root) else None
-    return EventSource(str(resolve_event_dir(events)), event_files(events))
+        if not is_event_dir(root):
+            return None
+        source = EventSource(str(root), open_events(root).files)
+    else:
+        source = EventSource(str(resolve_event_dir(events)), event_files(events))
+    check_event_files(source.files)
+    return source
+
+
+def _is_text(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
+
+
+#: Columns the evaluation reads from every event file, and the kind each must be.
+EVENT_COLUMN_KINDS = {"timestamp": (pa.types.is_timestamp, "a timestamp"), "account_id": (_is_text, "text")}
+
+
+def check_event_files(files: list[str]) -> None:
+    """Every event file has the columns the evaluation queries, of the right kind.
+
+    Ingest always writes them so; a hand-made ``--events`` directory may not, and DuckDB
+    would then stop with a binder error deep inside a query.
+    """
+    import pyarrow.parquet as pq
+
+    for f in files:
+        try:
+            schema = pq.read_schema(f)
+        except (OSError, pa.ArrowException) as err:
+            raise UnreadableInputError(f, (str(err).strip().splitlines() or ["unreadable"])[0]) from None
+        for name, (ok, kind) in EVENT_COLUMN_KINDS.items():
+            if name not in schema.names:
+                raise DistillguardError(f"{f}: events lack column {name}")
+            if not ok(schema.field(name).type):
+                raise DistillguardError(f"{f}: events column {name} is {schema.field(name).type}, not {kind}")
