@@ -23,6 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "fuzz"))
+sys.path.insert(0, str(ROOT / "src"))  # this checkout's code, not whatever the venv points at
 
 #: How often a crashed target's child is restarted (with a new seed) for the rest of its budget.
 MAX_RESTARTS = 3

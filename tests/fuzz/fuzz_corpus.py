@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+SRC = Path(__file__).resolve().parents[2] / "src"
 #: Longest a corpus command may run (the 100,000-indicator bundle took 86 s before a cap).
 CASE_TIMEOUT_S = 300.0
 #: The issue's nesting depth (segfaulted DuckDB's to_json) and id length (slowed scans 2.8x).
@@ -62,7 +63,9 @@ class Case:
 
 def cli(args: list[str], cwd: Path, timeout: float = CASE_TIMEOUT_S) -> Run:
     """``distillguard ARGS`` in a fresh interpreter (the venv's), output captured."""
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "PYTHONFAULTHANDLER": "0"}
+    # this checkout's code, whatever the environment's editable install points at
+    path = os.pathsep.join(p for p in (str(SRC), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "PYTHONPATH": path}
     started = time.perf_counter()
     try:
         proc = subprocess.run(
