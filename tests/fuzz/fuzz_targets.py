@@ -797,6 +797,10 @@ def evaluate_inputs(draw: st.DrawFn) -> dict[str, Any]:
         "drop": drop,
         "labels_csv": draw(st.booleans()),
         "events": draw(st.integers(0, 2)) == 0,
+        # a hand-made events directory: a column of the wrong type, or an empty part file
+        "events_kind": draw(
+            st.sampled_from(["good", "good", "good", "text_timestamp", "int_account", "empty"])
+        ),
         "n_accounts": len(accounts),
     }
 
@@ -816,8 +820,8 @@ def _column(values: list[Any], name: str) -> pa.Array:
     return arr
 
 
-def _events_for(tmp: Path, account_ids: list[Any]) -> Path:
-    ids = [a for a in account_ids if isinstance(a, str)]
+def _events_for(tmp: Path, account_ids: list[Any], kind: str) -> Path:
+    ids = [a for a in account_ids if isinstance(a, str)] if kind != "empty" else []
     from distillguard.schema import EVENT_SCHEMA
 
     cols = ["event_id", "timestamp", "account_id", "model", "input_tokens", "output_tokens"]
@@ -827,6 +831,10 @@ def _events_for(tmp: Path, account_ids: list[Any]) -> Path:
             rows[c].append(v)
     rows["timestamp"] = pa.array(rows["timestamp"], pa.int64()).view(pa.timestamp("us", tz="UTC"))
     table = pa.table(rows, schema=pa.schema([EVENT_SCHEMA.field(c) for c in cols]))
+    if kind == "text_timestamp":
+        table = table.set_column(1, "timestamp", table["timestamp"].cast(pa.string()))
+    elif kind == "int_account":
+        table = table.set_column(2, "account_id", pa.array(range(table.num_rows), pa.int64()))
     day = tmp / "ev" / "events" / "day=2026-01-01"
     day.mkdir(parents=True)
     pq.write_table(table, day / "part-0.parquet")
@@ -863,7 +871,8 @@ def check_evaluate(case: dict[str, Any], tmp: Path) -> None:
     else:
         labels_path = tmp / "labels.parquet"
         pq.write_table(labels, labels_path)
-    events = _events_for(tmp, [r["account_id"] for r in case["labels"]]) if case["events"] else None
+    ids = [r["account_id"] for r in case["labels"]]
+    events = _events_for(tmp, ids, case["events_kind"]) if case["events"] else None
     try:
         report = evaluate(labels_path, scan, events=events, out=tmp / "eval.json")
     except DistillguardError as err:
