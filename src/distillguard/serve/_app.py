@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -106,6 +107,8 @@ def build_runtime(
 ) -> Runtime:
     init_state(state)
     paths = serve_paths(state)
+    for leftover in (paths["tmp"], paths["root"] / "batch"):  # a killed server's request files
+        shutil.rmtree(leftover, ignore_errors=True)
     paths["tmp"].mkdir(parents=True, exist_ok=True)
     metrics = Metrics.create()
     secret = load_or_create_secret(paths["webhook_secret"]) if params.webhook_urls else b""
