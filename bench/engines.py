@@ -1,15 +1,19 @@
-"""Feature-stage speed of each Ibis backend on one events directory (a Markdown table).
+"""Each Ibis backend on one events directory: seconds per stage, and agreement with DuckDB.
 
-The features are written once as Ibis expressions (``distillguard.features``); this runs the
-same ``build_timeline`` on every backend that is installed and can compile it, and prints
-seconds and rows (accounts at the final checkpoint, and all (account, checkpoint) rows):
+The features are Ibis expressions (``distillguard.features``); the detectors and scoring run
+on each backend's feature table. For every backend this prints the seconds of each stage
+(the feature build steps, materializing the features, each detector family, scoring and
+the campaign step), then whether its features and its verdicts (``account_id``, ``score``,
+``verdict``, ``campaign_id``) are identical to DuckDB's:
 
-    .venv/bin/python bench/engines.py                       # simulate tiny into a temp dir
-    .venv/bin/python bench/engines.py /tmp/s2/small-0 --backends duckdb --replay
+    .venv/bin/python bench/engines.py                          # simulate tiny into a temp dir
+    .venv/bin/python bench/engines.py --scenario small         # simulate small (seed 0)
+    .venv/bin/python bench/engines.py /tmp/s2/small-0 --backends duckdb,pyspark
 
-DuckDB runs as in a scan: the normalized events are registered on the scan's connection
-(that time is reported apart). The other backends get the same normalized rows as Arrow
-(loading them is not timed). A backend that cannot run the expressions gets a row saying why.
+It exits 1 when a backend fails at any stage (the error is printed) or disagrees with DuckDB:
+a stage that does not run on a backend is a failure, not a footnote. DuckDB runs as in a
+scan (the events are registered on the scan's connection). The other backends get the same
+normalized rows as Arrow (their loading is the ``load`` stage).
 """
 
 from __future__ import annotations
@@ -19,51 +23,131 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
-BACKENDS = ("duckdb", "polars", "pyspark")
+BACKENDS = ("duckdb", "pyspark", "polars")
+#: Backends run when ``--backends`` is not given (Polars cannot compile the features: see
+#: docs/engines.md; ask for it explicitly to see why).
+DEFAULT_BACKENDS = ("duckdb", "pyspark")
+#: Columns of the verdicts compared across backends (as in accounts.parquet).
+VERDICT_COLUMNS = ("account_id", "score", "verdict", "campaign_id")
 
 
-def _events(path: Path | None, tmp: str) -> Path:
+def _events(path: Path | None, scenario: str, seed: int, tmp: str) -> Path:
     if path is not None:
         return path
-    out = Path(tmp) / "tiny"
+    out = Path(tmp) / f"{scenario}-{seed}"
     exe = Path(sys.executable).with_name("distillguard")
-    subprocess.run([str(exe), "simulate", "-s", "tiny", "-o", str(out), "-q"], check=True)
+    cmd = [str(exe), "simulate", "-s", scenario, "--seed", str(seed), "-o", str(out), "-q"]
+    subprocess.run(cmd, check=True)
     return out
 
 
 def _spark() -> Any:
     from pyspark.sql import SparkSession
 
-    return (
+    spark = (
         SparkSession.builder.master("local[2]")
         .appName("distillguard-bench-engines")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.ui.showConsoleProgress", "false")
         .getOrCreate()
     )
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def spark_safe(table: Any) -> Any:
+    """``table`` with its unsigned 64-bit columns (prompt and system hashes) as signed ones,
+    bit for bit: Spark has no unsigned integers, and a safe cast fails on every hash at or
+    above 2**63. Equal hashes stay equal and distinct ones distinct, which is all a hash is
+    used for."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cols = [
+        pc.cast(table[f.name], pa.int64(), safe=False) if f.type == pa.uint64() else table[f.name]
+        for f in table.schema
+    ]
+    return pa.table(cols, names=table.column_names)
 
 
 def _backend(name: str, normalized: Any) -> Any:
     """An Ibis backend of ``name`` holding the normalized events as table ``ev``."""
     import ibis
-    import pyarrow as pa
 
     if name == "polars":
         con = ibis.polars.connect()
         con.create_table("ev", normalized)
         return con
     spark = _spark()
-    signed = pa.schema([f.with_type(pa.int64()) if f.type == pa.uint64() else f for f in normalized.schema])
-    spark.createDataFrame(normalized.cast(signed)).createOrReplaceTempView("ev")
+    spark.createDataFrame(spark_safe(normalized)).createOrReplaceTempView("ev")
     return ibis.pyspark.connect(spark)
 
 
-def run(events_dir: Path, backends: list[str], replay: bool) -> list[tuple[str, str, str, str, str]]:
-    from distillguard.features import FeatureParams, build_timeline, register_events
+def run_backend(name: str, con: Any, normalized: Any, cps: list, has_prompts: bool) -> dict[str, Any]:
+    """Run every stage on backend ``name``; ``{"stages": {stage: s}, "features", "verdicts",
+    "error"}`` (``error`` is the traceback of the stage that failed, stages after it not run)."""
+    from distillguard.campaigns import find_campaigns
+    from distillguard.detectors import DetectionContext, default_detectors
+    from distillguard.detectors.base import concat_signals
+    from distillguard.features import FeatureParams, build_timeline
+    from distillguard.scan import DetectionParams
+    from distillguard.scoring import accounts_table, score_accounts
+
+    out: dict[str, Any] = {"stages": {}, "features": None, "verdicts": None, "error": None}
+    stage = "load"
+
+    def timed(label: str, fn: Any) -> Any:
+        nonlocal stage
+        stage = label
+        started = time.perf_counter()
+        value = fn()
+        out["stages"][label] = time.perf_counter() - started
+        return value
+
+    try:
+        target = con if name == "duckdb" else timed("load", lambda: _backend(name, normalized))
+        p = DetectionParams().resolved()
+        tl = timed("features: build", lambda: build_timeline(target, "ev", cps, FeatureParams()))
+        for step, seconds in tl.timings.items():
+            out["stages"][f"  features: {step}"] = seconds
+        ctx = timed("features: collect", lambda: DetectionContext.at(tl, None, has_prompts=has_prompts))
+        out["features"] = ctx.features
+        tables = []
+        for det in p.detectors or default_detectors():
+            if det.needs_prompts and not ctx.has_prompts:
+                continue
+            tables.append(timed(f"detect: {det.family}", lambda det=det: det.detect(ctx)))
+        signals = concat_signals(tables)
+        first = timed("scoring", lambda: score_accounts(ctx.features, signals, p.scoring))
+        result = timed("campaigns", lambda: find_campaigns(ctx, signals, p.scoring, p.campaigns, first=first))
+        acc = accounts_table(ctx.features, result.scored, result.campaign_of, {})
+        out["verdicts"] = acc.select(list(VERDICT_COLUMNS))
+    except Exception:
+        out["error"] = f"{stage}: " + traceback.format_exc()
+    return out
+
+
+def _differs(a: Any, b: Any) -> str:
+    """'' when the two Arrow tables hold the same values, else a short description."""
+    if a is None or b is None:
+        return "not computed"
+    if a.column_names != b.column_names:
+        return f"columns differ: {sorted(set(a.column_names) ^ set(b.column_names))}"
+    if a.num_rows != b.num_rows:
+        return f"{a.num_rows:,} rows vs {b.num_rows:,}"
+    bad = [c for c in a.column_names if a[c].to_pylist() != b[c].to_pylist()]
+    return f"values differ in {bad}" if bad else ""
+
+
+def run(events_dir: Path, backends: list[str], replay: bool) -> int:
+    """Run and print the tables; the exit status (1 when a backend failed or disagreed)."""
+    from distillguard.features import register_events
     from distillguard.features._source import load_events
     from distillguard.scan import _checkpoints, connect
     from distillguard.scoring import ReplaySchedule
@@ -72,37 +156,57 @@ def run(events_dir: Path, backends: list[str], replay: bool) -> list[tuple[str, 
     cps = _checkpoints(loaded.events, ReplaySchedule()) if replay else []
     con = connect()
     started = time.perf_counter()
-    n_events = register_events(
-        con, loaded.events, "ev", checkpoints_ms=[int(c.timestamp() * 1000) for c in cps]
-    )
+    cps_ms = [int(c.timestamp() * 1000) for c in cps]
+    n_events = register_events(con, loaded.events, "ev", checkpoints_ms=cps_ms)
     register_s = time.perf_counter() - started
     normalized = con.sql("SELECT * FROM ev").to_arrow_table() if set(backends) - {"duckdb"} else None
-    rows = []
+    results = {}
     for name in backends:
-        try:
-            target = con if name == "duckdb" else _backend(name, normalized)
-            started = time.perf_counter()
-            tl = build_timeline(target, "ev", cps, FeatureParams())
-            accounts = tl.at().num_rows
-            seconds = time.perf_counter() - started
-            all_rows = tl.expr.count().to_pyarrow().as_py()
-            note = f"+{register_s:.2f} s register_events" if name == "duckdb" else "Arrow input not timed"
-            rows.append((name, f"{seconds:.2f}", f"{accounts:,}", f"{all_rows:,}", note))
-        except Exception as exc:  # a backend that cannot run is reported, not fatal
-            rows.append((name, "-", "-", "-", f"unavailable: {type(exc).__name__}: {str(exc)[:90]}"))
+        results[name] = run_backend(name, con, normalized, cps, loaded.has_prompts)
+        if name == "duckdb":
+            results[name]["stages"] = {"load": register_s, **results[name]["stages"]}
     print(f"\n{n_events:,} events from {events_dir}, {len(cps)} replay checkpoints\n")
-    print("| backend | features s | accounts | (account, checkpoint) rows | note |")
-    print("|---|---:|---:|---:|---|")
-    for r in rows:
-        print("| " + " | ".join(r) + " |")
-    return rows
+    stages = list(dict.fromkeys(s for r in results.values() for s in r["stages"]))
+    print("| stage | " + " | ".join(f"{b} s" for b in backends) + " |")
+    print("|---|" + "---:|" * len(backends))
+    for s in stages:
+        cells = [f"{results[b]['stages'][s]:.2f}" if s in results[b]["stages"] else "-" for b in backends]
+        print(f"| {s} | " + " | ".join(cells) + " |")
+    status = 0
+    base = results.get("duckdb")
+    print()
+    for name in backends:
+        r = results[name]
+        if r["error"]:
+            status = 1
+            print(f"{name}: FAILED at {r['error']}")
+        elif name == "duckdb" or base is None:
+            print(f"{name}: ran every stage")
+        if name == "duckdb" or base is None:
+            continue
+        for what in ("features", "verdicts"):
+            if r[what] is None and r["error"]:
+                continue
+            diff = _differs(base[what], r[what])
+            status |= bool(diff)
+            print(f"{name}: {what} {'DIFFER from duckdb: ' + diff if diff else 'identical to duckdb'}")
+    if base is not None and base["verdicts"] is not None:
+        counts: dict[str, int] = {}
+        for v in base["verdicts"]["verdict"].to_pylist():
+            counts[v] = counts.get(v, 0) + 1
+        print(f"duckdb verdicts: {counts}")
+    return status
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("events", nargs="?", type=Path, help="event directory (default: simulate tiny)")
+    ap.add_argument("events", nargs="?", type=Path, help="event directory (default: simulate --scenario)")
+    ap.add_argument("--scenario", default="tiny", help="scenario to simulate when no directory is given")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the simulated scenario")
     ap.add_argument(
-        "--backends", default=",".join(BACKENDS), help="comma-separated subset of " + ",".join(BACKENDS)
+        "--backends",
+        default=",".join(DEFAULT_BACKENDS),
+        help="comma-separated subset of " + ",".join(BACKENDS),
     )
     ap.add_argument(
         "--replay", action="store_true", help="with the replay checkpoints (default: whole input only)"
@@ -113,7 +217,8 @@ def main() -> None:
     if unknown:
         ap.error(f"unknown backends {sorted(unknown)}")
     with tempfile.TemporaryDirectory(prefix="dg-bench-engines-") as tmp:
-        run(_events(args.events, tmp), backends, args.replay)
+        status = run(_events(args.events, args.scenario, args.seed, tmp), backends, args.replay)
+    sys.exit(status)
 
 
 if __name__ == "__main__":
