@@ -4,8 +4,9 @@ STUB OF THE LITELLM SIDE: LiteLLM is not a dependency of the project (a 44 MB wh
 its own dependency tree), so these tests call the hook's ``async_pre_call_hook`` the way
 the LiteLLM proxy does (``user_api_key_dict``, ``cache``, ``data``, ``call_type``) with a
 stand-in key object and a request dict. The distillguard side is real: a server
-subprocess answers the lookups. When ``litellm`` is importable, the last test also checks
-the hook is a real ``litellm.integrations.custom_logger.CustomLogger``.
+subprocess answers the lookups. When ``litellm`` and its proxy dependencies are importable,
+the last test runs the hook through LiteLLM's own ``ProxyLogging.pre_call_hook`` (checked
+by hand with litellm 1.110.2 in a separate venv; skipped in the project's).
 """
 
 from __future__ import annotations
@@ -105,6 +106,25 @@ def test_hook_fails_open_or_closed_when_the_detector_is_unreachable(server):
     assert err.value.status_code == 503
 
 
-def test_hook_is_a_litellm_custom_logger_when_litellm_is_installed():
-    custom_logger = pytest.importorskip("litellm.integrations.custom_logger")
-    assert issubclass(_example().DistillguardHook, custom_logger.CustomLogger)
+def test_hook_through_litellm_proxy_logging_when_litellm_is_installed(server):
+    """The real interface: LiteLLM's ProxyLogging.pre_call_hook runs the registered callback."""
+    litellm = pytest.importorskip("litellm")
+    proxy_utils = pytest.importorskip("litellm.proxy.utils")  # needs LiteLLM's proxy dependencies
+    from litellm.caching.dual_cache import DualCache
+    from litellm.proxy._types import UserAPIKeyAuth
+
+    srv, tokens = server
+    hook = _example().DistillguardHook(srv.url, tokens["read"], timeout_s=10)
+    assert isinstance(hook, litellm.integrations.custom_logger.CustomLogger)
+    litellm.callbacks = [hook]
+    proxy = proxy_utils.ProxyLogging(user_api_key_cache=DualCache())
+    data = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 8000}
+
+    async def pre_call(user: str) -> dict:
+        return await proxy.pre_call_hook(UserAPIKeyAuth(user_id=user), dict(data), "completion")
+
+    assert asyncio.run(pre_call("ok"))["max_tokens"] == 8000
+    assert asyncio.run(pre_call("deg"))["reasoning_effort"] == "low"
+    with pytest.raises(Exception) as err:
+        asyncio.run(pre_call("bad"))
+    assert err.value.status_code == 403
