@@ -147,6 +147,20 @@ def _increments(state: Path) -> list[tuple]:
         con.close()
 
 
+def _server_side(metrics: str, route: str) -> str:
+    """p50/p99 upper bucket bounds of a route's latency histogram (Prometheus text)."""
+    buckets = []
+    for line in metrics.splitlines():
+        if line.startswith("dg_http_request_seconds_bucket{") and f'route="{route}"' in line:
+            le = line.split('le="', 1)[1].split('"', 1)[0]
+            buckets.append((float(le), float(line.rsplit(" ", 1)[1])))
+    if not buckets or buckets[-1][1] == 0:
+        return "no samples"
+    total = buckets[-1][1]
+    pick = lambda q: next(le for le, n in buckets if n >= q * total)  # noqa: E731
+    return f"p50 <= {pick(0.5) * 1000:g} ms, p99 <= {pick(0.99) * 1000:g} ms over {total:,.0f} lookups"
+
+
 def _pct(values: list[float], q: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, int(q * len(s)))] if s else float("nan")
@@ -264,6 +278,7 @@ def main() -> int:
         result = q.get(timeout=max(30.0, span + 60 - (time.perf_counter() - start)))
         loader.join(10)
         status = srv.call("GET", "/v1/admin/status", tok)[1]
+        metrics = srv.call("GET", "/metrics", tok)[1].decode()
     finally:
         stop.set()
         if loader.is_alive():
@@ -281,6 +296,8 @@ def main() -> int:
         f" errors {result['errors']}; latency p50 {_pct(lat, 0.5):.2f} ms, p99 {_pct(lat, 0.99):.2f} ms,"
         f" max {max(lat):.1f} ms"
     )
+    inside = _server_side(metrics, "/v1/accounts/{account_id}/risk")
+    print(f"  server-side (ASGI entry to response, /metrics histogram): {inside}")
     print(f"webhooks received: {hooks.types}")
     incs = _increments(state)
     if incs:
