@@ -177,6 +177,8 @@ def main() -> int:
     ap.add_argument("--tick", type=float, default=0.25, help="wall seconds between replay posts")
     ap.add_argument("--interval", type=float, default=5.0, help="server increment interval (s)")
     ap.add_argument("--rate", type=float, default=1000.0, help="risk lookups per second")
+    ap.add_argument("--decode-workers", type=int, default=0, help="server's --decode-workers")
+    ap.add_argument("--ingest-only", action="store_true", help="stop after the ingest measurement")
     ap.add_argument("--max-seconds", type=float, default=400.0, help="bound on the replay phase")
     args = ap.parse_args()
 
@@ -201,16 +203,19 @@ def main() -> int:
         shutil.rmtree(work / old, ignore_errors=True)
     state = work / "state-ingest"
     tok = make_tokens(state)["all"]
-    srv = Server(state, interval=3600)
+    decode = ["--decode-workers", str(args.decode_workers)]
+    srv = Server(state, interval=3600, extra=decode)
     try:
         secs, accepted = ingest_rate(lines, srv.port, tok, args.batch, args.senders)
     finally:
         srv.stop()
     print(
         f"ingest: {accepted:,} events accepted (fsync'ed) in {secs:.2f} s = {accepted / secs:,.0f} events/s"
-        f" ({args.batch} per request, {args.senders} connections)"
+        f" ({args.batch} per request, {args.senders} connections, decode workers {args.decode_workers})"
     )
 
+    if args.ingest_only:
+        return 0
     # 2. live replay + risk load ------------------------------------------------------------
     campaigns: dict[str, set[str]] = {}
     for row in labels:
@@ -224,7 +229,7 @@ def main() -> int:
     hooks = _Hooks()
     state = work / "state-live"
     tok = make_tokens(state)["all"]
-    srv = Server(state, interval=args.interval, extra=["--webhook", hooks.url])
+    srv = Server(state, interval=args.interval, extra=["--webhook", hooks.url, *decode])
     ids = [r["account_id"] for r in labels] + [f"unknown-{i}" for i in range(100)]
     t0_sim = ts[0]
     span = (ts[-1] - ts[0]) / args.speedup + 2 * args.interval + 30

@@ -208,3 +208,25 @@ def test_risk_index_reads_the_state_scan(tmp_path):
     idx = RiskIndex.load(scan)
     assert idx.campaigns == {"C1": ["a"]}
     assert idx.lookup("a", ActionPolicy(), 1)["reasons"] == ["r1"]
+
+
+def test_decode_process_pool_gives_the_same_answers(tmp_path):
+    """``decode_workers`` > 0 validates in other processes: same counts, same one-line 400."""
+    from fastapi.testclient import TestClient
+
+    state = tmp_path / "state"
+    tokens = make_tokens(state)
+    rt = build_runtime(state, ServeParams(decode_workers=1), background=False)
+    try:
+        with TestClient(create_app(rt)) as client:
+            h = _auth(tokens["ingest"])
+            lines = ndjson(make_events(10)).decode().splitlines()
+            lines[2] = "{oops"
+            r = client.post("/v1/events", content=("\n".join(lines) + "\n").encode(), headers=h)
+            assert r.status_code == 200 and (r.json()["accepted"], r.json()["quarantined"]) == (9, 1)
+            r = client.post("/v1/events", content=b"nothing here\n", headers=h)
+            assert r.status_code == 400 and "no line of the body is a JSON object" in r.json()["error"]
+    finally:
+        rt.decode_pool.shutdown(wait=True)
+    seg = read_segment(next(serve_paths(state)["wal"].glob("seg-*.open")))
+    assert sum(t.num_rows for t in seg.events) == 9

@@ -79,6 +79,7 @@ class Runtime:
     metrics: Metrics
     webhooks: Webhooks
     worker: IncrementWorker | None = None
+    decode_pool: Any = None  #: a ProcessPoolExecutor when ``decode_workers`` > 0
     index: RiskIndex = field(default_factory=RiskIndex.empty)
     started_at: float = field(default_factory=time.time)
 
@@ -146,10 +147,22 @@ def build_runtime(
         on_index=rt.swap_index,
         on_result=on_result,
     )
+    if params.decode_workers:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        ctx = multiprocessing.get_context("spawn")  # no fork of a process with running threads
+        rt.decode_pool = ProcessPoolExecutor(params.decode_workers, mp_context=ctx)
+        for _ in range(params.decode_workers):  # import the validator in each before traffic arrives
+            rt.decode_pool.submit(_warm_up)
     if background:
         rt.worker.start()
         rt.webhooks.start()
     return rt
+
+
+def _warm_up() -> None:
+    import distillguard.ingest._run  # noqa: F401
 
 
 def denial(tokens: TokenStore, authorization: str, scope: str) -> tuple[int, str] | None:
@@ -265,6 +278,14 @@ def create_app(rt: Runtime) -> Any:
             {"status": "ok", "accounts": len(rt.index.accounts), "increment": rt.index.increment}
         )
 
+    async def decode(fn: Any, *args: Any) -> Decoded:
+        """Validate a body in the decode process pool when there is one, else in a thread."""
+        if rt.decode_pool is None:
+            return await run_in_threadpool(fn, *args)
+        import asyncio
+
+        return await asyncio.get_running_loop().run_in_executor(rt.decode_pool, fn, *args)
+
     async def _body(request: Request) -> bytes:
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > params.max_body_bytes:
@@ -299,7 +320,7 @@ def create_app(rt: Runtime) -> Any:
         request_id = uuid.uuid4().hex[:16]
         try:
             body = await _body(request)
-            decoded = await run_in_threadpool(
+            decoded = await decode(
                 decode_ndjson, serve_paths(rt.state)["tmp"], body, f"http:/v1/events:{request_id}"
             )
         except BadBody as err:
@@ -313,7 +334,7 @@ def create_app(rt: Runtime) -> Any:
         ctype = request.headers.get("content-type", "")
         try:
             body = await _body(request)
-            decoded = await run_in_threadpool(
+            decoded = await decode(
                 decode_otlp, serve_paths(rt.state)["tmp"], body, ctype, f"http:/v1/traces:{request_id}"
             )
         except BadBody as err:

@@ -48,6 +48,9 @@ def serve(
     infra: Path = typer.Option(None, "--infra", help="Offline IP feeds for scoring (as scan --infra)."),
     lateness: float = typer.Option(None, "--allowed-lateness", help="Hours of lateness merged (state)."),
     webhook: list[str] = typer.Option(None, "--webhook", help="Webhook receiver URL (repeatable)."),
+    decode_workers: int = typer.Option(
+        None, "--decode-workers", help="Processes validating request bodies (default 0: threads)."
+    ),
 ) -> None:
     """Run the server until interrupted."""
     if ctx.invoked_subcommand is not None:
@@ -66,6 +69,7 @@ def serve(
         config,
         increment_interval_s=interval,
         webhook_urls=tuple(webhook) if webhook else None,
+        decode_workers=decode_workers,
     )
     run_server(
         state,

@@ -35,6 +35,9 @@ class BadBody(Exception):
         super().__init__(message)
         self.status = status
 
+    def __reduce__(self) -> tuple[type, tuple[str, int]]:  # crosses the decode process pool
+        return (BadBody, (str(self), self.status))
+
 
 @dataclass
 class Decoded:

@@ -47,3 +47,5 @@ def run_server(
         rt.worker.stop()
         rt.webhooks.stop()
         rt.wal.close()
+        if rt.decode_pool is not None:
+            rt.decode_pool.shutdown(wait=False, cancel_futures=True)
