@@ -130,7 +130,9 @@ def connect(
     """
     import duckdb
 
-    config: dict[str, Any] = {}
+    # DuckDB draws a progress bar on stdout for long queries: it would corrupt ``--json``
+    # output and piped logs (the scan reports its own progress on stderr)
+    config: dict[str, Any] = {"enable_progress_bar": False}
     if memory_gb is not None:
         config["memory_limit"] = f"{int(memory_gb * 1024)}MiB"
     database = ":memory:"

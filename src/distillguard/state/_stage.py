@@ -112,7 +112,7 @@ def stage(
     out = Staged()
     floor = None if watermark is None else watermark - allowed_lateness
     writer = DayPartitionWriter(staging / "events")
-    con = duckdb.connect()
+    con = duckdb.connect(config={"enable_progress_bar": False})
     try:
         for batch in batches:
             table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
