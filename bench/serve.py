@@ -172,7 +172,10 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--work", type=Path, default=None)
     ap.add_argument("--batch", type=int, default=5000, help="events per ingest request")
-    ap.add_argument("--senders", type=int, default=2, help="concurrent ingest connections")
+    ap.add_argument("--senders", type=int, default=4, help="concurrent ingest connections")
+    ap.add_argument(
+        "--repeat", type=int, default=3, help="ingest phase: send the events this many times (new ids)"
+    )
     ap.add_argument("--speedup", type=float, default=3600.0, help="replayed seconds per wall second")
     ap.add_argument("--tick", type=float, default=0.25, help="wall seconds between replay posts")
     ap.add_argument("--interval", type=float, default=5.0, help="server increment interval (s)")
@@ -206,7 +209,12 @@ def main() -> int:
     decode = ["--decode-workers", str(args.decode_workers)]
     srv = Server(state, interval=3600, extra=decode)
     try:
-        secs, accepted = ingest_rate(lines, srv.port, tok, args.batch, args.senders)
+        copies = [
+            ln.replace(b'"event_id": "', f'"event_id": "r{k}-'.encode(), 1)
+            for k in range(args.repeat)
+            for ln in lines
+        ]
+        secs, accepted = ingest_rate(copies, srv.port, tok, args.batch, args.senders)
     finally:
         srv.stop()
     print(

@@ -153,8 +153,9 @@ def build_runtime(
 
         ctx = multiprocessing.get_context("spawn")  # no fork of a process with running threads
         rt.decode_pool = ProcessPoolExecutor(params.decode_workers, mp_context=ctx)
-        for _ in range(params.decode_workers):  # import the validator in each before traffic arrives
-            rt.decode_pool.submit(_warm_up)
+        # import the validator in each before the port opens (spawned workers start cold)
+        for fut in [rt.decode_pool.submit(_warm_up) for _ in range(params.decode_workers)]:
+            fut.result()
     if background:
         rt.worker.start()
         rt.webhooks.start()

@@ -85,8 +85,8 @@ class ServeParams:
     increment_timeout_s: float = param(3600.0, "an increment subprocess running longer than this is killed")
     decode_workers: int = param(
         0,
-        "processes that validate request bodies (0: threads of the server process, bound by one"
-        " interpreter's lock; N spreads ingest validation over N cores)",
+        "processes that validate request bodies (0: threads of the server process). For machines"
+        " with cores to spare; on the 2-core bench machine N=2 measured slower than threads",
     )
     webhook_urls: tuple[str, ...] = field(default=(), metadata={"doc": "receivers of webhook events"})
     actions: ActionPolicy = field(default_factory=ActionPolicy, metadata={"doc": "verdict -> action"})
