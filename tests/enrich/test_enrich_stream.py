@@ -82,3 +82,34 @@ def test_all_null_prompts_and_empty_stream() -> None:
     assert new["prompt_hash"].null_count == 50 and new["template_id"].null_count == 50
     empty = StreamEnricher()
     assert empty.finish().num_rows == 0
+
+
+def test_batches_spill_to_parquet_and_memory_stays_flat(tmp_path) -> None:
+    """Each hashed batch goes to a Parquet file: Arrow memory does not grow with the events
+    added (only with new distinct texts), and the spilled result is still one-pass ``enrich``."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    table = _events(3000, seed=5)
+    copies = [
+        table.set_column(0, "event_id", pc.binary_join_element_wise(table["event_id"], f"c{i}", "-"))
+        for i in range(8)
+    ]
+    se = StreamEnricher(spill_dir=tmp_path)
+    se.add(copies[0])  # every distinct text is in the catalog from here on
+    held = pa.total_allocated_bytes()
+    for copy in copies[1:]:
+        se.add(copy)
+    assert pa.total_allocated_bytes() - held < table.nbytes / 4  # kept batches would be ~3x table
+    files = sorted(tmp_path.rglob("*.parquet"))
+    assert len(files) == 8 and sum(pq.read_metadata(f).num_rows for f in files) == 8 * 3000
+    assert not any("prompt" in pq.read_schema(f).names for f in files)  # no raw text on disk
+    spilled = se.finish_spilled()
+    assert spilled.rows == 8 * 3000 and spilled.prompt_text.num_rows == se.distinct["prompt"]
+    whole = pa.concat_tables(copies)
+    old, new = enrich(whole), spilled.to_table()
+    for name in old.column_names:
+        if name not in ("prompt", "system_prompt"):
+            assert old.column(name).equals(new.column(name)), name
+    spilled.remove()
+    assert not list(tmp_path.rglob("*.parquet"))

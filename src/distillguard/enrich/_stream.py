@@ -8,11 +8,13 @@ one template with few payloads, and 10M simulated events carry ~200K distinct pr
 
 So :class:`StreamEnricher` takes batches one at a time and, per batch, replaces the prompt
 texts by 64-bit hashes (``prompt_hash`` / ``system_hash``), annotates client IPs on distinct
-values, and files each *new* distinct text in a catalog. :meth:`StreamEnricher.finish`
-runs the template / family / frame / tag computation once over the catalog - the exact
-set of distinct texts one-pass ``enrich`` sees, so family ids are identical - and joins
-the per-text results back to each stored batch by hash. Raw text never outlives its batch
-except once per distinct value.
+values, files each *new* distinct text in a catalog and writes the batch (no raw text) to a
+Parquet file in a scratch directory: nothing per event stays in memory. :meth:`finish_spilled`
+runs the template / family / frame / tag computation once over the catalog - the exact set
+of distinct texts one-pass ``enrich`` sees, so family ids are identical - and returns
+:class:`~._spilled.SpilledEvents`: the Parquet batches plus one small table per text field,
+joined back to the events by hash inside DuckDB. Raw text never outlives its batch except
+once per distinct value.
 
 Hash: DuckDB's ``hash()`` of the text (UBIGINT), vectorized and the exact value the
 features view computed from raw text before, so detector inputs are unchanged. It is an
@@ -21,19 +23,33 @@ in-process join key, not a cross-run identifier (that is ``template_id``'s job).
 
 from __future__ import annotations
 
+import datetime as dt
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from distillguard.enrich._enrich import EnrichParams, _builtin_infra, _col, template_columns
+from distillguard.enrich._spilled import ROW_COLUMN, SpilledEvents, TagSpec
 from distillguard.enrich.ip_infra import IP_COLUMNS, IpInfra
-from distillguard.enrich.tags import capability_of, default_rules, field_hits
+from distillguard.enrich.tags import default_rules, field_hits
 
 #: Text columns replaced by hashes; name -> hash column name.
 HASHED_TEXT: dict[str, str] = {"prompt": "prompt_hash", "system_prompt": "system_hash"}
+#: Rows per Parquet row group of a spilled batch: DuckDB reads row groups in parallel, and
+#: this is its own row-group size.
+SPILL_ROW_GROUP_ROWS = 122_880
+#: Codec of the spilled batches: written and read once, so speed beats size (lz4 writes
+#: about twice as fast as zstd for ~1.4x the bytes).
+SPILL_COMPRESSION = "lz4"
+#: String columns unique per event, written without a Parquet dictionary (building one for
+#: them costs write time and saves nothing); every other string column gets one.
+SPILL_PLAIN_COLUMNS: tuple[str, ...] = ("event_id", "conversation_id")
 
 
 def text_hashes(con: Any, texts: pa.Array) -> np.ndarray:
@@ -76,28 +92,24 @@ class _Catalog:
         return hashes, texts
 
 
-def _lookup(side: dict[str, Any], column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """(catalog row per event, valid mask) for a batch's hash column."""
-    keys_sorted, order = side["keys"], side["order"]
-    hashes = column.combine_chunks()
-    valid = hashes.is_valid().to_numpy(zero_copy_only=False)
-    h = pc.fill_null(hashes, 0).to_numpy()
-    if len(keys_sorted) == 0:
-        return np.zeros(len(h), dtype=np.int64), np.zeros(len(h), dtype=bool)
-    pos = np.minimum(np.searchsorted(keys_sorted, h), len(keys_sorted) - 1)
-    return order[pos], valid
-
-
 class StreamEnricher:
-    """Feed event batches with :meth:`add`, get the enriched table from :meth:`finish`.
+    """Feed event batches with :meth:`add`; get the enriched events from :meth:`finish_spilled`
+    (on disk, for DuckDB) or :meth:`finish` (one Arrow table, for small inputs and tests).
 
     Output columns: the input's columns minus ``prompt`` / ``system_prompt``, then
     ``prompt_hash`` / ``system_hash`` (uint64, null for null text), then exactly the
     columns :func:`enrich` appends (IP, template, tag, ``capability``) with identical values.
+    ``spill_dir`` is where the hashed batches are written (a fresh directory inside it; a
+    private temporary directory when None).
     """
 
     def __init__(
-        self, infra: IpInfra | None = None, *, minhash_seed: int = 0, params: EnrichParams | None = None
+        self,
+        infra: IpInfra | None = None,
+        *,
+        minhash_seed: int = 0,
+        params: EnrichParams | None = None,
+        spill_dir: str | Path | None = None,
     ) -> None:
         import duckdb
 
@@ -107,18 +119,27 @@ class StreamEnricher:
         self._con = duckdb.connect()
         self._con.execute("SET preserve_insertion_order = true")
         self._catalogs = {name: _Catalog() for name in HASHED_TEXT}
-        self._batches: list[pa.Table] = []
+        if spill_dir is not None:
+            Path(spill_dir).mkdir(parents=True, exist_ok=True)
+        self._tmp: tempfile.TemporaryDirectory[str] | None = tempfile.TemporaryDirectory(
+            prefix="dg-enrich-", dir=spill_dir
+        )
+        self._files: list[Path] = []
+        self._schemas: list[pa.Schema] = []
         self.rows = 0  #: events added
         self.rows_with_prompt = 0  #: events with non-null prompt text
         self.batches_seen = 0  #: non-empty batches added
         self.distinct = {name: 0 for name in HASHED_TEXT}  #: distinct texts per field (after finish)
+        self.time_range: tuple[dt.datetime, dt.datetime] | None = None  #: min/max ``timestamp``
 
     def add(self, batch: pa.Table | pa.RecordBatch) -> None:
-        """Hash and catalog the texts, annotate IPs; keep the batch without raw text."""
+        """Hash and catalog the texts, annotate IPs; spill the batch without raw text."""
         if isinstance(batch, pa.RecordBatch):
             batch = pa.Table.from_batches([batch])
         if batch.num_rows == 0:
             return
+        if self._tmp is None:
+            raise RuntimeError("StreamEnricher.add after finish")
         added: dict[str, pa.Array] = {}
         for text_col, hash_col in HASHED_TEXT.items():
             text = _col(batch, text_col, pa.string())
@@ -126,74 +147,94 @@ class StreamEnricher:
             uniq_h = text_hashes(self._con, enc.dictionary)
             self._catalogs[text_col].add(uniq_h, enc.dictionary)
             added[hash_col] = pa.array(uniq_h, pa.uint64()).take(enc.indices)
-        self.rows += batch.num_rows
-        self.batches_seen += 1
-        self.rows_with_prompt += batch.num_rows - added["prompt_hash"].null_count
+        n = batch.num_rows
+        self.rows_with_prompt += n - added["prompt_hash"].null_count
         ip = self.infra.annotate(_col(batch, "client_ip", pa.string()))
         added.update({name: ip.column(name).combine_chunks() for name in IP_COLUMNS.names})
+        added[ROW_COLUMN] = pa.array(np.arange(self.rows, self.rows + n, dtype=np.int64))
+        self._track_time(batch)
+        self.rows += n
+        self.batches_seen += 1
         drop = set(HASHED_TEXT) | set(added)
         keep = [f for f in batch.schema if f.name not in drop]
         arrays = [batch.column(f.name) for f in keep] + list(added.values())
         fields = keep + [pa.field(n, a.type) for n, a in added.items()]
-        self._batches.append(pa.Table.from_arrays(arrays, schema=pa.schema(fields, batch.schema.metadata)))
+        self._spill(pa.Table.from_arrays(arrays, schema=pa.schema(fields, batch.schema.metadata)))
+
+    def _track_time(self, batch: pa.Table) -> None:
+        if "timestamp" not in batch.column_names:
+            return
+        mm = pc.min_max(batch["timestamp"]).as_py()
+        if mm["min"] is None:
+            return
+        lo, hi = (mm["min"], mm["max"]) if self.time_range is None else self.time_range
+        self.time_range = (min(lo, mm["min"]), max(hi, mm["max"]))
+
+    def _spill(self, table: pa.Table) -> None:
+        assert self._tmp is not None
+        path = Path(self._tmp.name) / f"batch-{len(self._files):06d}.parquet"
+        strings = [f for f in table.schema if pa.types.is_string(f.type) or pa.types.is_dictionary(f.type)]
+        dictionary = [f.name for f in strings if f.name not in SPILL_PLAIN_COLUMNS]
+        pq.write_table(
+            table,
+            path,
+            row_group_size=SPILL_ROW_GROUP_ROWS,
+            compression=SPILL_COMPRESSION,
+            use_dictionary=dictionary,
+            write_statistics=False,
+        )
+        self._files.append(path)
+        self._schemas.append(table.schema)
 
     def close(self) -> None:
-        """Release the DuckDB connection used for hashing (idempotent)."""
+        """Release the hashing connection, and the spilled batches unless handed out (idempotent)."""
         self._con.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
 
-    def _per_text(self) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _per_text(self) -> tuple[pa.Table, pa.Table, TagSpec]:
         """Template columns and tag hits once per distinct prompt / system prompt."""
         rules = default_rules()
         p_hash, p_text = self._catalogs["prompt"].finish()
         tmpl, _ = template_columns(p_text, self.params, self.seed)
         s_hash, s_text = self._catalogs["system_prompt"].finish()
         self.distinct = {"prompt": len(p_hash), "system_prompt": len(s_hash)}
-        out = {}
+        tables = []
         for name, hashes, text, extra in (
             ("prompt", p_hash, p_text, tmpl),
             ("system_prompt", s_hash, s_text, {}),
         ):
-            order = np.argsort(hashes, kind="stable")
-            out[name] = {
-                "keys": hashes[order],
-                "order": order,
-                "hits": field_hits(text, name, rules),
-                "cols": extra,
-            }
-        return out["prompt"], out["system_prompt"]
+            cols: dict[str, pa.Array] = {HASHED_TEXT[name]: pa.array(hashes, pa.uint64()), **extra}
+            for rule, hits in field_hits(text, name, rules).items():
+                cols[TagSpec.hit_column(name, rule)] = pa.array(hits, pa.bool_())
+            tables.append(pa.table(cols))
+        return tables[0], tables[1], TagSpec.of(rules, tuple(tmpl))
+
+    def finish_spilled(self) -> SpilledEvents:
+        """The enriched events as spilled Parquet batches plus per-text tables (see ``SpilledEvents``)."""
+        if self._tmp is None:
+            raise RuntimeError("StreamEnricher.finish_spilled called twice")
+        prompt, system, spec = self._per_text()
+        schema = pa.unify_schemas(self._schemas, promote_options="permissive") if self._schemas else None
+        out = SpilledEvents(
+            files=list(self._files),
+            schema=schema,
+            prompt_text=prompt,
+            system_text=system,
+            spec=spec,
+            rows=self.rows,
+            time_range=self.time_range,
+            _owner=self._tmp,
+        )
+        self._tmp = None  # the spilled batches now live as long as ``out``
+        self._con.close()
+        return out
 
     def finish(self) -> pa.Table:
-        """Join the per-text results back to every batch; the enriched table."""
-        rules = default_rules()
-        prompt, system = self._per_text()
-        out: list[pa.Table] = []
-        while self._batches:
-            batch = self._batches.pop(0)
-            n = batch.num_rows
-            p_idx, p_ok = _lookup(prompt, batch.column("prompt_hash"))
-            s_idx, s_ok = _lookup(system, batch.column("system_hash"))
-            take = pa.array(np.where(p_ok, p_idx, 0)), pa.array(~p_ok)
-            cols: dict[str, pa.Array] = {}
-            for name, col in prompt["cols"].items():
-                got = col.take(take[0]) if len(col) else pa.nulls(n, col.type)
-                cols[name] = pc.if_else(take[1], pa.scalar(None, col.type), got)
-            tags = {r.name: np.zeros(n, dtype=bool) for r in rules}
-            for side, idx, ok in ((prompt, p_idx, p_ok), (system, s_idx, s_ok)):
-                for name, hits in side["hits"].items():
-                    if len(hits):
-                        tags[name] |= ok & hits[np.where(ok, idx, 0)]
-            tool_count = pc.fill_null(_col(batch, "tool_count", pa.int64()), 0).to_numpy()
-            has_image = pc.fill_null(_col(batch, "has_image", pa.bool_()), False)
-            if "tag_tool_use" in tags:
-                tags["tag_tool_use"] |= tool_count > 0
-            if "tag_vision" in tags:
-                tags["tag_vision"] |= has_image.to_numpy(zero_copy_only=False)
-            cols.update({name: pa.array(mask, pa.bool_()) for name, mask in tags.items()})
-            cols["capability"] = capability_of(tags, rules, p_ok | s_ok)
-            for name, arr in cols.items():
-                batch = batch.append_column(pa.field(name, arr.type), arr)
-            out.append(batch)
-        self.close()
-        if not out:
-            return pa.table({})
-        return pa.concat_tables(out, promote_options="permissive")
+        """The enriched events as one Arrow table, in input order (whole input in memory)."""
+        spilled = self.finish_spilled()
+        try:
+            return spilled.to_table()
+        finally:
+            spilled.remove()
