@@ -497,6 +497,15 @@ CASES: list[Case] = [
         tags=("F4",),
     ),
     Case(
+        "ingest_jsonl_two_objects_one_line",
+        lambda t: (
+            write_jsonl(t / "x.jsonl", [], ('{"":0}{"":0}', "", json.dumps(event(0)))),
+            [ingest_args("x.jsonl")],
+        )[1],
+        rows_conserved(2),  # two non-blank lines: one malformed, one event
+        tags=("F5",),
+    ),
+    Case(
         "share_match_truncated_bundle",
         lambda t: _intel_case(t, _truncated(t), "match"),
         warned_about_intel,
