@@ -262,7 +262,6 @@ def scan(
     detection at the replay checkpoints to measure ``flagged_at``.
     """
     from distillguard.features import build_timeline, register_events
-    from distillguard.features._prepare import compact_events
     from distillguard.features._source import load_events
     from distillguard.scoring import accounts_table
 
@@ -288,21 +287,24 @@ def scan(
             if bar:
                 bar.update(step, advance=1, description=f"scan: {name} done")
 
-        # intel matched on loaded (raw-log) events reads identifier columns the view drops
-        compact = intel is None
-        loaded = load_events(inputs, infra=infra, metadata_only=metadata_only, as_of=cutoff, compact=compact)
-        # share matches frames/templates on raw prompt text, which the loaded events no longer carry
-        intel_signals = _intel(intel, loaded.event_inputs or loaded.events, key_file, share_config)
-        tick("load+enrich")
-        big = loaded.events.num_rows >= SCRATCH_DB_MIN_EVENTS
-        con = connect(DUCKDB_MEMORY_GB, spill.name, on_disk=big)
-        checkpoints = _checkpoints(loaded.events, params.replay) if replay else []
-        # one copy of the events: DuckDB holds (and may spill) them once registered
-        events, loaded.events = loaded.events if compact else compact_events(loaded.events), None
-        n_events = register_events(
-            con, events, "ev", checkpoints_ms=[int(c.timestamp() * 1000) for c in checkpoints]
+        # the events stream to Parquet batches in the scratch directory, never whole in memory
+        batches = Path(spill.name) / "events"
+        loaded = load_events(
+            inputs, infra=infra, metadata_only=metadata_only, as_of=cutoff, spill_dir=batches
         )
-        del events
+        # share matches frames/templates on raw prompt text, which the loaded events no longer carry;
+        # on raw logs it matches identifiers in the spilled batches, read lazily as a dataset
+        events_for_intel = loaded.event_inputs or [loaded.source.dataset()]
+        intel_signals = _intel(intel, events_for_intel, key_file, share_config)
+        tick("load+enrich")
+        big = loaded.rows >= SCRATCH_DB_MIN_EVENTS
+        con = connect(DUCKDB_MEMORY_GB, spill.name, on_disk=big)
+        checkpoints = _checkpoints(loaded, params.replay) if replay else []
+        # DuckDB reads the batches and joins the per-text enrich columns itself
+        n_events = register_events(
+            con, loaded.source, "ev", checkpoints_ms=[int(c.timestamp() * 1000) for c in checkpoints]
+        )
+        loaded.source.remove()  # one copy of the events: DuckDB's
         pa.default_memory_pool().release_unused()
         tl = build_timeline(con, "ev", checkpoints, params.features)
         tick("features")
@@ -340,17 +342,26 @@ def scan(
     return ScanResult(out, accounts, result.campaigns, result.signals, result.edges, meta)
 
 
-def _checkpoints(events: pa.Table, schedule: Any) -> list[dt.datetime]:
-    """Replay checkpoints on whole hours from the hour the input starts (see ``replay_schedule``)."""
+def _checkpoints(events: Any, schedule: Any) -> list[dt.datetime]:
+    """Replay checkpoints on whole hours from the hour the input starts (see ``replay_schedule``).
+
+    ``events``: an Arrow table, or loaded events (their ``time_range``: no table needed).
+    """
     import pyarrow.compute as pc
 
     from distillguard.scoring import replay_schedule
 
-    if events.num_rows == 0:
+    if isinstance(events, pa.Table):
+        if events.num_rows == 0:
+            return []
+        mm = pc.min_max(events["timestamp"]).as_py()
+        first, last = mm["min"], mm["max"]
+    elif events.time_range is None:
         return []
-    mm = pc.min_max(events["timestamp"]).as_py()
-    start = mm["min"].astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
-    return replay_schedule(start, mm["max"].astimezone(dt.UTC), schedule)
+    else:
+        first, last = events.time_range
+    start = first.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    return replay_schedule(start, last.astimezone(dt.UTC), schedule)
 
 
 def _peak_rss_gb() -> float:

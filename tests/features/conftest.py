@@ -15,7 +15,7 @@ import pyarrow as pa
 import pytest
 
 from distillguard.features import FeatureParams, build_timeline
-from distillguard.features._prepare import _COLUMNS, _derived
+from distillguard.features._prepare import _COLUMNS, DERIVED_COLUMNS, _derived_sql
 
 T0 = dt.datetime(2026, 3, 2, 0, 0, tzinfo=dt.UTC)  #: a Monday, 00:00 UTC
 
@@ -51,11 +51,24 @@ def event_table(rows: list[dict[str, Any]], checkpoints: list[dt.datetime] | Non
     for name, sql_type, _ in _COLUMNS:
         cols[name] = pa.array([r.get(name, _DEFAULTS.get(name)) for r in rows], _ARROW[sql_type])
     table = pa.table(cols)
-    raw = pa.table({"account_id": table["account_id"], "timestamp": table["ts"]})
-    cps = [int(c.timestamp() * 1000) for c in checkpoints or []]
-    for name, arr in _derived(raw, cps).items():
-        table = table.append_column(name, arr)
+    derived = _derived(table, checkpoints)
+    for name, _ in DERIVED_COLUMNS:
+        table = table.append_column(name, derived[name])
     return table
+
+
+def _derived(table: pa.Table, checkpoints: list[dt.datetime] | None) -> pa.Table:
+    """The derived columns in row order, as ``register_events`` computes them."""
+    import duckdb
+
+    raw = pa.table({"account_id": table["account_id"], "timestamp": table["ts"]})
+    raw = raw.append_column("_dg_row", pa.array(range(raw.num_rows), pa.int64()))
+    cps = [int(c.timestamp() * 1000) for c in checkpoints or []]
+    con = duckdb.connect()
+    con.register("raw", raw)
+    cols = ", ".join(f"_dg_{c} AS {c}" for c, _ in DERIVED_COLUMNS)
+    query = f"SELECT {cols} FROM ({_derived_sql('raw', '_dg_row', cps)}) ORDER BY _dg_row"
+    return con.sql(query).to_arrow_table()
 
 
 def _duckdb() -> Any:

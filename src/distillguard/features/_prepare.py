@@ -170,40 +170,38 @@ def tag_expressions(schema_names: list[str], types: dict[str, Any]) -> dict[str,
     return out
 
 
-def _derived(table: Any, checkpoints_ms: list[int]) -> dict[str, Any]:
-    """``aid``, ``t``, ``gap``, ``gap_prev``, ``cp`` for every row (vectorized, numpy/Arrow).
+#: Derived columns :func:`register_events` adds to the view, with their SQL types.
+DERIVED_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("aid", "INTEGER"),
+    ("t", "BIGINT"),
+    ("gap", "DOUBLE"),
+    ("gap_prev", "DOUBLE"),
+    ("cp", "INTEGER"),
+)
 
-    Done in numpy on narrow arrays rather than as a SQL window over the wide event rows
-    (which drags every column through the sort and costs several times more).
+
+def _derived_sql(src: str, row: str, checkpoints_ms: list[int]) -> str:
+    """``aid``, ``t``, ``gap``, ``gap_prev``, ``cp`` (as ``_dg_*``) per ``row`` of ``src``, in row order.
+
+    Computed on a narrow projection (row, account, time) rather than as a window over the
+    wide event rows, which would drag every column through the sort. Ties in time are
+    ordered by input row, as a stable sort of the input would.
     """
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    acc = table["account_id"].combine_chunks()
-    enc = pc.dictionary_encode(acc)
-    rank = np.empty(len(enc.dictionary), dtype=np.int32)
-    rank[pc.sort_indices(enc.dictionary).to_numpy()] = np.arange(len(enc.dictionary), dtype=np.int32)
-    aid = rank[enc.indices.to_numpy(zero_copy_only=False)]
-    ts = table["timestamp"].combine_chunks()
-    t = pc.cast(ts, pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_numpy(zero_copy_only=False) // 1000
-    order = np.lexsort((t, aid))
-    ts_sorted, aid_sorted = t[order], aid[order]
-    same = np.r_[False, aid_sorted[1:] == aid_sorted[:-1]]
-    gap_sorted = np.where(same, np.r_[0, np.diff(ts_sorted)] / 1000.0, np.nan)
-    prev_sorted = np.where(np.r_[False, same[:-1]] & same, np.r_[np.nan, gap_sorted[:-1]], np.nan)
-    gap = np.empty(len(t))
-    gap_prev = np.empty(len(t))
-    gap[order] = gap_sorted
-    gap_prev[order] = prev_sorted
-    cps = np.asarray(sorted(int(c) for c in checkpoints_ms), dtype=np.int64)
-    return {
-        "aid": pa.array(aid, pa.int32()),
-        "t": pa.array(t, pa.int64()),
-        "gap": pa.array(gap, pa.float64(), from_pandas=True),
-        "gap_prev": pa.array(gap_prev, pa.float64(), from_pandas=True),
-        "cp": pa.array(np.searchsorted(cps, t, side="right").astype(np.int32), pa.int32()),
-    }
+    us = "epoch_us(CAST(timestamp AS TIMESTAMPTZ))"
+    t_ms = f"(({us}) - ((({us}) % 1000) + 1000) % 1000) // 1000"  # floor, also before 1970
+    cps = sorted(int(c) for c in checkpoints_ms)
+    cp = " + ".join(f"CAST(t >= {c} AS INTEGER)" for c in cps) if cps else "0"
+    return f"""
+    WITH k AS (SELECT {row} AS r, CAST(account_id AS VARCHAR) AS account_id, {t_ms} AS t FROM {src}),
+    a AS (SELECT account_id, row_number() OVER (ORDER BY account_id) - 1 AS aid
+          FROM (SELECT DISTINCT account_id FROM k)),
+    j AS (SELECT k.r, a.aid, k.t FROM k LEFT JOIN a ON k.account_id IS NOT DISTINCT FROM a.account_id)
+    SELECT r AS _dg_row, CAST(aid AS INTEGER) AS _dg_aid, CAST(t AS BIGINT) AS _dg_t,
+           CAST(t - lag(t) OVER w AS DOUBLE) / 1000.0::DOUBLE AS _dg_gap,
+           CAST(lag(t) OVER w - lag(t, 2) OVER w AS DOUBLE) / 1000.0::DOUBLE AS _dg_gap_prev,
+           CAST({cp} AS INTEGER) AS _dg_cp
+    FROM j WINDOW w AS (PARTITION BY aid ORDER BY t, r)
+    ORDER BY r"""
 
 
 def register_events(
@@ -214,8 +212,10 @@ def register_events(
     as_of: Any = None,
     checkpoints_ms: list[int] | None = None,
 ) -> int:
-    """Register an Arrow table as the normalized event table ``name``; returns its row count.
+    """Register enriched events as the normalized event table ``name``; returns its row count.
 
+    ``table`` is an Arrow table or spilled events (:class:`~distillguard.enrich._spilled.
+    SpilledEvents`, read from disk by DuckDB: the scan's way, nothing per event in Python).
     Besides the view columns it adds what every later query wants precomputed once:
     ``aid`` (dense integer account id in ``account_id`` order: integer group keys are
     several times cheaper than strings), ``t`` (epoch ms), ``gap``/``gap_prev`` (seconds
@@ -223,31 +223,67 @@ def register_events(
     same gaps, so they serve every replay checkpoint; ties in time need no tie-break, equal
     times give the same gaps in either order) and ``cp``, the replay interval of the event:
     the number of checkpoints at or before it, so "the events seen before checkpoint k" is
-    ``cp <= k``. ``as_of`` keeps only events at or before it.
+    ``cp <= k``. ``as_of`` keeps only events at or before it. Rows keep the input order.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    import datetime as dt
 
-    if as_of is not None:
-        table = table.filter(pc.less_equal(table["timestamp"], pa.scalar(as_of, table["timestamp"].type)))
-    names = list(table.schema.names)
-    types = {f.name: f.type for f in table.schema}
-    extra = _derived(table, checkpoints_ms or []) if table.num_rows else None
-    raw = f"{name}__raw"
-    if extra is None:
-        con.register(raw, table)
-        sql = view_sql(set(names), raw, tag_expressions(names, types))
-        tail = "NULL::INTEGER AS aid, NULL::BIGINT AS t, NULL::DOUBLE AS gap, NULL::DOUBLE AS gap_prev, "
-        select = f"SELECT *, {tail}NULL::INTEGER AS cp FROM ({sql})"
+    import numpy as np
+    import pyarrow as pa
+
+    from distillguard.enrich._spilled import ROW_COLUMN
+
+    raw, src, derived = f"{name}__raw", f"{name}__src", f"{name}__derived"
+    if isinstance(table, pa.Table):
+        rows = pa.array(np.arange(table.num_rows, dtype=np.int64))
+        plain = table.drop_columns([c for c in (ROW_COLUMN,) if c in table.column_names])
+        con.register(raw, plain.append_column(ROW_COLUMN, rows))
     else:
-        keep = [c for c in names if c not in extra]
-        table = pa.table([table[c] for c in keep] + list(extra.values()), names=keep + list(extra))
-        con.register(raw, table)
-        sql = view_sql(set(names), raw, tag_expressions(names, types))
-        cols = ", ".join(extra)
-        select = sql.replace(f" FROM {raw}", f", {cols} FROM {raw}")
-    # a main-catalog table: compressed on disk when the connection has a database file
-    con.execute(f"CREATE OR REPLACE TABLE {name} AS {select}")
-    con.unregister(raw)
+        table.create_view(con, raw)
+    where = ""
+    if as_of is not None:
+        cut = as_of.astimezone(dt.UTC) if as_of.tzinfo else as_of.replace(tzinfo=dt.UTC)
+        where = f" WHERE CAST(timestamp AS TIMESTAMPTZ) <= '{cut.isoformat()}'::TIMESTAMPTZ"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {src} AS SELECT * FROM {raw}{where}")
+    schema = con.sql(f"SELECT * FROM {src} LIMIT 0").to_arrow_table().schema
+    names = [n for n in schema.names if n != ROW_COLUMN]
+    types = {f.name: f.type for f in schema}
+    # main-catalog tables: compressed on disk when the connection has a database file
+    con.execute(f"CREATE OR REPLACE TABLE {derived} AS {_derived_sql(src, ROW_COLUMN, checkpoints_ms or [])}")
+    _create_with_derived(con, name, view_sql(set(names), src, tag_expressions(names, types)), src, derived)
+    con.execute(f"DROP TABLE {derived}")
+    con.execute(f"DROP VIEW {src}")
+    if isinstance(table, pa.Table):
+        con.unregister(raw)
+    else:
+        con.execute(f"DROP VIEW {raw}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_accts AS SELECT DISTINCT aid, account_id FROM {name}")
     return int(con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
+
+
+def _create_with_derived(con: Any, name: str, view: str, src: str, derived: str) -> None:
+    """Table ``name``: the ``view`` of ``src`` beside the ``derived`` columns, in input order.
+
+    A POSITIONAL JOIN pairs the rows without joining or sorting the wide rows (the derived
+    table is stored in row order, the scan of ``src`` runs in file order). The row numbers
+    of both sides are compared afterwards; should DuckDB ever pair them otherwise, the table
+    is rebuilt with a keyed join and a sort (slower and larger, same result).
+    """
+    from distillguard.enrich._spilled import ROW_COLUMN
+
+    cols = ", ".join(f"d._dg_{c} AS {c}" for c, _ in DERIVED_COLUMNS)
+    pair = f"{src}.{ROW_COLUMN} AS _dg_left, d._dg_row AS _dg_right"
+    positional = f", {cols}, {pair} FROM {src} POSITIONAL JOIN {derived} d"
+    con.execute(f"CREATE OR REPLACE TABLE {name} AS {view.replace(f' FROM {src}', positional)}")
+    if _rows_paired(con, name):
+        con.execute(f"ALTER TABLE {name} DROP COLUMN _dg_left")
+        con.execute(f"ALTER TABLE {name} DROP COLUMN _dg_right")
+        return
+    row = f"{src}.{ROW_COLUMN}"
+    keyed = f", {cols} FROM {src} JOIN {derived} d ON {row} = d._dg_row ORDER BY {row}"
+    con.execute(f"CREATE OR REPLACE TABLE {name} AS {view.replace(f' FROM {src}', keyed)}")
+
+
+def _rows_paired(con: Any, name: str) -> bool:
+    """Did the positional join pair every event with its own derived row."""
+    query = f"SELECT count(*) FILTER (WHERE _dg_left IS DISTINCT FROM _dg_right) FROM {name}"
+    return int(con.execute(query).fetchall()[0][0]) == 0

@@ -1,12 +1,14 @@
-"""The features' input: validated events (via ingest) enriched (via enrich), streamed.
+"""The features' input: validated events (via ingest) enriched (via enrich), streamed to disk.
 
-The input is read batch by batch and never held whole with its prompt text: each batch's
-prompts become 64-bit hashes (``prompt_hash`` / ``system_hash``) and IP columns right away,
-and the template / family / frame / tag computation runs *once* over the distinct texts of
-the whole input (:class:`distillguard.enrich._stream.StreamEnricher`), then joins back by
-hash. Families are therefore consistent across all accounts exactly as in a one-pass
-``enrich``, while memory is bounded by the metadata columns plus one copy of each distinct
-text. ``as_of`` is applied to each batch before enrichment, so a scan "as of T" never learns
+The input is read batch by batch and never held whole: each batch's prompts become 64-bit
+hashes (``prompt_hash`` / ``system_hash``) and IP columns right away and the batch goes to a
+Parquet file in a scratch directory; the template / family / frame / tag computation runs
+*once* over the distinct texts of the whole input (:class:`distillguard.enrich._stream.
+StreamEnricher`) and joins back by hash inside DuckDB when the scan registers the events
+(:func:`~._prepare.register_events` reads :class:`~distillguard.enrich._spilled.SpilledEvents`).
+Families are therefore consistent across all accounts exactly as in a one-pass ``enrich``,
+while memory holds one batch plus one copy of each distinct text, whatever the input size.
+``as_of`` is applied to each batch before enrichment, so a scan "as of T" never learns
 from later prompts.
 """
 
@@ -15,11 +17,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from distillguard.enrich._spilled import SpilledEvents
 from distillguard.errors import DistillguardError
 from distillguard.schema import QUARANTINE_SCHEMA
 
@@ -29,17 +33,46 @@ PROMPT_COLUMNS: tuple[str, ...] = ("prompt", "system_prompt")
 #: values (IP lookups, hashing) is amortised, small enough that one batch's prompt text
 #: (~100 MB at 1M rows of simulated traffic) is a small share of memory.
 STREAM_BATCH_ROWS = 1_000_000
+#: Batches / files of an event directory read ahead while a batch is enriched, by one thread.
+#: pyarrow's threaded defaults (16 / 4) let the reader run ahead of the slower enrichment
+#: until most of the input sat in memory (4M events: 1.1 GB queued); reading is ~10x faster
+#: than enriching, so a short single-threaded queue costs nothing.
+READ_AHEAD_BATCHES = 1
+READ_AHEAD_FILES = 1
 
 
 @dataclass
 class LoadedEvents:
-    #: enriched events (no raw prompt text: ``prompt_hash``/``system_hash``); the scan sets it
-    #: to None once DuckDB holds them, so one copy is alive
-    events: pa.Table | None
+    #: the enriched events on disk (hashed Parquet batches + per-text tables), read by
+    #: :func:`~._prepare.register_events`; ``source.remove()`` frees the disk once registered
+    source: SpilledEvents
     quarantine: pa.Table  #: QUARANTINE_SCHEMA rows from ingest
     has_prompts: bool  #: prompt text present and used
     event_inputs: list[str]  #: event directories (for the report / share stage), if any
     enrich_note: str  #: how enrichment ran
+    compact: bool = False  #: :attr:`events` keeps only what the detection view reads
+
+    @property
+    def rows(self) -> int:
+        """Number of loaded events."""
+        return self.source.rows
+
+    @property
+    def time_range(self) -> tuple[dt.datetime, dt.datetime] | None:
+        """(first, last) event ``timestamp``."""
+        return self.source.time_range
+
+    @cached_property
+    def events(self) -> pa.Table:
+        """All enriched events as one Arrow table (no raw prompt text), in input order.
+
+        Materialized on first use, for tests and Arrow callers: the whole input in memory,
+        which is what the scan avoids by registering :attr:`source` instead.
+        """
+        from distillguard.features._prepare import compact_events
+
+        table = self.source.to_table()
+        return compact_events(table) if self.compact else table
 
 
 def _open_inputs(
@@ -62,7 +95,9 @@ def _open_inputs(
 
         def dir_batches() -> Iterator[pa.RecordBatch]:
             for p in paths:
-                yield from open_events(p).to_batches()
+                yield from open_events(p).to_batches(
+                    batch_readahead=READ_AHEAD_BATCHES, fragment_readahead=READ_AHEAD_FILES, use_threads=False
+                )
 
         return dir_batches(), quarantines, [str(p.resolve()) for p in paths]
 
@@ -107,38 +142,41 @@ def load_events(
     metadata_only: bool = False,
     as_of: dt.datetime | None = None,
     compact: bool = False,
+    spill_dir: str | Path | None = None,
 ) -> LoadedEvents:
-    """Stream, cut at ``as_of``, strip prompts if asked, enrich (prompt text -> hashes).
+    """Stream, cut at ``as_of``, strip prompts if asked, enrich (prompt text -> hashes), spill.
 
-    ``compact`` keeps only what the detection view reads, with low-cardinality strings
-    dictionary-encoded from the first batch on (:func:`~._prepare.compact_events`): about
-    half the memory, same detection results, but not every input column survives.
+    The hashed batches go to a fresh directory inside ``spill_dir`` (a private temporary
+    directory when None). ``compact`` makes :attr:`LoadedEvents.events` keep only what the
+    detection view reads, low-cardinality strings dictionary-encoded
+    (:func:`~._prepare.compact_events`): same detection results, but not every input column
+    survives.
     """
-    from distillguard.features._prepare import compact_events, encode_low_cardinality
-
     batches, quarantines, event_inputs = _open_inputs(inputs)
     stream = _rebatch(batches, as_of, metadata_only, STREAM_BATCH_ROWS)
     from distillguard.enrich._stream import StreamEnricher
     from distillguard.enrich.ip_infra import IpInfra
 
-    enricher = StreamEnricher(IpInfra.from_paths([str(p) for p in infra]) if infra else IpInfra.builtin())
-    for table in stream:
-        enricher.add(encode_low_cardinality(table) if compact else table)
-    events = enricher.finish() if enricher.rows else None
-    enricher.close()
-    if compact and events is not None:
-        events = compact_events(events)
-    has_prompts = enricher.rows_with_prompt > 0
+    enricher = StreamEnricher(
+        IpInfra.from_paths([str(p) for p in infra]) if infra else IpInfra.builtin(), spill_dir=spill_dir
+    )
+    try:
+        for table in stream:
+            enricher.add(table)
+        if not enricher.rows:
+            raise DistillguardError("no valid events in the input (see quarantine)")
+        source = enricher.finish_spilled()
+    finally:
+        enricher.close()
     d = enricher.distinct
     note = (
         f"streamed in {enricher.batches_seen} batches; {d['prompt']} distinct prompts and "
         f"{d['system_prompt']} system prompts enriched once"
     )
-    if events is None or events.num_rows == 0:
-        raise DistillguardError("no valid events in the input (see quarantine)")
     quarantine = (
         pa.concat_tables(quarantines, promote_options="permissive")
         if quarantines
         else QUARANTINE_SCHEMA.empty_table()
     )
-    return LoadedEvents(events, quarantine, bool(has_prompts), event_inputs, note)
+    has_prompts = enricher.rows_with_prompt > 0
+    return LoadedEvents(source, quarantine, has_prompts, event_inputs, note, compact)
