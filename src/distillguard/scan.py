@@ -130,9 +130,7 @@ def connect(
     """
     import duckdb
 
-    # DuckDB draws a progress bar on stdout for long queries: it would corrupt ``--json``
-    # output and piped logs (the scan reports its own progress on stderr)
-    config: dict[str, Any] = {"enable_progress_bar": False}
+    config: dict[str, Any] = {}
     if memory_gb is not None:
         config["memory_limit"] = f"{int(memory_gb * 1024)}MiB"
     database = ":memory:"
@@ -142,6 +140,9 @@ def connect(
         if on_disk:  # main-catalog tables (events, feature timeline) are stored compressed
             database = str(Path(temp_dir) / "scan.duckdb")
     con = duckdb.connect(database, config=config)
+    # DuckDB draws a progress bar on stdout for long queries: it would corrupt ``--json`` output
+    # and piped logs (the scan reports its own progress on stderr). A per-connection setting only.
+    con.execute("SET enable_progress_bar = false")
     con.execute("SET TimeZone = 'UTC'")
     return con
 

@@ -49,3 +49,12 @@ def test_state_usage_errors(tmp_path: Path):
         assert res.returncode == 2, (args, res.stderr)
         assert needle in res.stderr
         assert "Traceback" not in res.stderr
+
+
+def test_scan_connections_draw_no_progress_bar(tmp_path: Path):
+    """DuckDB's progress bar writes to stdout: it must be off wherever a scan or state queries."""
+    from distillguard.scan import connect
+    from distillguard.state import StateStore
+
+    for con in (connect(1.0, tmp_path), StateStore(tmp_path / "s").con):
+        assert con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0] is False

@@ -112,7 +112,8 @@ def stage(
     out = Staged()
     floor = None if watermark is None else watermark - allowed_lateness
     writer = DayPartitionWriter(staging / "events")
-    con = duckdb.connect(config={"enable_progress_bar": False})
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     try:
         for batch in batches:
             table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch

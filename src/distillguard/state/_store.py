@@ -106,7 +106,8 @@ class StateStore:
             )
         self.root.mkdir(parents=True, exist_ok=True)
         try:
-            self.con = duckdb.connect(str(self.root / STATE_DB), config={"enable_progress_bar": False})
+            self.con = duckdb.connect(str(self.root / STATE_DB))
+            self.con.execute("SET enable_progress_bar = false")
         except duckdb.Error as err:
             raise DistillguardError(f"cannot open state {self.root}: {str(err).splitlines()[0]}") from None
         self.con.execute("SET TimeZone = 'UTC'")
