@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -72,6 +73,8 @@ def test_derived_columns_from_spilled_events(tmp_path: Path) -> None:
     assert got["event_id"].to_pylist() == table["event_id"].to_pylist()  # input order
     for name, want in _reference(accounts, times, cps_ms).items():
         assert got[name].to_pylist() == want, name
+    with pytest.raises(duckdb.CatalogException):  # the per-text tables are let go
+        con.sql("SELECT * FROM ev__raw__ptext")
     cut = T0 + dt.timedelta(seconds=3)
     con2 = connect()
     assert register_events(con2, spilled, "ev", as_of=cut) == sum(t <= cut for t in times)
@@ -111,8 +114,6 @@ def test_spilled_load_registers_like_the_whole_table(
 
 def test_intel_reads_the_same_identifiers_from_the_spill(tiny_dir: Path, tmp_path: Path) -> None:
     """On raw logs the scan hands share/intel the spilled batches as a dataset, not a table."""
-    import duckdb
-
     from distillguard.share._events import SHARE_COLUMNS, resolve_sources
     from distillguard.share._events import register_events as share_register
 

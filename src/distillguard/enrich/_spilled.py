@@ -125,6 +125,12 @@ class SpilledEvents:
         con.register(f"{name}__stext", self.system_text)
         con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {self.view_sql(name)}")
 
+    def drop_view(self, con: Any, name: str) -> None:
+        """Undo :meth:`create_view` (the connection lets go of the per-text tables)."""
+        con.execute(f"DROP VIEW IF EXISTS {name}")
+        con.unregister(f"{name}__ptext")
+        con.unregister(f"{name}__stext")
+
     def output_schema(self) -> pa.Schema:
         """The Arrow schema :func:`enrich` would give these events (without ROW_COLUMN)."""
         assert self.schema is not None

@@ -255,7 +255,7 @@ def register_events(
     if isinstance(table, pa.Table):
         con.unregister(raw)
     else:
-        con.execute(f"DROP VIEW {raw}")
+        table.drop_view(con, raw)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_accts AS SELECT DISTINCT aid, account_id FROM {name}")
     return int(con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
 
