@@ -11,7 +11,6 @@ from fuzz_corpus import CASES, Case, run_case
 #: Strict: a case that starts passing fails here until its mark is removed.
 XFAIL: dict[str, str] = {
     "ingest_csv_ragged_row_invalid_utf8": "F4: ragged CSV row with invalid UTF-8 fails the file (ingest)",
-    "ingest_jsonl_two_objects_one_line": "F5: two objects on one line read as two rows (ingest)",
 }
 
 

@@ -49,6 +49,9 @@ MAX_DOCUMENT_BYTES = 1 << 30
 _WHITESPACE = np.array([9, 10, 13, 32], dtype=np.uint8)
 
 
+#: A line with nothing but whitespace (pyarrow reads no row for it).
+_BLANK_LINE = re.compile(rb"(?:\A|\n)[ \t\r]*\n|\n[ \t\r]+\Z")
+
 def open_stream(src: SourceFile) -> pa.NativeFile:
     return pa.input_stream(str(src.path), compression="gzip" if src.gzip else None)
 
@@ -257,7 +260,9 @@ def parse_block_fast(block: bytes, first_line: int) -> tuple[pa.Table, np.ndarra
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None
     lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
-    if table.num_rows == lines:
+    if table.num_rows == lines and not _BLANK_LINE.search(block):
+        # one row per line only holds when no line is blank: a blank line's slot could
+        # otherwise hide a line holding two objects
         return table, np.arange(first_line, first_line + lines, dtype=np.int64)
     numbers = nonblank_line_numbers(block, first_line)
     if len(numbers) != table.num_rows:  # e.g. two objects on one line: let the slow path judge
