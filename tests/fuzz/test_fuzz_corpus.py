@@ -10,7 +10,6 @@ from fuzz_corpus import CASES, Case, run_case
 #: Corpus cases that still fail, with the finding they track (/tmp/dg/fuzz_findings.md).
 #: Strict: a case that starts passing fails here until its mark is removed.
 XFAIL: dict[str, str] = {
-    "ingest_csv_ragged_row_invalid_utf8": "F4: ragged CSV row with invalid UTF-8 fails the file (ingest)",
 }
 
 

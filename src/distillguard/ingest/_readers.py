@@ -7,11 +7,14 @@ the validator's job, so readers keep the source's column names and types.
 
 from __future__ import annotations
 
+import codecs
 import zlib
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
@@ -38,8 +41,47 @@ def read_parquet(src: SourceFile, batch_rows: int = DEFAULT_BATCH_ROWS) -> Itera
         first += table.num_rows
 
 
+#: Stands in for bytes that are not UTF-8 before pyarrow reads a CSV: its invalid-row hook
+#: decodes a ragged row's text as UTF-8 and, on such bytes, fails the whole file (and can
+#: abort the process). A noncharacter no text exchange carries; a row holding it is
+#: quarantined as malformed, as a row with invalid UTF-8 always was.
+NOT_UTF8 = "\U0010ffff"
+_MARK_ERRORS = "distillguard-mark-not-utf8"
+codecs.register_error(_MARK_ERRORS, lambda err: (NOT_UTF8, err.end))  # type: ignore[arg-type,return-value]
+
+
+class _MarkedUtf8:
+    """A binary stream whose bytes that are not UTF-8 read as :data:`NOT_UTF8` (streaming)."""
+
+    def __init__(self, raw: Any, chunk: int = 1 << 20) -> None:
+        self._raw = raw
+        self._chunk = chunk
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors=_MARK_ERRORS)
+        self._pending = b""
+        self._done = False
+        self.closed = False
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        while not self._done and (size < 0 or len(self._pending) < size):
+            data = self._raw.read(self._chunk)
+            self._done = not data
+            self._pending += self._decoder.decode(data, final=self._done).encode("utf-8")
+        if size < 0:
+            out, self._pending = self._pending, b""
+        else:
+            out, self._pending = self._pending[:size], self._pending[size:]
+        return out
+
+    def close(self) -> None:
+        self.closed = True
+
+
 def _csv_header(src: SourceFile) -> list[str]:
-    with open_stream(src) as stream:
+    with open_stream(src) as raw:
+        stream = _MarkedUtf8(raw)
         reader = pcsv.open_csv(
             stream,
             read_options=pcsv.ReadOptions(use_threads=False, block_size=1 << 16),
@@ -71,7 +113,8 @@ def read_csv(src: SourceFile, block_bytes: int = DEFAULT_BLOCK_BYTES) -> Iterato
         return "skip"
 
     next_record = 2  # the header is record 1
-    with open_stream(src) as stream:
+    with open_stream(src) as raw:
+        stream = _MarkedUtf8(raw)
         reader = pcsv.open_csv(
             stream,
             read_options=pcsv.ReadOptions(use_threads=False, block_size=block_bytes),
@@ -99,7 +142,7 @@ def read_csv(src: SourceFile, block_bytes: int = DEFAULT_BLOCK_BYTES) -> Iterato
 def _csv_batch(
     src: SourceFile, batch: pa.RecordBatch | None, numbers: np.ndarray, bad: list[tuple[int | None, str]]
 ) -> RawBatch:
-    malformed = malformed_rows(src.name, [b[0] for b in bad], [b[1] for b in bad])
+    malformed = malformed_rows(src.name, [b[0] for b in bad], [b[1].replace(NOT_UTF8, "\ufffd") for b in bad])
     if batch is None:
         return RawBatch(pa.table({}), src.name, pa.array(numbers), malformed)
     columns = []
@@ -108,12 +151,16 @@ def _csv_batch(
         text, bad_utf8 = cast_rowwise(col, pa.string())
         columns.append(text)
         invalid |= bad_utf8.to_numpy(zero_copy_only=False)
+        invalid |= pc.fill_null(pc.match_substring(text, NOT_UTF8), False).to_numpy(zero_copy_only=False)
     table = pa.Table.from_arrays(columns, names=batch.schema.names)
     if invalid.any():
         keep = pa.array(~invalid)
         broken = pa.Table.from_batches([batch]).filter(pa.array(invalid))
         texts = [
-            src.delimiter.join(v.decode("utf-8", "replace") if v is not None else "" for v in row.values())
+            src.delimiter.join(
+                v.decode("utf-8", "replace").replace(NOT_UTF8, "\ufffd") if v is not None else ""
+                for v in row.values()
+            )
             for row in broken.to_pylist()
         ]
         extra = malformed_rows(src.name, numbers[invalid].tolist(), texts)
