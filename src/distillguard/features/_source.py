@@ -168,6 +168,9 @@ def load_events(
         source = enricher.finish_spilled()
     finally:
         enricher.close()
+    # the batches are gone: hand the allocator's cached pages back before DuckDB's stages
+    # (~0.65 GB of resident memory after 2M events, otherwise held through the scan)
+    pa.default_memory_pool().release_unused()
     d = enricher.distinct
     note = (
         f"streamed in {enricher.batches_seen} batches; {d['prompt']} distinct prompts and "
