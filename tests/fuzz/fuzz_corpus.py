@@ -506,6 +506,18 @@ CASES: list[Case] = [
         tags=("F5",),
     ),
     Case(
+        "ingest_jsonl_year_zero_timestamp",
+        lambda t: (
+            write_jsonl(
+                t / "x.jsonl",
+                [event(0, timestamp="0000-01-01T00:00:00Z"), event(1, timestamp="2026-01-01T00:00:00Z")],
+            ),
+            [ingest_args("x.jsonl")],
+        )[1],
+        rows_conserved(2),
+        tags=("F7",),
+    ),
+    Case(
         "share_match_truncated_bundle",
         lambda t: _intel_case(t, _truncated(t), "match"),
         warned_about_intel,

@@ -62,7 +62,7 @@ def _where(err: BaseException) -> str:
     """``module.py:function`` of the innermost traceback frame inside distillguard."""
     import traceback
 
-    place = "?"
+    place = "the fuzz harness (not distillguard)"
     for frame in traceback.extract_tb(err.__traceback__):
         if "/distillguard/" in frame.filename.replace("\\", "/"):
             place = f"{Path(frame.filename).name}:{frame.name}"
@@ -666,7 +666,8 @@ def mutate_bundle(doc: dict[str, Any], edits: list[dict[str, Any]]) -> str:
     text = None
     for e in edits:
         obj = objects[e["index"] % len(objects)] if objects else {}
-        ext = next(iter((obj.get("extensions") or {}).values()), None) if isinstance(obj, dict) else None
+        exts = obj.get("extensions") if isinstance(obj, dict) else None
+        ext = next(iter(exts.values()), None) if isinstance(exts, dict) else None
         op = e["op"]
         if op == "drop_key" and isinstance(obj, dict):
             obj.pop(e["key"], None)
@@ -701,7 +702,11 @@ def _indicator_ids(text: str) -> set[str]:
     objs = doc.get("objects") if isinstance(doc, dict) else None
     if not isinstance(objs, list):
         return set()
-    return {o.get("id") for o in objs if isinstance(o, dict) and o.get("type") == "indicator"}
+    return {
+        json.dumps(o.get("id"), sort_keys=True)  # a mutated id may be any JSON value
+        for o in objs
+        if isinstance(o, dict) and o.get("type") == "indicator"
+    }
 
 
 def check_intel(case: dict[str, Any], tmp: Path) -> None:
