@@ -144,6 +144,7 @@ def build_runtime(
         timeout_s=params.increment_timeout_s,
         scan_options={"progress": False, "report": False, **(scan_options or {})},
         allowed_lateness_h=allowed_lateness_h,
+        nice=params.increment_nice,
         on_index=rt.swap_index,
         on_result=on_result,
     )

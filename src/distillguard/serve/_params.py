@@ -83,6 +83,11 @@ class ServeParams:
     webhook_backoff_s: float = param(0.5, "first retry delay; doubles after every failed attempt")
     webhook_timeout_s: float = param(5.0, "seconds one webhook delivery may take")
     increment_timeout_s: float = param(3600.0, "an increment subprocess running longer than this is killed")
+    increment_nice: int = param(
+        10,
+        "niceness added to the increment subprocess: scoring is background work and must not take"
+        " the CPU from risk lookups (0 keeps the server's priority)",
+    )
     decode_workers: int = param(
         0,
         "processes that validate request bodies (0: threads of the server process). For machines"
@@ -130,6 +135,8 @@ def load_params(path: str | Path | None, **overrides: Any) -> ServeParams:
         params = replace(params, **{k: v for k, v in overrides.items() if v is not None})
     except TypeError as err:
         raise DistillguardError(f"--config: {err}") from None
+    if not 0 <= params.increment_nice <= 19:
+        raise DistillguardError("increment_nice must be between 0 and 19")
     if params.decode_workers < 0:
         raise DistillguardError("decode_workers must be >= 0")
     for name in ("increment_interval_s", "webhook_backoff_s", "webhook_timeout_s", "increment_timeout_s"):

@@ -17,6 +17,7 @@ increment at a time. Steps, each safe to interrupt with SIGKILL:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -111,6 +112,7 @@ class IncrementWorker:
         timeout_s: float,
         scan_options: dict[str, Any],
         allowed_lateness_h: float | None,
+        nice: int = 0,
         on_index: Callable[[RiskIndex, dict[str, Any]], None],
         on_result: Callable[[str, float], None],
     ) -> None:
@@ -121,6 +123,7 @@ class IncrementWorker:
         self.timeout_s = timeout_s
         self.scan_options = scan_options
         self.allowed_lateness_h = allowed_lateness_h
+        self.nice = nice
         self.on_index = on_index
         self.on_result = on_result
         self.lock = threading.Lock()
@@ -246,7 +249,11 @@ class IncrementWorker:
         if self.allowed_lateness_h is not None:
             cmd += ["--allowed-lateness-h", str(self.allowed_lateness_h)]
         self._child = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_die_with_parent
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=functools.partial(_child_setup, self.nice),
         )
         try:
             out, err = self._child.communicate(timeout=self.timeout_s)
@@ -262,6 +269,13 @@ class IncrementWorker:
             tail = (err or "").strip().splitlines()[-1:] or [f"exit {code}"]
             return {"error": f"increment failed: {tail[0][:300]}"}
         return json.loads(lines[-1])
+
+
+def _child_setup(nice: int) -> None:
+    """In the increment child before exec: lower its priority, tie its life to the server's."""
+    if nice:
+        os.nice(nice)
+    _die_with_parent()
 
 
 def _die_with_parent() -> None:
