@@ -11,6 +11,21 @@ import datetime as dt
 import pytest
 
 approx = pytest.approx
+
+
+@pytest.fixture(params=["duckdb", "polars", "pyspark"])
+def backend_name(request: pytest.FixtureRequest) -> str:
+    """Every backend, PySpark included: ``make test`` runs these on Spark (local[2]), so the
+    claim that the features run unchanged there is checked on every run (conftest's
+    ``backend_name`` marks PySpark ``slow``; this module overrides it). Without PySpark or
+    Java the PySpark cases skip, except in CI where they fail."""
+    if request.param == "pyspark":
+        from tests.engines.spark import require_spark
+
+        require_spark()
+    return request.param
+
+
 #: the time ``at = 0`` of the hand-made rows (conftest.T0: a Monday, 00:00 UTC)
 T0 = dt.datetime(2026, 3, 2, 0, 0, tzinfo=dt.UTC)
 

@@ -1,0 +1,54 @@
+"""A local[2] Spark session for the engine tests, or why there is none.
+
+Outside CI a machine without PySpark or Java skips the PySpark tests; in CI (``CI`` set, as
+``.ci/run`` runs) that is a failure, so a broken install cannot pass as "skipped".
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from typing import Any
+
+import pytest
+
+#: Shuffle partitions of the test session: the test inputs are small, and each partition
+#: is a task Spark schedules (the default 200 makes every group-by slow).
+SHUFFLE_PARTITIONS = 2
+
+
+def require_spark() -> None:
+    """Skip (outside CI) or fail (in CI) when PySpark or Java is missing."""
+    missing = [
+        what
+        for what, ok in (
+            ("pyspark (pip install -e '.[spark]')", importlib.util.find_spec("pyspark") is not None),
+            ("java (apt-get install default-jre-headless)", shutil.which("java") is not None),
+        )
+        if not ok
+    ]
+    if missing:
+        msg = "PySpark tests need " + " and ".join(missing)
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+
+
+def session(app: str) -> Any:
+    """The shared local[2] session (UTC, no UI, quiet logs)."""
+    require_spark()
+    from pyspark.sql import SparkSession
+
+    spark = (
+        SparkSession.builder.master("local[2]")
+        .appName(app)
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.sql.shuffle.partitions", str(SHUFFLE_PARTITIONS))
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
