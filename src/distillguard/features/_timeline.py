@@ -49,6 +49,8 @@ class Timeline:
     cache: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)  #: seconds per build step
     expr: Any = field(default=None, repr=False)  #: Ibis table of all checkpoints
+    backend: Any = field(default=None, repr=False)  #: the Ibis backend the expressions run on
+    parts: dict[str, Any] = field(default_factory=dict, repr=False)  #: stage 1 partials (Ibis)
     _last: tuple[int, pa.Table] | None = field(default=None, repr=False)
 
     @property
@@ -158,7 +160,9 @@ def build_timeline(con: Any, src: str, checkpoints: list[dt.datetime], params: A
         cum = cumulative(parts, n_cp, len(caps), None)
         expr = features(cum, parts["attr"], parts["rt"], parts["pv"], caps)
     timings["grid"] = round(time.perf_counter() - started, 3)
-    return Timeline(con, src, list(checkpoints), table, timings=timings, expr=expr)
+    return Timeline(
+        con, src, list(checkpoints), table, timings=timings, expr=expr, backend=backend, parts=parts
+    )
 
 
 def _account_chunks(pb: Any, n_checkpoints: int, rows: int) -> list[tuple[int, int]]:

@@ -32,10 +32,6 @@ import pyarrow as pa
 
 from distillguard.detectors.base import DetectionContext, Detector, param
 
-#: Sync action key: the template family when prompts exist (specific keys keep cells small),
-#: else the model.
-SYNC_KEY = "coalesce(template_family, hash(model))"
-
 
 class CoordinationDetector(Detector):
     family = "coordination"
@@ -310,7 +306,7 @@ class CoordinationDetector(Detector):
         if ctx.has_prompts:
             out.extend(_content.templates(ctx, p))
             out.extend(_system.system_prompts(ctx, p))
-        out.append(_network.sync(ctx, p, SYNC_KEY))
+        out.append(_network.sync(ctx, p))
         out.append(_network.infra(ctx, p))
         out.append(_profile.profile(ctx, p))
         return out

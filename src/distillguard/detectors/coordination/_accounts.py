@@ -38,7 +38,7 @@ def payment(ctx: DetectionContext, p: Any) -> pa.Table:
     strength = np.zeros(len(acc))
     cohesion = np.zeros(len(acc))
     if ctx.has_prompts:
-        _partials.ensure(ctx, "cohesion", _partials.COHESION, min_accounts=p.cohesive_min_accounts)
+        _partials.ensure(ctx, "cohesion", _partials.cohesion, min_accounts=p.cohesive_min_accounts)
         coh = _queries.run(
             ctx, _queries.COHESION, min_accounts=p.cohesive_min_accounts, cohesion_frac=p.cohesion_frac
         )

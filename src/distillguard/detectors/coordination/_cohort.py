@@ -109,7 +109,7 @@ def shared_egress(ctx: DetectionContext, fleet: pa.Table, p: Any) -> np.ndarray:
     out = np.zeros(fleet.num_rows)
     if not fleet.num_rows:
         return out
-    _partials.ensure(ctx, "hosting_ips", _partials.HOSTING_IPS, min_payments=p.infra_min_payments)
+    _partials.ensure(ctx, "hosting_ips", _partials.hosting_ips, min_payments=p.infra_min_payments)
     ctx.con.register("dg_cohort_fams", fleet.select(["fam"]))
     try:
         t = _queries.run(

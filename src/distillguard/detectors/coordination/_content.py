@@ -39,7 +39,7 @@ def _fleet_mask(fams: pa.Table, p: Any) -> pa.Array:
 
 def templates(ctx: DetectionContext, p: Any) -> list[pa.Table]:
     """Share of each account's prompts in fleet families where it is one member among many."""
-    _partials.ensure(ctx, "families", _partials.FAMILIES, min_payments=p.fleet_min_payments)
+    _partials.ensure(ctx, "families", _partials.families, min_payments=p.fleet_min_payments)
     sites(ctx, p)
     fams = _queries.run(ctx, _queries.FAMILIES, sites="dg_sites", devoted_share=p.devoted_share)
     fleet = fams.filter(_fleet_mask(fams, p))

@@ -34,7 +34,7 @@ def sites(ctx: DetectionContext, p: Any) -> np.ndarray:
     one, and sharing that exit with the rest of the pool is no campus.
     """
     if "sites" not in ctx.cache:
-        _partials.ensure(ctx, "sites", _partials.SITES)
+        _partials.ensure(ctx, "sites", _partials.sites)
         t = _queries.run(ctx, _queries.SITES)
         out = np.full(ctx.features.num_rows, None, dtype=object)
         if t.num_rows:
@@ -98,7 +98,7 @@ def exits(ctx: DetectionContext, ips: pa.Table, p: Any) -> np.ndarray:
 def infra(ctx: DetectionContext, p: Any) -> pa.Table:
     """Datacenter egress IPs shared with unrelated customers (strangers on shared exits left
     out: :func:`exits`)."""
-    _partials.ensure(ctx, "hosting_ips", _partials.HOSTING_IPS, min_payments=p.infra_min_payments)
+    _partials.ensure(ctx, "hosting_ips", _partials.hosting_ips, min_payments=p.infra_min_payments)
     ips = _queries.run(
         ctx, _queries.HOSTING_IPS, min_payments=p.infra_min_payments, max_accounts=p.infra_max_accounts
     )
@@ -124,13 +124,12 @@ def infra(ctx: DetectionContext, p: Any) -> pa.Table:
     )
 
 
-def sync(ctx: DetectionContext, p: Any, key: str) -> pa.Table:
+def sync(ctx: DetectionContext, p: Any) -> pa.Table:
     """SynchroTrap-style lockstep: pairs whose (bucket, key) actions overlap far beyond chance."""
     _partials.ensure(
         ctx,
         "sync",
-        _partials.SYNC,
-        key=key,
+        _partials.sync,
         bucket_s=p.sync_bucket_s,
         max_cell=p.sync_max_cell,
         min_actions=p.sync_min_actions,

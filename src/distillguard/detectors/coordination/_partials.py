@@ -1,132 +1,248 @@
 """Cross-account partial tables, built once per input and re-aggregated per checkpoint.
 
 Each table keeps the replay interval ``cp`` of what it counts, so "as seen before
-checkpoint k" is ``WHERE cp <= k`` over a table far smaller than the events. Groups that
-cannot qualify even on the whole input (a template family with fewer unrelated payers
-than the fleet minimum, a datacenter IP shared by too few customers) are pruned here: the
-counts only grow with time, so such a group cannot qualify at any earlier checkpoint
-either, and pruning changes no result.
+checkpoint k" is ``cp <= k`` over a table far smaller than the events. Groups that cannot
+qualify even on the whole input (a template family with fewer unrelated payers than the
+fleet minimum, a datacenter IP shared by too few customers) are pruned here: the counts
+only grow with time, so such a group cannot qualify at any earlier checkpoint either, and
+pruning changes no result.
+
+The partials are Ibis expressions over the timeline's backend, written once for every
+engine (the portability rules of :mod:`distillguard.features._ibis_exprs` apply). On DuckDB
+each is a temp table ``{src}_<name>`` (the per-checkpoint queries read them by name); on
+another backend they stay lazy expressions, planned whole by that engine.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-#: Who pays: the card, or the account itself when the card is unknown.
-PAY = "coalesce(a.payment, a.account_id)"
-
-SITES = """
-CREATE OR REPLACE TEMP TABLE {src}_site_p AS
-SELECT aid, ip_prefix, ip_kind, cp, count(*) AS c FROM {src}
-WHERE ip_prefix IS NOT NULL GROUP BY ALL
-"""
-
-#: Template families that unrelated payers use (fleet candidates), and their partials.
-#: Prompts used by a single account over the whole input are single at every checkpoint,
-#: so they are kept only as counts per (family, interval) (``_phs``); prompts several
-#: accounts send keep their accounts (``_phm``) for the per-checkpoint repeat statistics.
-FAMILIES = f"""
-CREATE OR REPLACE TEMP TABLE {{src}}_fc AS
-SELECT f FROM {{src}}_af JOIN {{src}}_attr a USING (aid)
-GROUP BY f HAVING count(DISTINCT {PAY}) >= {{min_payments}} AND count(DISTINCT aid) >= 2;
-CREATE OR REPLACE TEMP TABLE {{src}}_afc AS SELECT * FROM {{src}}_af SEMI JOIN {{src}}_fc USING (f);
-CREATE OR REPLACE TEMP TABLE {{src}}_phc AS
-SELECT template_family AS f, prompt_hash AS h, aid, cp, count(*) AS c FROM {{src}} e
-SEMI JOIN {{src}}_fc ON e.template_family = {{src}}_fc.f
-WHERE prompt_hash IS NOT NULL GROUP BY ALL;
-CREATE OR REPLACE TEMP TABLE {{src}}_phm AS
-WITH multi AS (SELECT f, h FROM {{src}}_phc GROUP BY f, h HAVING count(DISTINCT aid) >= 2)
-SELECT * FROM {{src}}_phc SEMI JOIN multi USING (f, h);
-CREATE OR REPLACE TEMP TABLE {{src}}_phs AS
-WITH single AS (SELECT f, h FROM {{src}}_phc GROUP BY f, h HAVING count(DISTINCT aid) = 1)
-SELECT f, cp, sum(c) AS c FROM {{src}}_phc SEMI JOIN single USING (f, h) GROUP BY ALL;
-DROP TABLE {{src}}_phc;
-CREATE OR REPLACE TEMP TABLE {{src}}_ftag AS
-SELECT template_family AS f, cp, count(*) AS n, count(*) FILTER (WHERE cot OR extraction_tag) AS hn
-FROM {{src}} e SEMI JOIN {{src}}_fc ON e.template_family = {{src}}_fc.f GROUP BY ALL
-"""
-
-#: Template families per account on shared cards (payment cohesion).
-COHESION = """
-CREATE OR REPLACE TEMP TABLE {src}_coh_p AS
-WITH big AS (SELECT payment FROM {src}_attr WHERE payment IS NOT NULL
-             GROUP BY payment HAVING count(*) >= {min_accounts})
-SELECT af.aid, a.payment, af.f, af.cp, af.c
-FROM {src}_af af JOIN {src}_attr a USING (aid) SEMI JOIN big USING (payment)
-"""
-
-#: Exact system prompts used by several payers, with their harvest-tag counts and how many of
-#: the calls left a VPN or Tor exit (``an``).
-SYSTEM = f"""
-CREATE OR REPLACE TEMP TABLE {{src}}_sys AS
-WITH s AS (
-  SELECT aid, system_hash AS sh, cp, count(*) AS c, count(*) FILTER (WHERE cot OR extraction_tag) AS hn,
-         count(*) FILTER (WHERE ip_kind IN ('vpn', 'tor')) AS an
-  FROM {{src}} WHERE system_hash IS NOT NULL GROUP BY ALL
-), keep AS (
-  SELECT sh FROM s JOIN {{src}}_attr a USING (aid)
-  GROUP BY sh HAVING count(DISTINCT {PAY}) >= {{min_payments}}
-)
-SELECT * FROM s SEMI JOIN keep USING (sh)
-"""
-
-#: Datacenter egress IPs used by several payers: (ip, account, first interval), and each
-#: account's traffic, harvest-tagged traffic and traffic with prompt text through them per
-#: interval (``_hiptag``). Consumer VPN and Tor exits are shared by unrelated users by design
-#: (like a NAT or a relay) and are left out: sharing one says nothing about a common operator.
-HOSTING_IPS = f"""
-CREATE OR REPLACE TEMP TABLE {{src}}_hip AS
-WITH ai AS (
-  SELECT client_ip AS ip, aid, min(cp) AS cp0 FROM {{src}}
-  WHERE ip_kind = 'hosting' AND client_ip IS NOT NULL GROUP BY ALL
-), keep AS (
-  SELECT ip FROM ai JOIN {{src}}_attr a USING (aid)
-  GROUP BY ip HAVING count(DISTINCT {PAY}) >= {{min_payments}}
-)
-SELECT * FROM ai SEMI JOIN keep USING (ip);
-CREATE OR REPLACE TEMP TABLE {{src}}_hiptag AS
-SELECT client_ip AS ip, aid, cp, count(*) AS n, count(*) FILTER (WHERE cot OR extraction_tag) AS hn,
-       count(template_family) AS tn
-FROM {{src}} e
-SEMI JOIN (SELECT DISTINCT ip FROM {{src}}_hip) k ON e.client_ip = k.ip
-WHERE e.ip_kind = 'hosting' GROUP BY ALL
-"""
-
-#: SynchroTrap actions (account, key, time bucket) and the pair overlaps per interval.
-#: Checkpoints fall on whole hours and buckets divide the hour, so a bucket (and its cell
-#: of accounts) lies inside one interval: cell sizes are final once the bucket is seen.
-SYNC = """
-CREATE OR REPLACE TEMP TABLE {src}_act AS
-SELECT aid, {key} AS key, t // ({bucket_s} * 1000) AS b, min(cp) AS cp FROM {src} GROUP BY ALL;
-CREATE OR REPLACE TEMP TABLE {src}_na AS SELECT aid, cp, count(*) AS n FROM {src}_act GROUP BY ALL;
-CREATE OR REPLACE TEMP TABLE {src}_nb AS
-SELECT key, cp, count(*) AS n FROM (SELECT key, b, min(cp) AS cp FROM {src}_act GROUP BY key, b) GROUP BY ALL;
-CREATE OR REPLACE TEMP TABLE {src}_pairs AS
-WITH cell AS (SELECT key, b, count(*) AS c FROM {src}_act GROUP BY key, b),
-elig AS (SELECT aid FROM {src}_na GROUP BY aid HAVING sum(n) >= {min_actions}),
-a2 AS (
-  SELECT act.* FROM {src}_act act JOIN cell USING (key, b) SEMI JOIN elig USING (aid)
-  WHERE cell.c BETWEEN 2 AND {max_cell}
-), p AS (
-  SELECT x.aid AS src, y.aid AS dst, x.key, x.cp, count(*) AS shared
-  FROM a2 x JOIN a2 y ON x.key = y.key AND x.b = y.b AND x.aid < y.aid GROUP BY ALL
-), keep AS (SELECT src, dst FROM p GROUP BY ALL HAVING sum(shared) >= {min_shared})
-SELECT * FROM p SEMI JOIN keep USING (src, dst);
-CREATE OR REPLACE TEMP TABLE {src}_nk AS
-WITH used AS (
-  SELECT DISTINCT src AS aid, key FROM {src}_pairs UNION SELECT DISTINCT dst, key FROM {src}_pairs
-)
-SELECT aid, key, cp, count(*) AS n FROM {src}_act SEMI JOIN used USING (aid, key) GROUP BY ALL
-"""
+import ibis
+import ibis.expr.types as ir
 
 
-def ensure(ctx: Any, name: str, sql: str, **fmt: Any) -> None:
-    """Build partial tables ``name`` once per timeline (statements separated by ``;``)."""
+def backend(ctx: Any) -> Any:
+    """The Ibis backend of the context's timeline (an Ibis client over the DuckDB connection)."""
+    tl = ctx.timeline
+    if tl is not None and getattr(tl, "backend", None) is not None:
+        return tl.backend
+    from distillguard.features._timeline import ibis_backend
+
+    key = "_ibis_backend"
+    if key not in ctx.shared:
+        ctx.shared[key] = ibis_backend(ctx.con)
+    return ctx.shared[key]
+
+
+def table(ctx: Any, name: str) -> ir.Table:
+    """Partial ``name`` of this input: one built by :func:`ensure`, a feature-stage partial
+    (``af``, ``attr``), or ``""`` for the event table itself."""
+    if not name:
+        return backend(ctx).table(ctx.src)
+    built = ctx.shared.get("_partial_tables", {})
+    if name in built:
+        return built[name]
+    parts = getattr(ctx.timeline, "parts", None) or {}
+    if name in parts:
+        return parts[name]
+    return backend(ctx).table(f"{ctx.src}_{name}")
+
+
+def _put(ctx: Any, name: str, expr: ir.Table) -> ir.Table:
+    """Keep ``expr`` as partial ``name``: a temp table on DuckDB, else the lazy expression."""
+    con = backend(ctx)
+    if con.name == "duckdb":
+        expr = con.create_table(f"{ctx.src}_{name}", expr, temp=True, overwrite=True)
+    ctx.shared.setdefault("_partial_tables", {})[name] = expr
+    return expr
+
+
+def _drop(ctx: Any, name: str) -> None:
+    ctx.shared.get("_partial_tables", {}).pop(name, None)
+    con = backend(ctx)
+    if con.name == "duckdb":
+        con.drop_table(f"{ctx.src}_{name}", force=True)
+
+
+def ensure(ctx: Any, name: str, build: Callable[..., None], **params: Any) -> None:
+    """Build the partial tables of ``build`` once per timeline (and parameters)."""
     done = ctx.shared.setdefault("_partials", {})
-    key = repr(sorted(fmt.items()))
+    key = repr(sorted(params.items()))
     if done.get(name) == key:
         return
-    for stmt in sql.format(src=ctx.src, **fmt).split(";"):
-        if stmt.strip():
-            ctx.con.execute(stmt)
+    build(ctx, **params)
     done[name] = key
+
+
+def payer(t: ir.Table) -> ir.Column:
+    """Who pays: the card, or the account itself when the card is unknown."""
+    return t.payment.coalesce(t.account_id)
+
+
+def harvest(ev: ir.Table) -> ir.BooleanValue:
+    """A request carrying a harvest tag (chain-of-thought elicitation or extraction)."""
+    return ev.cot | ev.extraction_tag
+
+
+def _with_payers(t: ir.Table, attr: ir.Table, key: str, min_payments: int) -> ir.Table:
+    """The values of ``key`` used by at least ``min_payments`` distinct payers."""
+    j = t.join(attr, "aid")
+    g = j.group_by(key).aggregate(payers=payer(j).nunique())
+    return g.filter(g.payers >= min_payments).select(key)
+
+
+def sites(ctx: Any) -> None:
+    """``site_p``: requests per (account, non-datacenter-or-not /24, its kind, interval)."""
+    ev = table(ctx, "")
+    e = ev.filter(ev.ip_prefix.notnull())
+    _put(ctx, "site_p", e.group_by(["aid", "ip_prefix", "ip_kind", "cp"]).aggregate(c=e.count()))
+
+
+def families(ctx: Any, min_payments: int) -> None:
+    """Template families that unrelated payers use (fleet candidates, ``fc``), and their partials.
+
+    Prompts used by a single account over the whole input are single at every checkpoint,
+    so they are kept only as counts per (family, interval) (``phs``); prompts several
+    accounts send keep their accounts (``phm``) for the per-checkpoint repeat statistics.
+    """
+    ev, af, attr = table(ctx, ""), table(ctx, "af"), table(ctx, "attr")
+    j = af.join(attr, "aid")
+    g = j.group_by("f").aggregate(payers=payer(j).nunique(), accounts=j.aid.nunique())
+    fc = _put(ctx, "fc", g.filter((g.payers >= min_payments) & (g.accounts >= 2)).select("f"))
+    _put(ctx, "afc", af.semi_join(fc, "f"))
+    fe = ev.semi_join(fc, ev.template_family == fc.f)
+    ph = fe.filter(fe.prompt_hash.notnull())
+    phc = _put(
+        ctx,
+        "phc",
+        ph.group_by([ph.template_family.name("f"), ph.prompt_hash.name("h"), "aid", "cp"]).aggregate(
+            c=ph.count()
+        ),
+    )
+    spread = phc.group_by(["f", "h"]).aggregate(accounts=phc.aid.nunique())
+    multi = spread.filter(spread.accounts >= 2).select("f", "h")
+    single = spread.filter(spread.accounts == 1).select("f", "h")
+    _put(ctx, "phm", phc.semi_join(multi, ["f", "h"]))
+    s = phc.semi_join(single, ["f", "h"])
+    _put(ctx, "phs", s.group_by(["f", "cp"]).aggregate(c=s.c.sum()))
+    _drop(ctx, "phc")
+    _put(
+        ctx,
+        "ftag",
+        fe.group_by([fe.template_family.name("f"), "cp"]).aggregate(
+            n=fe.count(), hn=fe.count(where=harvest(fe))
+        ),
+    )
+
+
+def cohesion(ctx: Any, min_accounts: int) -> None:
+    """``coh_p``: template families per account on shared cards (payment cohesion)."""
+    af, attr = table(ctx, "af"), table(ctx, "attr")
+    a = attr.filter(attr.payment.notnull())
+    g = a.group_by("payment").aggregate(accounts=a.count())
+    big = g.filter(g.accounts >= min_accounts).select("payment")
+    j = af.join(attr, "aid").semi_join(big, "payment")
+    _put(ctx, "coh_p", j.select("aid", "payment", "f", "cp", "c"))
+
+
+def system(ctx: Any, min_payments: int) -> None:
+    """``sys``: exact system prompts used by several payers, with their harvest-tag counts and
+    how many of the calls left a VPN or Tor exit (``an``)."""
+    ev, attr = table(ctx, ""), table(ctx, "attr")
+    e = ev.filter(ev.system_hash.notnull())
+    s = e.group_by(["aid", e.system_hash.name("sh"), "cp"]).aggregate(
+        c=e.count(), hn=e.count(where=harvest(e)), an=e.count(where=e.ip_kind.isin(["vpn", "tor"]))
+    )
+    _put(ctx, "sys", s.semi_join(_with_payers(s, attr, "sh", min_payments), "sh"))
+
+
+def _system_events(ctx: Any) -> ir.Table:
+    ev, sys = table(ctx, ""), table(ctx, "sys")
+    k = sys.select("sh").distinct()
+    return ev.semi_join(k, ev.system_hash == k.sh)
+
+
+def system_prompts(ctx: Any, min_payments: int) -> None:
+    """``sysph``: (system prompt, prompt, account, interval) counts of the candidate groups
+    (system prompts several payers use, already pruned by :func:`system`, built first)."""
+    e = _system_events(ctx)
+    e = e.filter(e.prompt_hash.notnull())
+    _put(
+        ctx,
+        "sysph",
+        e.group_by([e.system_hash.name("sh"), e.prompt_hash.name("h"), "aid", "cp"]).aggregate(c=e.count()),
+    )
+
+
+def system_egress(ctx: Any, min_payments: int) -> None:
+    """``sysip``: (system prompt, datacenter IP, account, interval) counts of the candidate
+    groups (:func:`system` built first)."""
+    e = _system_events(ctx)
+    e = e.filter(e.client_ip.notnull() & (e.ip_kind == "hosting"))
+    _put(
+        ctx,
+        "sysip",
+        e.group_by([e.system_hash.name("sh"), e.client_ip.name("ip"), "aid", "cp"]).aggregate(c=e.count()),
+    )
+
+
+def hosting_ips(ctx: Any, min_payments: int) -> None:
+    """Datacenter egress IPs used by several payers: (ip, account, first interval) (``hip``),
+    and each account's traffic, harvest-tagged traffic and traffic with prompt text through
+    them per interval (``hiptag``). Consumer VPN and Tor exits are shared by unrelated users
+    by design (like a NAT or a relay) and are left out: sharing one says nothing about a
+    common operator."""
+    ev, attr = table(ctx, ""), table(ctx, "attr")
+    e = ev.filter((ev.ip_kind == "hosting") & ev.client_ip.notnull())
+    ai = e.group_by([e.client_ip.name("ip"), "aid"]).aggregate(cp0=e.cp.min())
+    hip = _put(ctx, "hip", ai.semi_join(_with_payers(ai, attr, "ip", min_payments), "ip"))
+    k = hip.select("ip").distinct()
+    ev = table(ctx, "")
+    t = ev.semi_join(k, ev.client_ip == k.ip)
+    t = t.filter(t.ip_kind == "hosting")
+    _put(
+        ctx,
+        "hiptag",
+        t.group_by([t.client_ip.name("ip"), "aid", "cp"]).aggregate(
+            n=t.count(), hn=t.count(where=harvest(t)), tn=t.template_family.count()
+        ),
+    )
+
+
+def sync_key(ev: ir.Table) -> ir.StringValue:
+    """SynchroTrap action key: the template family when prompts exist (specific keys keep
+    cells small), else the model. A tagged string, so a family id never meets a model name."""
+    return ibis.ifelse(
+        ev.template_family.isnull(), "m:" + ev.model.coalesce(""), "f:" + ev.template_family.cast("string")
+    )
+
+
+def sync(ctx: Any, bucket_s: int, max_cell: int, min_actions: int, min_shared: int) -> None:
+    """SynchroTrap actions (account, key, time bucket: ``act``) and the pair overlaps per
+    interval (``pairs``), with the per-interval action counts the per-checkpoint query needs.
+
+    Checkpoints fall on whole hours and buckets divide the hour, so a bucket (and its cell
+    of accounts) lies inside one interval: cell sizes are final once the bucket is seen.
+    """
+    ev = table(ctx, "")
+    a = ev.mutate(key=sync_key(ev), b=ev.t // (bucket_s * 1000))
+    act = _put(ctx, "act", a.group_by(["aid", "key", "b"]).aggregate(cp=a.cp.min()))
+    na = _put(ctx, "na", act.group_by(["aid", "cp"]).aggregate(n=act.count()))
+    kb = act.group_by(["key", "b"]).aggregate(cp=act.cp.min())
+    _put(ctx, "nb", kb.group_by(["key", "cp"]).aggregate(n=kb.count()))
+    cell = act.group_by(["key", "b"]).aggregate(cell=act.count())
+    tot = na.group_by("aid").aggregate(total=na.n.sum())
+    elig = tot.filter(tot.total >= min_actions).select("aid")
+    a2 = act.join(cell, ["key", "b"]).semi_join(elig, "aid")
+    a2 = a2.filter(a2.cell.between(2, max_cell)).select("aid", "key", "b", "cp")
+    y = a2.view()
+    xy = a2.join(y, (a2.key == y.key) & (a2.b == y.b) & (a2.aid < y.aid))
+    xy = xy.select(src=a2.aid, dst=y.aid, key=a2.key, cp=a2.cp)
+    p = xy.group_by(["src", "dst", "key", "cp"]).aggregate(shared=xy.count())
+    g = p.group_by(["src", "dst"]).aggregate(total=p.shared.sum())
+    keep = g.filter(g.total >= min_shared).select("src", "dst")
+    pairs = _put(ctx, "pairs", p.semi_join(keep, ["src", "dst"]))
+    used = pairs.select(aid=pairs.src, key=pairs.key).union(pairs.select(aid=pairs.dst, key=pairs.key))
+    n = act.semi_join(used, ["aid", "key"])
+    _put(ctx, "nk", n.group_by(["aid", "key", "cp"]).aggregate(n=n.count()))

@@ -51,15 +51,6 @@ from distillguard.detectors.coordination._network import ids
 
 FAMILY = "coordination"
 
-#: (system prompt, prompt, account, interval) counts of the candidate groups (system prompts
-#: several payers use, already pruned by ``_partials.SYSTEM``), built once per input.
-PROMPTS_PARTIAL = """
-CREATE OR REPLACE TEMP TABLE {src}_sysph AS
-SELECT system_hash AS sh, prompt_hash AS h, aid, cp, count(*) AS c FROM {src} e
-SEMI JOIN (SELECT DISTINCT sh FROM {src}_sys) k ON e.system_hash = k.sh
-WHERE e.prompt_hash IS NOT NULL GROUP BY ALL
-"""
-
 #: Mean number of accounts sending each prompt under a system prompt, as of checkpoint k
 #: (weighted by how often the prompt is sent).
 ACCOUNTS_PER_PROMPT = """
@@ -69,14 +60,6 @@ WITH ph AS (
 SELECT sh, sum(a * c) / sum(c) AS app FROM ph GROUP BY sh ORDER BY sh
 """
 
-
-#: (system prompt, datacenter IP, account, interval) counts of the candidate groups.
-EGRESS_PARTIAL = """
-CREATE OR REPLACE TEMP TABLE {src}_sysip AS
-SELECT system_hash AS sh, client_ip AS ip, aid, cp, count(*) AS c FROM {src} e
-SEMI JOIN (SELECT DISTINCT sh FROM {src}_sys) k ON e.system_hash = k.sh
-WHERE e.client_ip IS NOT NULL AND e.ip_kind = 'hosting' GROUP BY ALL
-"""
 
 #: Per system prompt, as of checkpoint k: its payers (``p``) and, one row each, those that
 #: call through a datacenter IP at least {min_payers} of its payers use (``pay``; null when
@@ -205,9 +188,9 @@ def system_prompts(ctx: DetectionContext, p: Any) -> list[pa.Table]:
     (many unrelated accounts, distinct prompts, one harvest system prompt)."""
     # groups from system_link_min_payments payers link accounts; signals need system_min_payments
     link_min = min(p.system_link_min_payments, p.system_min_payments)
-    _partials.ensure(ctx, "system", _partials.SYSTEM, min_payments=link_min)
-    _partials.ensure(ctx, "system_prompts", PROMPTS_PARTIAL, min_payments=link_min)
-    _partials.ensure(ctx, "system_egress", EGRESS_PARTIAL, min_payments=link_min)
+    _partials.ensure(ctx, "system", _partials.system, min_payments=link_min)
+    _partials.ensure(ctx, "system_prompts", _partials.system_prompts, min_payments=link_min)
+    _partials.ensure(ctx, "system_egress", _partials.system_egress, min_payments=link_min)
     rows = _queries.run(
         ctx,
         _queries.SYSTEM,
