@@ -17,13 +17,6 @@ FAMILY = "coordination"
 #: site"). VPN / Tor exits count as sites: like a campus NAT, many unrelated users share one.
 DATACENTER_KINDS: tuple[str, ...] = ("hosting",)
 
-#: Share of each account's traffic on its busiest /24 so far (``{src}_site_p``, cut at k).
-TOP_SITE_SHARE = """
-SELECT aid, max(c) / sum(c) AS top FROM (
-  SELECT aid, ip_prefix, sum(c) AS c FROM {src}_site_p WHERE cp <= {k} GROUP BY ALL
-) GROUP BY aid ORDER BY aid
-"""
-
 
 def sites(ctx: DetectionContext, p: Any) -> np.ndarray:
     """Each account's main non-datacenter network (/24) so far, or None (datacenter/unknown).
@@ -35,13 +28,13 @@ def sites(ctx: DetectionContext, p: Any) -> np.ndarray:
     """
     if "sites" not in ctx.cache:
         _partials.ensure(ctx, "sites", _partials.sites)
-        t = _queries.run(ctx, _queries.SITES)
+        t = _queries.sites(ctx)
         out = np.full(ctx.features.num_rows, None, dtype=object)
         if t.num_rows:
             dc = pc.is_in(t["site_kind"], pa.array(DATACENTER_KINDS)).to_numpy(zero_copy_only=False)
             vals = np.asarray(t["site"].to_pylist(), dtype=object)
             vals[dc] = None
-            top = _queries.run(ctx, TOP_SITE_SHARE)
+            top = _queries.top_site_share(ctx)
             top_share = np.ones(ctx.features.num_rows)
             top_share[ctx.positions(top["aid"].to_numpy())] = top["top"].to_numpy(zero_copy_only=False)
             vals[top_share[ctx.positions(t["aid"].to_numpy())] < p.site_min_share] = None

@@ -10,16 +10,31 @@ from __future__ import annotations
 
 from typing import Any
 
+import ibis
 import pyarrow as pa
 
-#: Each account's main network (/24) so far and its kind (ties broken by prefix).
-SITES = """
-SELECT aid, ip_prefix AS site, ip_kind AS site_kind FROM (
-  SELECT aid, ip_prefix, ip_kind,
-         row_number() OVER (PARTITION BY aid ORDER BY c DESC, ip_prefix, ip_kind) AS r
-  FROM (SELECT aid, ip_prefix, ip_kind, sum(c) AS c FROM {src}_site_p WHERE cp <= {k} GROUP BY ALL)
-) WHERE r = 1 ORDER BY aid
-"""
+from distillguard.detectors.coordination import _partials
+
+
+def sites(ctx: Any) -> pa.Table:
+    """Each account's main network (/24) so far and its kind (ties broken by prefix):
+    ``aid``, ``site``, ``site_kind``."""
+    sp = _partials.table(ctx, "site_p")
+    sp = sp.filter(sp.cp <= ctx.k)
+    s = sp.group_by(["aid", "ip_prefix", "ip_kind"]).aggregate(c=sp.c.sum())
+    w = ibis.window(group_by=s.aid, order_by=[s.c.desc(), s.ip_prefix, s.ip_kind])
+    r = s.mutate(r=ibis.row_number().over(w))
+    r = r.filter(r.r == 0)
+    return r.select("aid", site=r.ip_prefix, site_kind=r.ip_kind).order_by("aid").to_pyarrow()
+
+
+def top_site_share(ctx: Any) -> pa.Table:
+    """Share of each account's traffic on its busiest /24 so far: ``aid``, ``top``."""
+    sp = _partials.table(ctx, "site_p")
+    sp = sp.filter(sp.cp <= ctx.k)
+    s = sp.group_by(["aid", "ip_prefix"]).aggregate(c=sp.c.sum())
+    return s.group_by("aid").aggregate(top=s.c.max() / s.c.sum()).order_by("aid").to_pyarrow()
+
 
 #: Template families (instruction frames): who uses each, how much of their traffic it is,
 #: whether its prompts repeat across accounts, and whether its users sit behind one

@@ -51,16 +51,6 @@ from distillguard.detectors.coordination._network import ids
 
 FAMILY = "coordination"
 
-#: Mean number of accounts sending each prompt under a system prompt, as of checkpoint k
-#: (weighted by how often the prompt is sent).
-ACCOUNTS_PER_PROMPT = """
-WITH ph AS (
-  SELECT sh, h, count(DISTINCT aid) AS a, sum(c) AS c FROM {src}_sysph WHERE cp <= {k} GROUP BY sh, h
-)
-SELECT sh, sum(a * c) / sum(c) AS app FROM ph GROUP BY sh ORDER BY sh
-"""
-
-
 #: Per system prompt, as of checkpoint k: its payers (``p``) and, one row each, those that
 #: call through a datacenter IP at least {min_payers} of its payers use (``pay``; null when
 #: none): a relay's hosts carry some of every customer's calls, whatever else each uses.
@@ -78,6 +68,16 @@ tot AS (
 )
 SELECT tot.sh, tot.p, linked.pay FROM tot LEFT JOIN linked USING (sh) ORDER BY tot.sh, linked.pay
 """
+
+
+def accounts_per_prompt(ctx: DetectionContext) -> pa.Table:
+    """Mean number of accounts sending each prompt under a system prompt, as of checkpoint k
+    (weighted by how often the prompt is sent): ``sh``, ``app``."""
+    t = _partials.table(ctx, "sysph")
+    t = t.filter(t.cp <= ctx.k)
+    ph = t.group_by(["sh", "h"]).aggregate(a=t.aid.nunique(), c=t.c.sum())
+    g = ph.group_by("sh").aggregate(app=(ph.a * ph.c).sum() / ph.c.sum())
+    return g.order_by("sh").to_pyarrow()
 
 
 def _per_group(keys: np.ndarray, vals: np.ndarray, uniq: np.ndarray, fill: float) -> np.ndarray:
@@ -170,7 +170,7 @@ def _repeat_ratio(ctx: DetectionContext, rows: pa.Table) -> np.ndarray:
     """Per row of ``rows``: accounts-per-prompt of its system prompt / the group's accounts."""
     if not rows.num_rows:
         return np.zeros(0)
-    app = _queries.run(ctx, ACCOUNTS_PER_PROMPT)
+    app = accounts_per_prompt(ctx)
     sh = rows["sh"].to_numpy(zero_copy_only=False)
     uniq, inv, members = np.unique(sh, return_inverse=True, return_counts=True)
     per = np.ones(len(uniq))
