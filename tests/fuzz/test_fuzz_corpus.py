@@ -10,7 +10,6 @@ from fuzz_corpus import CASES, Case, run_case
 #: Corpus cases that still fail, with the finding they track (/tmp/dg/fuzz_findings.md).
 #: Strict: a case that starts passing fails here until its mark is removed.
 XFAIL: dict[str, str] = {
-    "ingest_jsonl_year_zero_timestamp": "F7: year-0 timestamp -> OverflowError in _raw_values (ingest)",
 }
 
 

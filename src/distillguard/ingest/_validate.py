@@ -187,7 +187,13 @@ def _quoted(value: Any) -> str:
 def _raw_values(mapped: pa.Table, name: str, rows: np.ndarray) -> list[Any]:
     if name not in mapped.column_names:
         return [None] * len(rows)
-    return mapped.column(name).take(pa.array(rows)).to_pylist()
+    values = mapped.column(name).take(pa.array(rows))
+    if pa.types.is_temporal(values.type):  # years outside 1-9999 have no Python datetime
+        try:
+            return values.to_pylist()
+        except (OverflowError, ValueError):
+            return values.cast(pa.string()).to_pylist()
+    return values.to_pylist()
 
 
 def _blank(values: pa.Array) -> pa.Array:
