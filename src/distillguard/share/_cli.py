@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -255,7 +255,6 @@ def match_cmd(
     output = Output.of(quiet, verbose, json)
     check_out_dir(out, marker="matches.parquet", what="share match output", overwrite=overwrite)
     from rich.console import Console
-    from rich.table import Table
 
     from distillguard.share._config import load_config
     from distillguard.share._match import match
@@ -285,18 +284,32 @@ def match_cmd(
         output,
     )
     if len(res.matches) and output.human:
-        table = Table(title="matched accounts (first 20)")
-        for col in ("account", "partner", "kind", "values", "events"):
-            table.add_column(col)
-        for row in res.matches.slice(0, 20).to_pylist():
-            table.add_row(
-                row["account_id"],
-                row["partner_name"],
-                row["kind"],
-                str(row["matched_values"]),
-                f"{row['events']}/{row['account_events']}",
-            )
-        Console().print(table)
+        Console().print(match_table(res.matches))
+
+
+def match_table(matches: Any, limit: int = 20) -> Any:
+    """The first ``limit`` matches as a Rich table; ids and partner names escaped and cut.
+
+    Account ids come from logs and partner names from partners' bundles: neither may carry
+    Rich markup or control characters onto an analyst's terminal.
+    """
+    from rich.table import Table
+    from rich.text import Text
+
+    from distillguard.report._display import display_id
+
+    table = Table(title=f"matched accounts (first {limit})")
+    for col in ("account", "partner", "kind", "values", "events"):
+        table.add_column(col)
+    for row in matches.slice(0, limit).to_pylist():
+        table.add_row(
+            Text(display_id(row["account_id"])),
+            Text(display_id(row["partner_name"])),
+            Text(str(row["kind"])),
+            str(row["matched_values"]),
+            f"{row['events']}/{row['account_events']}",
+        )
+    return table
 
 
 def register(app: typer.Typer) -> None:
