@@ -162,13 +162,7 @@ def register(app: typer.Typer) -> None:
 
         from distillguard.scan import scan as run_scan
 
-        if strict_intel:  # the scan reads strictness from the sharing config
-            from dataclasses import replace
-
-            from distillguard.share._config import load_config
-
-            share_config = replace(load_config(share_config), strict_intel=True)
-
+        share_config = _strict(share_config, strict_intel)
         result = run_scan(
             inputs,
             out,
@@ -184,15 +178,7 @@ def register(app: typer.Typer) -> None:
         summary = _summary(result, out)
         if not summary["prompt_text_present"]:
             output.note("note: no prompt text: content signals were off (see scan_meta.json)")
-        findings = findings_at_or_above(summary["verdicts"], fail_on.value) if fail_on else 0
-        if fail_on:
-            summary["fail_on"] = {"verdict": fail_on.value, "accounts": findings}
-        output.emit(summary)
-        if output.human:
-            _print_table(summary, output.console())
-        if findings:
-            output.note(f"{findings} account(s) at or above '{fail_on.value}': exit {EXIT_FINDINGS}")
-            raise typer.Exit(EXIT_FINDINGS)
+        _finish(summary, summary["verdicts"], fail_on, output, _print_table)
 
 
 def _state_scan(
@@ -214,12 +200,7 @@ def _state_scan(
     from distillguard.state._cli import check_incompatible, print_increment, run_state_scan
 
     check_incompatible(**{"--as-of": as_of, "--no-replay": no_replay})
-    if strict_intel:
-        from dataclasses import replace
-
-        from distillguard.share._config import load_config
-
-        scan_options["share_config"] = replace(load_config(scan_options["share_config"]), strict_intel=True)
+    scan_options["share_config"] = _strict(scan_options["share_config"], strict_intel)
     _, summary = run_state_scan(
         state,
         inputs,
@@ -229,13 +210,30 @@ def _state_scan(
         overwrite=overwrite,
         scan_options={**scan_options, "progress": output.progress},
     )
-    counts = summary.get("verdicts") or {}
+    _finish(summary, summary.get("verdicts") or {}, fail_on, output, print_increment)
+
+
+def _strict(share_config: Any, strict_intel: bool) -> Any:
+    """The sharing config with ``strict_intel`` set when asked (the scan reads it from there)."""
+    if not strict_intel:
+        return share_config
+    from dataclasses import replace
+
+    from distillguard.share._config import load_config
+
+    return replace(load_config(share_config), strict_intel=True)
+
+
+def _finish(
+    summary: dict[str, Any], counts: dict[str, int], fail_on: FailOn | None, output: Output, show: Any
+) -> None:
+    """Emit the summary (JSON or ``show``'s table) and exit 1 when ``--fail-on`` finds accounts."""
     findings = findings_at_or_above(counts, fail_on.value) if fail_on else 0
     if fail_on:
         summary["fail_on"] = {"verdict": fail_on.value, "accounts": findings}
     output.emit(summary)
     if output.human:
-        print_increment(summary, output.console())
-    if findings:
+        show(summary, output.console())
+    if fail_on and findings:
         output.note(f"{findings} account(s) at or above '{fail_on.value}': exit {EXIT_FINDINGS}")
         raise typer.Exit(EXIT_FINDINGS)
