@@ -39,9 +39,7 @@ def payment(ctx: DetectionContext, p: Any) -> pa.Table:
     cohesion = np.zeros(len(acc))
     if ctx.has_prompts:
         _partials.ensure(ctx, "cohesion", _partials.cohesion, min_accounts=p.cohesive_min_accounts)
-        coh = _queries.run(
-            ctx, _queries.COHESION, min_accounts=p.cohesive_min_accounts, cohesion_frac=p.cohesion_frac
-        )
+        coh = _queries.cohesion(ctx, p.cohesive_min_accounts, p.cohesion_frac)
         cohesion = ctx.aligned(coh, "cohesion")
         cohesion = _textless_cohesion(inv, known, ctx.col("tmpl_n", 0.0), cohesion, p)
         cohesive = cohesion >= p.cohesion_min

@@ -40,21 +40,31 @@ import pyarrow as pa
 from distillguard.detectors.base import DetectionContext
 from distillguard.detectors.coordination import _partials, _queries
 
-#: Per candidate family (``{fleet}``, as of checkpoint k): the share of its devoted payers that
-#: call through a datacenter IP which another devoted payer of the family also uses.
-FAMILY_EGRESS = """
-WITH af AS (SELECT aid, f, sum(c) AS c FROM {src}_afc SEMI JOIN {fleet} fl ON fl.fam = f
-            WHERE cp <= {k} GROUP BY ALL),
-d AS (
-  SELECT af.aid, af.f, coalesce(fe.payment, fe.account_id) AS pay
-  FROM af JOIN {feats} fe USING (aid) WHERE af.c / fe.tmpl_n >= {devoted_share}
-), x AS (SELECT d.f, h.ip, d.pay FROM d JOIN {src}_hip h USING (aid) WHERE h.cp0 <= {k}),
-ipg AS (SELECT f, ip FROM x GROUP BY f, ip HAVING count(DISTINCT pay) >= {min_payers}),
-linked AS (SELECT x.f, count(DISTINCT x.pay) AS lp FROM x SEMI JOIN ipg USING (f, ip) GROUP BY x.f),
-tot AS (SELECT f, count(DISTINCT pay) AS p FROM d GROUP BY f)
-SELECT tot.f AS fam, coalesce(linked.lp, 0) / tot.p AS shared FROM tot LEFT JOIN linked USING (f)
-ORDER BY fam
-"""
+
+def family_egress(ctx: DetectionContext, fleet: pa.Table, devoted_share: float, min_payers: int) -> pa.Table:
+    """Per candidate family (``fam`` of ``fleet``, as of checkpoint k): the share of its devoted
+    payers that call through a datacenter IP which another devoted payer of the family also
+    uses (``fam``, ``shared``)."""
+    import ibis
+
+    fl = ibis.memtable(fleet.select(["fam"]))
+    afc = _partials.table(ctx, "afc")
+    a = afc.semi_join(fl, afc.f == fl.fam)
+    a = a.filter(a.cp <= ctx.k)
+    af = a.group_by(["aid", "f"]).aggregate(c=a.c.sum())
+    dj = af.join(_queries.features(ctx), "aid")
+    d = dj.filter(dj.c / dj.tmpl_n >= devoted_share).select("aid", "f", pay=_partials.payer(dj))
+    hip = _partials.table(ctx, "hip")
+    h = hip.filter(hip.cp0 <= ctx.k)
+    x = d.join(h, "aid").select("f", "ip", "pay")
+    g = x.group_by(["f", "ip"]).aggregate(n=x.pay.nunique())
+    ipg = g.filter(g.n >= min_payers).select("f", "ip")
+    lx = x.semi_join(ipg, ["f", "ip"])
+    linked = lx.group_by("f").aggregate(lp=lx.pay.nunique())
+    tot = d.group_by("f").aggregate(p=d.pay.nunique())
+    j = tot.left_join(linked, "f")
+    out = j.select(fam=j.f, shared=j.lp.coalesce(0) / j.p)
+    return out.order_by("fam").to_pyarrow()
 
 
 def population_spread_days(ctx: DetectionContext, min_known: int) -> float:
@@ -110,17 +120,7 @@ def shared_egress(ctx: DetectionContext, fleet: pa.Table, p: Any) -> np.ndarray:
     if not fleet.num_rows:
         return out
     _partials.ensure(ctx, "hosting_ips", _partials.hosting_ips, min_payments=p.infra_min_payments)
-    ctx.con.register("dg_cohort_fams", fleet.select(["fam"]))
-    try:
-        t = _queries.run(
-            ctx,
-            FAMILY_EGRESS,
-            fleet="dg_cohort_fams",
-            devoted_share=p.devoted_share,
-            min_payers=p.fleet_egress_min_payers,
-        )
-    finally:
-        ctx.con.unregister("dg_cohort_fams")
+    t = family_egress(ctx, fleet, p.devoted_share, p.fleet_egress_min_payers)
     if t.num_rows:
         keys = t["fam"].to_numpy(zero_copy_only=False)
         vals = t["shared"].cast(pa.float64()).fill_null(0.0).to_numpy(zero_copy_only=False)

@@ -121,22 +121,25 @@ WHERE m.c <= {owner_max_share} * fl.events
 ORDER BY fam, aid
 """
 
-#: How much of each card-sharing account's traffic goes to templates that at least
-#: ``cohesion_frac`` of the card's accounts use: a team works on different things, a fleet
-#: on one card runs one job.
-COHESION = """
-WITH gs AS (
-  SELECT payment, count(*) AS m FROM {feats} WHERE payment IS NOT NULL
-  GROUP BY payment HAVING count(*) >= {min_accounts}
-), ef AS (
-  SELECT aid, payment, f, sum(c) AS c FROM {src}_coh_p SEMI JOIN gs USING (payment)
-  WHERE cp <= {k} GROUP BY ALL
-), fu AS (SELECT payment, f, count(*) AS u FROM ef GROUP BY payment, f)
-SELECT ef.aid,
-       sum(CASE WHEN fu.u >= greatest(2, {cohesion_frac} * gs.m) THEN ef.c ELSE 0 END) / sum(ef.c) AS cohesion
-FROM ef JOIN fu USING (payment, f) JOIN gs USING (payment)
-GROUP BY ef.aid ORDER BY ef.aid
-"""
+
+def cohesion(ctx: Any, min_accounts: int, cohesion_frac: float) -> pa.Table:
+    """How much of each card-sharing account's traffic goes to templates that at least
+    ``cohesion_frac`` of the card's accounts use (``aid``, ``cohesion``): a team works on
+    different things, a fleet on one card runs one job."""
+    fe = features(ctx)
+    fp = fe.filter(fe.payment.notnull())
+    g = fp.group_by("payment").aggregate(m=fp.count())
+    gs = g.filter(g.m >= min_accounts)
+    coh = _partials.table(ctx, "coh_p")
+    e = coh.semi_join(gs, "payment")
+    e = e.filter(e.cp <= ctx.k)
+    ef = e.group_by(["aid", "payment", "f"]).aggregate(c=e.c.sum())
+    fu = ef.group_by(["payment", "f"]).aggregate(u=ef.count())
+    j = ef.join(fu, ["payment", "f"]).join(gs, "payment")
+    common = j.u >= ibis.greatest(2, cohesion_frac * j.m)
+    out = j.group_by("aid").aggregate(cohesion=ibis.ifelse(common, j.c, 0).sum() / j.c.sum())
+    return out.order_by("aid").to_pyarrow()
+
 
 #: Exact system prompts carrying harvest instructions that unrelated accounts each use for a
 #: real part of their traffic: a relay operator injects one such prompt into every call it
@@ -208,6 +211,18 @@ def run(ctx: Any, sql: str, **fmt: Any) -> pa.Table:
     """Run one per-checkpoint query (``{src}``, ``{k}``, ``{feats}`` filled in) as Arrow."""
     feats = register_features(ctx)
     return ctx.con.sql(sql.format(src=ctx.src, k=ctx.k, feats=feats, **fmt)).to_arrow_table()
+
+
+def features(ctx: Any) -> Any:
+    """This checkpoint's features (``aid``, ``account_id``, ``payment``, ``n``, ``tmpl_n``) as
+    an Ibis table on the timeline's backend."""
+    con = _partials.backend(ctx)
+    if con.name == "duckdb":
+        return con.table(register_features(ctx))
+    if "feats_ibis" not in ctx.cache:
+        cols = ctx.features.select(["aid", "account_id", "payment", "n", "tmpl_n"])
+        ctx.cache["feats_ibis"] = ibis.memtable(cols)
+    return ctx.cache["feats_ibis"]
 
 
 def register_features(ctx: Any) -> str:

@@ -18,7 +18,7 @@ developer signed up (signup dates spread over months or years), and each calls f
 network. A fleet's accounts are opened together (a tight signup spread), and a relay forwards
 every customer's calls through its own few hosts. So ``fleet_system_prompt`` fires only for a
 group that is a signup cohort (:func:`_cohort_spread_days`) or most of whose payers call
-through datacenter IPs they share with other payers of the group (:data:`SHARED_EGRESS`). A
+through datacenter IPs they share with other payers of the group (:func:`shared_egress_table`). A
 diverse user base with its own egress gets no coordination signal from the system prompt.
 
 A relay operator is neither: it opens its accounts over months and runs each on its own
@@ -51,23 +51,27 @@ from distillguard.detectors.coordination._network import ids
 
 FAMILY = "coordination"
 
-#: Per system prompt, as of checkpoint k: its payers (``p``) and, one row each, those that
-#: call through a datacenter IP at least {min_payers} of its payers use (``pay``; null when
-#: none): a relay's hosts carry some of every customer's calls, whatever else each uses.
-#: Only datacenter addresses count: residential, mobile and campus NATs are shared by
-#: strangers by design.
-SHARED_EGRESS = """
-WITH x AS (
-  SELECT s.sh, s.ip, coalesce(a.payment, a.account_id) AS pay
-  FROM {src}_sysip s JOIN {src}_attr a USING (aid) WHERE s.cp <= {k} GROUP BY ALL
-), ipg AS (SELECT sh, ip FROM x GROUP BY sh, ip HAVING count(DISTINCT pay) >= {min_payers}),
-linked AS (SELECT DISTINCT x.sh, x.pay FROM x SEMI JOIN ipg USING (sh, ip)),
-tot AS (
-  SELECT s.sh, count(DISTINCT coalesce(a.payment, a.account_id)) AS p
-  FROM {src}_sys s JOIN {src}_attr a USING (aid) WHERE s.cp <= {k} GROUP BY s.sh
-)
-SELECT tot.sh, tot.p, linked.pay FROM tot LEFT JOIN linked USING (sh) ORDER BY tot.sh, linked.pay
-"""
+
+def shared_egress_table(ctx: DetectionContext, min_payers: int) -> pa.Table:
+    """Per system prompt, as of checkpoint k: its payers (``p``) and, one row each, those that
+    call through a datacenter IP at least ``min_payers`` of its payers use (``pay``; null when
+    none): a relay's hosts carry some of every customer's calls, whatever else each uses.
+    Only datacenter addresses count: residential, mobile and campus NATs are shared by
+    strangers by design."""
+    attr = _partials.table(ctx, "attr")
+    s = _partials.table(ctx, "sysip")
+    s = s.filter(s.cp <= ctx.k)
+    xj = s.join(attr, "aid")
+    x = xj.select("sh", "ip", pay=_partials.payer(xj)).distinct()
+    g = x.group_by(["sh", "ip"]).aggregate(n=x.pay.nunique())
+    ipg = g.filter(g.n >= min_payers).select("sh", "ip")
+    linked = x.semi_join(ipg, ["sh", "ip"]).select("sh", "pay").distinct()
+    sy = _partials.table(ctx, "sys")
+    sy = sy.filter(sy.cp <= ctx.k)
+    sj = sy.join(attr, "aid")
+    tot = sj.group_by("sh").aggregate(p=_partials.payer(sj).nunique())
+    j = tot.left_join(linked, "sh").select("sh", "p", "pay")
+    return j.order_by(["sh", "pay"]).to_pyarrow()
 
 
 def accounts_per_prompt(ctx: DetectionContext) -> pa.Table:
@@ -104,7 +108,7 @@ def _shared_egress(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per row of ``rows``: (share of its group's payers behind a datacenter IP shared with
     other payers of it, does the row's own payer call through one)."""
-    table = _queries.run(ctx, SHARED_EGRESS, min_payers=min_payers)
+    table = shared_egress_table(ctx, min_payers)
     sh = rows["sh"].to_numpy(zero_copy_only=False)
     uniq, inv = np.unique(sh, return_inverse=True)
     keys = table["sh"].to_numpy(zero_copy_only=False)
