@@ -92,9 +92,7 @@ def infra(ctx: DetectionContext, p: Any) -> pa.Table:
     """Datacenter egress IPs shared with unrelated customers (strangers on shared exits left
     out: :func:`exits`)."""
     _partials.ensure(ctx, "hosting_ips", _partials.hosting_ips, min_payments=p.infra_min_payments)
-    ips = _queries.run(
-        ctx, _queries.HOSTING_IPS, min_payments=p.infra_min_payments, max_accounts=p.infra_max_accounts
-    )
+    ips = _queries.hosting_ips(ctx, p.infra_min_payments, p.infra_max_accounts)
     is_exit = exits(ctx, ips, p)
     seen = pc.unique(ips["ip"])
     ips = ips.filter(pa.array(~is_exit))

@@ -157,30 +157,46 @@ WHERE g.harvest >= {harvest_share} AND g.payments >= {min_payments}
 ORDER BY u.sh, u.aid
 """
 
-#: Datacenter egress IPs shared by accounts on different payment instruments (residential,
-#: mobile, relay and campus addresses are left out on purpose: NAT makes sharing normal),
-#: with the signup spread of each IP's accounts, the harvest-tagged share of its traffic and
-#: how many prompts (requests with text) each account sent through it (a commercial VPN exit
-#: on a datacenter range is judged by them: :func:`._network.exits`).
-HOSTING_IPS = """
-WITH ai AS (
-  SELECT h.ip, h.aid, coalesce(fe.payment, fe.account_id) AS pay, epoch(sg.created_at) / 86400.0 AS signup_day
-  FROM {src}_hip h JOIN {feats} fe USING (aid) LEFT JOIN {src}_attr sg USING (aid) WHERE h.cp0 <= {k}
-), g AS (
-  SELECT ip, count(*) AS accounts, count(DISTINCT pay) AS payments, count(signup_day) AS known_signups,
-         quantile_cont(signup_day, 0.75) - quantile_cont(signup_day, 0.25) AS signup_iqr_days
-  FROM ai GROUP BY ip
-), ta AS (
-  SELECT ip, aid, sum(hn) AS hn, sum(n) AS n, sum(tn) AS tn FROM {src}_hiptag WHERE cp <= {k} GROUP BY ip, aid
-),
-t AS (SELECT ip, sum(hn) / sum(n) AS harvest_share FROM ta GROUP BY ip)
-SELECT ai.aid, ai.ip, g.accounts, g.payments, g.known_signups, g.signup_iqr_days,
-       coalesce(t.harvest_share, 0.0) AS harvest_share,
-       coalesce(ta.tn, 0) AS own_prompts
-FROM ai JOIN g USING (ip) LEFT JOIN t USING (ip) LEFT JOIN ta USING (ip, aid)
-WHERE g.payments >= {min_payments} AND g.accounts <= {max_accounts}
-ORDER BY ai.ip, ai.aid
-"""
+
+def hosting_ips(ctx: Any, min_payments: int, max_accounts: int) -> pa.Table:
+    """Datacenter egress IPs shared by accounts on different payment instruments (residential,
+    mobile, relay and campus addresses are left out on purpose: NAT makes sharing normal),
+    with the signup spread of each IP's accounts, the harvest-tagged share of its traffic and
+    how many prompts (requests with text) each account sent through it (a commercial VPN exit
+    on a datacenter range is judged by them: :func:`._network.exits`)."""
+    hip, attr = _partials.table(ctx, "hip"), _partials.table(ctx, "attr")
+    h = hip.filter(hip.cp0 <= ctx.k)
+    hj = h.join(features(ctx), "aid")
+    hj = hj.select("ip", "aid", pay=_partials.payer(hj))
+    sg = attr.select("aid", "created_at")
+    aj = hj.left_join(sg, "aid")
+    ai = aj.select("ip", "aid", "pay", signup_day=aj.created_at.epoch_seconds() / 86400.0)
+    g = ai.group_by("ip").aggregate(
+        accounts=ai.count(),
+        payments=ai.pay.nunique(),
+        known_signups=ai.signup_day.count(),
+        signup_iqr_days=ai.signup_day.quantile(0.75) - ai.signup_day.quantile(0.25),
+    )
+    tag = _partials.table(ctx, "hiptag")
+    tag = tag.filter(tag.cp <= ctx.k)
+    ta = tag.group_by(["ip", "aid"]).aggregate(hn=tag.hn.sum(), n=tag.n.sum(), tn=tag.tn.sum())
+    t = ta.group_by("ip").aggregate(harvest_share=ta.hn.sum() / ta.n.sum())
+    j = ai.join(g, "ip")
+    j = j.filter((j.payments >= min_payments) & (j.accounts <= max_accounts))
+    j = j.left_join(t, "ip").select(*j.columns, "harvest_share")
+    j = j.left_join(ta, [j.ip == ta.ip, j.aid == ta.aid]).select(*j.columns, "tn")
+    out = j.select(
+        "aid",
+        "ip",
+        "accounts",
+        "payments",
+        "known_signups",
+        "signup_iqr_days",
+        harvest_share=j.harvest_share.coalesce(0.0),
+        own_prompts=j.tn.coalesce(0),
+    )
+    return out.order_by(["ip", "aid"]).to_pyarrow()
+
 
 #: Synchronized pairs so far: shared actions against what independent accounts would share
 #: (|A_key| * |B_key| / active buckets of the key), and against the smaller account's actions.
