@@ -141,21 +141,22 @@ def cohesion(ctx: Any, min_accounts: int, cohesion_frac: float) -> pa.Table:
     return out.order_by("aid").to_pyarrow()
 
 
-#: Exact system prompts carrying harvest instructions that unrelated accounts each use for a
-#: real part of their traffic: a relay operator injects one such prompt into every call it
-#: forwards, whichever customer's key it uses.
-SYSTEM = """
-WITH s AS (
-  SELECT aid, sh, sum(c) AS c, sum(hn) AS hn, sum(an) AS an FROM {src}_sys WHERE cp <= {k} GROUP BY ALL
-),
-u AS (
-  SELECT s.aid, s.sh, s.c, s.hn, s.an, coalesce(fe.payment, fe.account_id) AS pay
-  FROM s JOIN {feats} fe USING (aid) WHERE s.c / fe.n >= {devoted_share}
-), g AS (SELECT sh, count(DISTINCT pay) AS payments, sum(hn) / sum(c) AS harvest FROM u GROUP BY sh)
-SELECT u.aid, u.sh, g.payments, u.an / u.c AS anonymized FROM u JOIN g USING (sh)
-WHERE g.harvest >= {harvest_share} AND g.payments >= {min_payments}
-ORDER BY u.sh, u.aid
-"""
+def system(ctx: Any, devoted_share: float, harvest_share: float, min_payments: int) -> pa.Table:
+    """Exact system prompts carrying harvest instructions that unrelated accounts each use for
+    a real part of their traffic (``aid``, ``sh``, ``payments``, ``anonymized``): a relay
+    operator injects one such prompt into every call it forwards, whichever customer's key
+    it uses."""
+    sy = _partials.table(ctx, "sys")
+    sy = sy.filter(sy.cp <= ctx.k)
+    s = sy.group_by(["aid", "sh"]).aggregate(c=sy.c.sum(), hn=sy.hn.sum(), an=sy.an.sum())
+    uj = s.join(features(ctx), "aid")
+    uj = uj.filter(uj.c / uj.n >= devoted_share)
+    u = uj.select("aid", "sh", "c", "hn", "an", pay=_partials.payer(uj))
+    g = u.group_by("sh").aggregate(payments=u.pay.nunique(), harvest=u.hn.sum() / u.c.sum())
+    j = u.join(g, "sh")
+    j = j.filter((j.harvest >= harvest_share) & (j.payments >= min_payments))
+    out = j.select("aid", "sh", "payments", anonymized=j.an / j.c)
+    return out.order_by(["sh", "aid"]).to_pyarrow()
 
 
 def hosting_ips(ctx: Any, min_payments: int, max_accounts: int) -> pa.Table:

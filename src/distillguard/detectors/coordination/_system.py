@@ -195,13 +195,7 @@ def system_prompts(ctx: DetectionContext, p: Any) -> list[pa.Table]:
     _partials.ensure(ctx, "system", _partials.system, min_payments=link_min)
     _partials.ensure(ctx, "system_prompts", _partials.system_prompts, min_payments=link_min)
     _partials.ensure(ctx, "system_egress", _partials.system_egress, min_payments=link_min)
-    rows = _queries.run(
-        ctx,
-        _queries.SYSTEM,
-        devoted_share=p.devoted_share,
-        harvest_share=p.harvest_family_share,
-        min_payments=link_min,
-    )
+    rows = _queries.system(ctx, p.devoted_share, p.harvest_family_share, link_min)
     n = ctx.features.num_rows
     weak = np.zeros(n)
     fleet = np.zeros(n)
