@@ -55,16 +55,14 @@ def templates(ctx: DetectionContext, p: Any) -> list[pa.Table]:
     )
     ctx.cache["user_base_families"] = fleet.filter(pa.array(~keep))
     fleet = fleet.filter(pa.array(keep))
-    ctx.con.register("dg_fleet", fleet)
-    members = _queries.run(
+    members = _queries.members(
         ctx,
-        _queries.MEMBERS,
-        fleet="dg_fleet",
+        fleet,
+        devoted_share=p.devoted_share,
         owner_max_share=p.owner_max_share,
         member_max_ratio=p.member_max_ratio,
         member_fence_iqr=p.member_fence_iqr,
         customer_fence_iqr=p.customer_fence_iqr,
-        devoted_share=p.devoted_share,
     )
     ctx.cache["fleet_families"] = fleet
     ctx.cache["fleet_members"] = pa.table(

@@ -96,30 +96,50 @@ WHERE devoted_accounts >= 2
 ORDER BY fam
 """
 
-#: (account, fleet family) memberships: the family is a real part of the account's own
-#: traffic, the account sends at most ``owner_max_share`` of it (else it owns it), and neither
-#: the account nor its customer (all its accounts on one payment instrument) is a heavy
-#: independent user: each slice is within ``member_max_ratio`` times the family's median, or
-#: within Tukey's fence (Q3 + k x IQR) of the family's log slices (``member_fence_iqr`` for
-#: accounts, the far-out ``customer_fence_iqr`` for customers). A fleet's operator hands its
-#: accounts uneven quotas, so its members spread widely; an eval harness, a reasoning app or
-#: an enterprise batch job spread over a hundred seats is far outside the fleet's spread.
-MEMBERS = """
-WITH af AS (SELECT aid, f, sum(c) AS c FROM {src}_afc WHERE cp <= {k} GROUP BY ALL),
-m AS (
-  SELECT af.aid, af.f, af.c, af.c / fe.tmpl_n AS share, coalesce(fe.payment, fe.account_id) AS pay
-  FROM af JOIN {feats} fe USING (aid) SEMI JOIN {fleet} fl ON fl.fam = af.f
-  WHERE af.c / fe.tmpl_n >= {devoted_share}
-), slices AS (SELECT f, pay, sum(c) AS pc FROM m GROUP BY f, pay)
-SELECT m.aid, m.f AS fam, m.c, m.share, fl.devoted_payments, fl.harvest_tag_share
-FROM m JOIN slices USING (f, pay) JOIN {fleet} fl ON fl.fam = m.f
-WHERE m.c <= {owner_max_share} * fl.events
-  AND (m.c <= {member_max_ratio} * fl.member_median
-       OR ln(m.c) <= fl.member_log_q3 + {member_fence_iqr} * fl.member_log_iqr)
-  AND (slices.pc <= {member_max_ratio} * fl.payer_median
-       OR ln(slices.pc) <= fl.payer_log_q3 + {customer_fence_iqr} * fl.payer_log_iqr)
-ORDER BY fam, aid
-"""
+
+def members(
+    ctx: Any,
+    fleet: pa.Table,
+    devoted_share: float,
+    owner_max_share: float,
+    member_max_ratio: float,
+    member_fence_iqr: float,
+    customer_fence_iqr: float,
+) -> pa.Table:
+    """(account, fleet family) memberships (``aid``, ``fam``, ``c``, ``share``,
+    ``devoted_payments``, ``harvest_tag_share``) of the families in ``fleet``.
+
+    The family is a real part of the account's own traffic, the account sends at most
+    ``owner_max_share`` of it (else it owns it), and neither the account nor its customer (all
+    its accounts on one payment instrument) is a heavy independent user: each slice is within
+    ``member_max_ratio`` times the family's median, or within Tukey's fence (Q3 + k x IQR) of
+    the family's log slices (``member_fence_iqr`` for accounts, the far-out
+    ``customer_fence_iqr`` for customers). A fleet's operator hands its accounts uneven quotas,
+    so its members spread widely; an eval harness, a reasoning app or an enterprise batch job
+    spread over a hundred seats is far outside the fleet's spread.
+    """
+    fl = ibis.memtable(fleet)
+    afc = _partials.table(ctx, "afc")
+    a = afc.filter(afc.cp <= ctx.k)
+    af = a.group_by(["aid", "f"]).aggregate(c=a.c.sum())
+    mj = af.join(features(ctx), "aid").semi_join(fl, af.f == fl.fam)
+    mj = mj.filter(mj.c / mj.tmpl_n >= devoted_share)
+    m = mj.select("aid", "f", "c", share=mj.c / mj.tmpl_n, pay=_partials.payer(mj))
+    slices = m.group_by(["f", "pay"]).aggregate(pc=m.c.sum())
+    j = m.join(slices, ["f", "pay"]).join(fl, m.f == fl.fam)
+    keep = (
+        (j.c <= owner_max_share * j.events)
+        & (
+            (j.c <= member_max_ratio * j.member_median)
+            | (j.c.ln() <= j.member_log_q3 + member_fence_iqr * j.member_log_iqr)
+        )
+        & (
+            (j.pc <= member_max_ratio * j.payer_median)
+            | (j.pc.ln() <= j.payer_log_q3 + customer_fence_iqr * j.payer_log_iqr)
+        )
+    )
+    out = j.filter(keep).select("aid", "fam", "c", "share", "devoted_payments", "harvest_tag_share")
+    return out.order_by(["fam", "aid"]).to_pyarrow()
 
 
 def cohesion(ctx: Any, min_accounts: int, cohesion_frac: float) -> pa.Table:
