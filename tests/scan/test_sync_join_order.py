@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from distillguard.detectors.base import DetectionContext
-from distillguard.detectors.coordination import SYNC_KEY, CoordinationDetector, _partials, _queries
+from distillguard.detectors.coordination import CoordinationDetector, _partials, _queries
 from distillguard.features import FeatureParams, build_timeline, register_events
 from distillguard.features._source import load_events
 from distillguard.scan import _checkpoints, connect
@@ -52,15 +52,7 @@ def test_pinned_sync_query_equals_unpinned(timeline) -> None:
     nonempty = 0
     for k in (timeline.final // 2, timeline.final):
         ctx = DetectionContext.at(timeline, k, has_prompts=True)
-        _partials.ensure(
-            ctx,
-            "sync",
-            _partials.SYNC,
-            key=SYNC_KEY,
-            bucket_s=p.sync_bucket_s,
-            max_cell=p.sync_max_cell,
-            **fmt,
-        )
+        _partials.sync(ctx, p.sync_bucket_s, p.sync_max_cell, p.sync_min_actions, p.sync_min_shared)
         pinned = _queries.run(ctx, _queries.SYNC, **fmt)
         unpinned = _queries.run(ctx, _UNPINNED, **fmt)
         assert pinned.column_names == unpinned.column_names
