@@ -161,7 +161,6 @@ def run_increment(
             _copy_contract(store.root / SCAN_DIR, Path(out))
     finally:
         store.close()
-    result.watermark = result.watermark or None
     result.seconds = time.perf_counter() - started
     return result
 
