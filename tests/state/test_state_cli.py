@@ -58,3 +58,19 @@ def test_scan_connections_draw_no_progress_bar(tmp_path: Path):
 
     for con in (connect(1.0, tmp_path), StateStore(tmp_path / "s").con):
         assert con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0] is False
+
+
+def test_relative_state_and_out_are_reused_without_overwrite(tiny_events, tmp_path: Path):
+    """``--out`` holding this state's previous scan is replaced each run, however the paths are spelt."""
+    parts = split(until(tiny_events, 24), 12, tmp_path / "parts")
+    env = {**os.environ, "COLUMNS": "200"}
+    for part in parts:
+        res = subprocess.run(
+            [*DG, "scan", str(part), "--state", "st", "--out", "o", "--quiet"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+        assert res.returncode == 0, res.stderr

@@ -44,8 +44,6 @@ def run_state_scan(
     """Run one increment; returns (the scan result, the summary the CLI prints or emits)."""
     from distillguard.state import StateParams, run_increment
 
-    if out is not None:
-        _check_out(out, state, overwrite)
     params = (
         StateParams() if allowed_lateness_h is None else StateParams(allowed_lateness_h=allowed_lateness_h)
     )
@@ -58,29 +56,11 @@ def run_state_scan(
         params=params,
         scan_options=scan_options,
         replay_from=parse_time(replay_from, "--replay-from"),
+        overwrite=overwrite,
     )
     summary = res.summary()
     summary["out"] = str(out) if out is not None else str(state / "scan")
     return res.scan, summary
-
-
-def _check_out(out: Path, state: Path, overwrite: bool) -> None:
-    """``--out`` may be new, empty, or a previous copy of this state's scan (replaced each run)."""
-    import json
-
-    if out.exists() and not out.is_dir():
-        raise DistillguardError(f"--out {out} is a file, not a directory")
-    if not out.is_dir() or not any(out.iterdir()):
-        return
-    meta = out / "scan_meta.json"
-    if not meta.is_file():
-        raise DistillguardError(f"--out {out} is a non-empty directory that holds no scan; choose another")
-    try:
-        same = json.loads(meta.read_text()).get("state", {}).get("dir") == str(Path(state).resolve())
-    except (ValueError, AttributeError):
-        same = False
-    if not same and not overwrite:
-        raise DistillguardError(f"--out {out} holds another scan; pass --overwrite to replace it")
 
 
 def print_increment(summary: dict[str, Any], console: Any) -> None:

@@ -96,6 +96,7 @@ def run_increment(
     params: StateParams | None = None,
     scan_options: dict[str, Any] | None = None,
     replay_from: dt.datetime | None = None,
+    overwrite: bool = True,
 ) -> IncrementResult:
     """Add ``inputs`` (raw logs or event directories) to the state at ``state_dir`` and score.
 
@@ -103,13 +104,14 @@ def run_increment(
     ``intel``, ``key_file``, ``metadata_only``, ``progress``, ``report``, ``params``).
     ``replay_from`` re-scores, in order, every increment whose watermark is after it (the
     verdict history after it is rebuilt from the stored events) before the new input.
+    ``out`` may be new, empty or a scan directory; another state's scan only with ``overwrite``.
     """
     from distillguard.features._source import _open_inputs
 
     started = time.perf_counter()
     params = params or StateParams()
     if out is not None:
-        _check_out(Path(out), Path(state_dir))
+        _check_out(Path(out), Path(state_dir), overwrite)
     options = dict(scan_options or {})
     store = StateStore(state_dir)
     result = IncrementResult(store.root, None, store.watermark)
@@ -256,7 +258,7 @@ def _state_meta(store: StateStore, inc_id: int, params: StateParams) -> dict[str
     ).fetchall()
     names = ("id", "watermark", "events_new", "events_late", "too_late", "duplicates", "quarantined")
     return {
-        "dir": str(store.root),
+        "dir": str(store.root.resolve()),
         "scored_increment": inc_id,
         "allowed_lateness_h": params.allowed_lateness_h,
         "increments": [dict(zip(names, r, strict=True)) for r in rows],
@@ -273,14 +275,25 @@ def _swap(new: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _check_out(out: Path, state_dir: Path) -> None:
-    """Refuse, before any work, an ``--out`` this run must not replace."""
+def _check_out(out: Path, state_dir: Path, overwrite: bool) -> None:
+    """Refuse, before any work, an ``--out`` this run must not replace: a file, a folder inside
+    the state, a non-empty folder that holds no scan, or another state's scan without
+    ``overwrite`` (a previous copy of this state's scan is replaced each run)."""
     if out.exists() and not out.is_dir():
         raise DistillguardError(f"--out {out} is a file, not a directory")
     if out.resolve() == state_dir.resolve() or state_dir.resolve() in out.resolve().parents:
         raise DistillguardError(f"--out {out} is inside the state {state_dir}; its scan is {state_dir}/scan")
-    if out.is_dir() and any(out.iterdir()) and not (out / "scan_meta.json").is_file():
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    meta = out / "scan_meta.json"
+    if not meta.is_file():
         raise DistillguardError(f"--out {out} is a non-empty directory that holds no scan; choose another")
+    try:
+        same = json.loads(meta.read_text()).get("state", {}).get("dir") == str(state_dir.resolve())
+    except (ValueError, AttributeError):
+        same = False
+    if not same and not overwrite:
+        raise DistillguardError(f"--out {out} holds another scan; pass --overwrite to replace it")
 
 
 def _copy_contract(src: Path, out: Path) -> None:
