@@ -133,25 +133,13 @@ def run_backend(name: str, con: Any, normalized: Any, cps: list, has_prompts: bo
     return out
 
 
-def _utc_micros(t: Any) -> Any:
-    """Timestamps as UTC epoch microseconds: PySpark hands them back without a zone (its
-    session zone is UTC), which is the same instant, not a different value."""
-    import pyarrow as pa
-
-    cols = []
-    for name in t.column_names:
-        c = t[name]
-        if pa.types.is_timestamp(c.type):
-            c = c.cast(pa.timestamp("us", tz=c.type.tz or "UTC")).cast(pa.int64())
-        cols.append(c)
-    return pa.table(cols, names=t.column_names)
-
-
 def _differs(a: Any, b: Any) -> str:
     """'' when the two Arrow tables hold the same values, else a short description."""
     if a is None or b is None:
         return "not computed"
-    a, b = _utc_micros(a), _utc_micros(b)
+    from distillguard.features._timeline import utc_micros
+
+    a, b = utc_micros(a), utc_micros(b)
     if a.column_names != b.column_names:
         return f"columns differ: {sorted(set(a.column_names) ^ set(b.column_names))}"
     if a.num_rows != b.num_rows:

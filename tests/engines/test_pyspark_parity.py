@@ -17,6 +17,8 @@ import pyarrow.compute as pc
 import pytest
 from tests.engines.spark import require_spark, session
 
+from distillguard.features._timeline import utc_micros
+
 #: Replay checkpoints compared besides the whole input (the last ones of the schedule). Each
 #: is one more slice Spark plans and runs whole (nothing is cached on Spark), about doubling
 #: the test's time; the running sums over checkpoints are checked on Spark by
@@ -32,17 +34,6 @@ def spark_safe(table: pa.Table) -> pa.Table:
         for f in table.schema
     ]
     return pa.table(cols, names=table.column_names)
-
-
-def _comparable(t: pa.Table) -> pa.Table:
-    """Timestamps as UTC microseconds (Spark hands them back without a zone)."""
-    cols = []
-    for name in t.column_names:
-        c = t[name]
-        if pa.types.is_timestamp(c.type):
-            c = c.cast(pa.timestamp("us", tz=c.type.tz or "UTC")).cast(pa.int64())
-        cols.append(c)
-    return pa.table(cols, names=t.column_names)
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +79,7 @@ def test_tiny_features_on_pyspark_equal_duckdb(tiny_events: tuple[pa.Table, list
     spark.createDataFrame(spark_safe(events)).createOrReplaceTempView("ev")
     tl = build_timeline(ibis.pyspark.connect(spark), "ev", cps, FeatureParams())
     for k in range(tl.final + 1):
-        want, got = _comparable(duck.at(k)), _comparable(tl.at(k))
+        want, got = utc_micros(duck.at(k)), utc_micros(tl.at(k))
         assert got.column_names == want.column_names
         assert got.num_rows == want.num_rows > 0
         differ = [c for c in want.column_names if got[c].to_pylist() != want[c].to_pylist()]

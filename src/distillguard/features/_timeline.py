@@ -93,6 +93,18 @@ def _stable(table: pa.Table) -> pa.Table:
     return pa.table(cols, names=table.column_names)
 
 
+def utc_micros(table: pa.Table) -> pa.Table:
+    """Timestamp columns as UTC epoch microseconds, for comparing backends' results: PySpark
+    hands timestamps back without a zone (its session zone is UTC), the same instant."""
+    cols = []
+    for name in table.column_names:
+        col = table[name]
+        if pa.types.is_timestamp(col.type):
+            col = col.cast(pa.timestamp("us", tz=col.type.tz or "UTC")).cast(pa.int64())
+        cols.append(col)
+    return pa.table(cols, names=table.column_names)
+
+
 def ibis_backend(con: Any) -> Any:
     """The Ibis backend of ``con``: itself if it is one, else an Ibis DuckDB client over the
     same DuckDB connection (its settings left as they were, so other stages' SQL on the
