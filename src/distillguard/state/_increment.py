@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from distillguard.detectors.base import documented, param
 from distillguard.errors import DistillguardError
 from distillguard.schema import QUARANTINE_SCHEMA
+from distillguard.state._decisions import apply_decisions
 from distillguard.state._stage import REJECTED_SCHEMA, TOO_LATE, Staged, stage
 from distillguard.state._store import StateStore, _crash_point
 
@@ -202,6 +203,7 @@ def _score(
         **{k: v for k, v in options.items() if v is not None},
     )
     _crash_point("before_scored")
+    res.accounts = apply_decisions(store.con, res)  # analysts' confirm / dismiss (negative bank)
     counts = res.verdict_counts
     flagged = store.record_verdicts(
         inc_id,
