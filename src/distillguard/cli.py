@@ -37,6 +37,7 @@ def _register() -> None:
         "distillguard.share._cli",
         "distillguard._demo_cli",
         "distillguard.serve._cli",
+        "distillguard.console._cli",
     ):
         try:
             module = importlib.import_module(name)

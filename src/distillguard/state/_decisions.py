@@ -49,7 +49,7 @@ DEFAULT_ATTACK_SCORE = 0.65
 
 _DDL = (
     """CREATE TABLE IF NOT EXISTS decisions (
-        id BIGINT, at TIMESTAMPTZ, analyst VARCHAR,
+        id BIGINT, decided_at TIMESTAMPTZ, analyst VARCHAR,
         scope VARCHAR,          -- 'account' or 'campaign'
         target VARCHAR,         -- the account id or the campaign id decided on
         account_id VARCHAR, action VARCHAR, note VARCHAR,
@@ -57,7 +57,7 @@ _DDL = (
         evidence_fp VARCHAR, evidence VARCHAR[]  -- the evidence items the decision covers
     )""",
     """CREATE TABLE IF NOT EXISTS audit (
-        id BIGINT, at TIMESTAMPTZ, analyst VARCHAR, action VARCHAR, target VARCHAR,
+        id BIGINT, logged_at TIMESTAMPTZ, analyst VARCHAR, action VARCHAR, target VARCHAR,
         detail VARCHAR, note VARCHAR
     )""",
 )
@@ -243,7 +243,7 @@ def _attack_score(res: Any) -> float:
         return DEFAULT_ATTACK_SCORE
 
 
-AUDIT_COLUMNS: tuple[str, ...] = ("id", "at", "analyst", "action", "target", "detail", "note")
+AUDIT_COLUMNS: tuple[str, ...] = ("id", "logged_at", "analyst", "action", "target", "detail", "note")
 
 
 def audit_rows(con: Any) -> list[dict[str, Any]]:
