@@ -5,6 +5,7 @@ analyst's console must work offline and be auditable; a click that expands a gra
 or reveals redacted prompts is a request the server sees (and, for a reveal, logs). The
 only script is ``static/console.js`` (keyboard navigation, ours, no dependency).
 
+Imported only by :func:`distillguard.console.create_app` (FastAPI is an extra).
 Forms carry a per-process token checked on every POST, so another web page open in the
 analyst's browser cannot post decisions to the console (cross-site request forgery).
 """
@@ -17,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode
+
+from fastapi import Request  # module level: FastAPI resolves the handlers' string annotations here
 
 from distillguard.console import _campaign as camp
 from distillguard.console._data import VERDICT_RANK, ConsoleData, StateBusy, review_status
@@ -68,7 +71,7 @@ def _env() -> Any:
 
 
 def create_app(config: ConsoleConfig) -> Any:
-    from fastapi import FastAPI, HTTPException, Request
+    from fastapi import FastAPI, HTTPException
     from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
     data = ConsoleData(config.state, config.infra)
