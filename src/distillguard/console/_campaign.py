@@ -115,8 +115,13 @@ def attach_values(data: Any, groups: list[Group]) -> None:
     every = sorted({a for g in groups for a in g.members})
     if not every:
         return
+    with data.events_of(every) as local:
+        _attach(local, data, groups, every)
+
+
+def _attach(local: Any, data: Any, groups: list[Group], every: list[str]) -> None:
     cards: dict[str, set[str]] = {}
-    for acc, card in data.query(
+    for acc, card in local.query(
         "SELECT DISTINCT account_id, payment_fingerprint FROM {events}"
         " WHERE account_id IN (SELECT unnest(?)) AND payment_fingerprint IS NOT NULL",
         [every],
@@ -138,7 +143,7 @@ def attach_values(data: Any, groups: list[Group]) -> None:
             info = data.describe_ips([ip]).get(ip, {}) if ip else {}
             g.values.append({"name": "IP", "value": display_id(ip), "detail": _ip_detail(info)})
         elif g.kind == "system_prompt":
-            rows = data.query(
+            rows = local.query(
                 "SELECT system_prompt, count(DISTINCT account_id) AS n FROM {events}"
                 " WHERE account_id IN (SELECT unnest(?)) AND system_prompt IS NOT NULL"
                 " GROUP BY 1 ORDER BY n DESC, 1 LIMIT 1",
@@ -157,7 +162,7 @@ def attach_values(data: Any, groups: list[Group]) -> None:
                     }
                 )
         elif g.kind == "created_together":
-            rows = data.query(
+            rows = local.query(
                 "SELECT min(account_created_at), max(account_created_at) FROM {events}"
                 " WHERE account_id IN (SELECT unnest(?))",
                 [g.members],
@@ -176,7 +181,7 @@ def attach_values(data: Any, groups: list[Group]) -> None:
                 {"name": g.kind, "value": display_id(g.label) or "(no detail recorded)", "detail": ""}
             )
         if g.kind in ("template", "system_prompt", "sync", "profile"):
-            rows = data.query(
+            rows = local.query(
                 "SELECT prompt, count(DISTINCT account_id) AS n FROM {events}"
                 " WHERE account_id IN (SELECT unnest(?)) AND prompt IS NOT NULL"
                 " GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?",
@@ -285,9 +290,9 @@ def group_graph(
         with _LAYOUT_LOCK:
             ig.set_random_number_generator(random.Random(GRAPH_SEED))
             try:
-                layout = graph.layout_fruchterman_reingold(
-                    weights=weights or None, seed=start, niter=500, grid=False
-                )
+                # Kamada-Kawai spreads a small dense graph more evenly than a force layout
+                # (groups of one campaign share members, so most pairs are linked)
+                layout = graph.layout_kamada_kawai(seed=start, maxiter=100 * n)
             finally:
                 ig.set_random_number_generator(random)
         xy = np.asarray(layout.coords, dtype=float)
@@ -299,6 +304,7 @@ def group_graph(
     xy = margin + (xy - lo) / span * (np.array([GRAPH_W, GRAPH_H]) - 2 * margin)
     if n == 1:
         xy[:] = [GRAPH_W / 2, GRAPH_H / 2]
+    xy = _separate(xy, np.asarray([node["r"] for node in nodes], dtype=float))
     for k, node in enumerate(nodes):
         node["x"], node["y"] = round(float(xy[k, 0]), 1), round(float(xy[k, 1]), 1)
     edges = []
@@ -315,6 +321,35 @@ def group_graph(
             }
         )
     return {"nodes": nodes, "edges": edges, "w": GRAPH_W, "h": GRAPH_H, "hidden": hidden}
+
+
+#: Pixels kept free between two circles (room for a group's label below it).
+NODE_GAP = 14
+#: Passes of the overlap removal after the layout.
+SEPARATE_ROUNDS = 60
+
+
+def _separate(xy: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Push overlapping circles apart (a few passes), keeping them inside the drawing.
+
+    The layout places centres, not discs: big groups drawn at their size would cover their
+    neighbours and their labels. Each pass moves every overlapping pair apart along the
+    line between them by half the overlap each.
+    """
+    xy = xy.copy()
+    lo = r[:, None] + 4
+    hi = np.array([GRAPH_W, GRAPH_H])[None, :] - r[:, None] - 16
+    for _ in range(SEPARATE_ROUNDS):
+        delta = xy[:, None, :] - xy[None, :, :]
+        dist = np.maximum(np.linalg.norm(delta, axis=2), 1e-6)
+        need = r[:, None] + r[None, :] + NODE_GAP
+        overlap = np.triu(np.clip(need - dist, 0, None), 1)
+        if not overlap.any():
+            break
+        push = (delta / dist[:, :, None]) * (overlap / 2)[:, :, None]
+        xy += push.sum(axis=1) - push.sum(axis=0)
+        xy = np.clip(xy, lo, hi)
+    return xy
 
 
 def timelines(data: Any, members: list[str], scores: dict[str, float]) -> Any:

@@ -178,6 +178,35 @@ class ConsoleData:
         finally:
             con.close()
 
+    @contextlib.contextmanager
+    def events_of(self, accounts: list[str]) -> Iterator[Any]:
+        """The events of ``accounts`` read once into a private DuckDB, for many small queries.
+
+        Yields an object whose ``query(sql, params)`` runs with ``{events}`` = those events.
+        """
+        import duckdb
+
+        files = self.event_files()
+        con = duckdb.connect()
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            if files:
+                quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+                con.execute(
+                    "CREATE TABLE ev AS SELECT account_id, client_ip, payment_fingerprint, system_prompt,"
+                    f" prompt, account_created_at FROM read_parquet([{quoted}], union_by_name = true)"
+                    " WHERE account_id IN (SELECT unnest(?))",
+                    [accounts],
+                )
+            else:
+                con.execute(
+                    "CREATE TABLE ev (account_id VARCHAR, client_ip VARCHAR, payment_fingerprint VARCHAR,"
+                    " system_prompt VARCHAR, prompt VARCHAR, account_created_at TIMESTAMPTZ)"
+                )
+            yield _Local(con)
+        finally:
+            con.close()
+
     def infra(self) -> Any:
         if self._infra is None:
             from distillguard.enrich.ip_infra import IpInfra
@@ -224,6 +253,14 @@ class ConsoleData:
             }
         )
         return decisions.evidence_items(table, snap.edges, accounts)
+
+
+class _Local:
+    def __init__(self, con: Any) -> None:
+        self.con = con
+
+    def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        return self.con.execute(sql.format(events="ev"), params or []).fetchall()
 
 
 def review_status(decision: dict[str, Any] | None, verdict: str, items: list[str]) -> tuple[str, list[str]]:
