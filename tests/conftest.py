@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# Scans without --infra read the `distillguard infra refresh` cache (~/.cache/...): keep a
+# developer's cache out of every test and its subprocesses (tests that need one set their own).
+os.environ.setdefault("DISTILLGUARD_INFRA_DIR", "off")
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

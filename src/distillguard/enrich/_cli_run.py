@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -15,8 +16,10 @@ from distillguard.errors import DistillguardError, UnreadableInputError
 
 
 def load_infra(paths: Sequence[Path] | None) -> IpInfra:
-    """``--infra`` paths, or the builtin floor when none were given."""
-    return IpInfra.from_paths(list(paths)) if paths else IpInfra.builtin()
+    """``--infra`` paths, or the default knowledge (:meth:`IpInfra.default`) when none were given."""
+    from distillguard.enrich.ip_infra import default_infra
+
+    return IpInfra.from_paths(list(paths)) if paths else default_infra()
 
 
 def _read_events(path: Path) -> pa.Table:
@@ -108,3 +111,85 @@ def run_ip_info(
         table.add_row(ip, *("" if v is None else str(v) for v in row.values()))
     Console().print(table)
     return rows
+
+
+def run_infra_refresh(
+    out: Path | None,
+    names: Sequence[str] | None,
+    mirror: str | None,
+    timeout: float,
+    *,
+    overwrite: bool,
+    output: Any,
+) -> dict[str, object]:
+    """``infra refresh``: check ``--out``, fetch, print one row per source, return the summary."""
+    from distillguard._cli_common import check_out_dir
+    from distillguard.enrich import _infra_cache, _infra_refresh
+
+    if out is None:
+        out = _infra_cache.cache_dir()
+        if out is None:
+            raise DistillguardError(f"{_infra_cache.ENV_VAR}=off disables the cache; pass --out DIR")
+    if not (out / _infra_cache.MANIFEST_NAME).is_file():  # our own cache is updated in place
+        check_out_dir(out, marker=_infra_cache.MANIFEST_NAME, what="IP feed cache", overwrite=overwrite)
+
+    def show(name: str, entry: dict[str, Any]) -> None:
+        if entry.get("error"):
+            output.warn(f"{name}: {entry['error']}")
+        else:
+            output.detail(f"{name}: {entry['bytes']:,} bytes ({entry['detected']})")
+
+    summary = _infra_refresh.refresh(out, names=names, mirror=mirror, timeout=timeout, on_source=show)
+    if output.human:
+        from rich.table import Table
+
+        n_ok, n_failed = len(summary["ok"]), len(summary["failed"])
+        table = Table(title=f"IP feeds in {out}: {n_ok} fetched, {n_failed} failed")
+        for col in ("source", "status", "bytes", "licence"):
+            table.add_column(col)
+        for name, entry in summary["sources"].items():
+            status = "failed (previous copy kept)" if entry.get("error") and entry.get("ok_at") else (
+                "failed" if entry.get("error") else "ok"
+            )
+            table.add_row(name, status, f"{entry.get('bytes', 0):,}", entry["licence"])
+        output.console().print(table)
+    return summary
+
+
+def run_infra_show(output: Any) -> dict[str, object]:
+    """``infra show``: the layers of :meth:`IpInfra.default` and the cache manifest."""
+    from distillguard.enrich import _infra_cache
+    from distillguard.enrich.ip_infra import default_infra
+
+    directory = _infra_cache.cache_dir()
+    t0 = time.perf_counter()
+    infra = default_infra()
+    seconds = time.perf_counter() - t0
+    manifest = _infra_cache.read_manifest(directory) if directory and directory.is_dir() else None
+    summary: dict[str, object] = {
+        "cache_dir": str(directory) if directory else None,
+        "cache": manifest,
+        "load_seconds": round(seconds, 3),
+        **infra.describe(),
+    }
+    if output.human:
+        from rich.table import Table
+
+        table = Table(title=f"IP knowledge used without --infra (loaded in {seconds:.2f} s)")
+        table.add_column("layer")
+        table.add_column("detail")
+        for src, kind in infra.sources:
+            table.add_row(kind, src)
+        table.add_row("cache", str(directory) if directory else f"off ({_infra_cache.ENV_VAR})")
+        if manifest is None:
+            table.add_row("", "no refreshed feeds: run `distillguard infra refresh`")
+        else:
+            for name, entry in manifest["sources"].items():
+                state = f"fetched {entry['ok_at']}" if entry.get("ok_at") else "never fetched"
+                if entry.get("error"):
+                    state += f"; last attempt failed: {entry['error'][:80]}"
+                table.add_row(name, f"{state}; {entry.get('licence', '')}")
+        for kind, n in infra.describe()["ipv4_ranges_by_kind"].items():
+            table.add_row(f"ipv4 {kind}", f"{n:,} merged ranges")
+        output.console().print(table)
+    return summary

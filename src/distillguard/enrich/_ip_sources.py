@@ -225,6 +225,8 @@ def _load_delimited(parts: InfraParts, path: Path, text: str) -> str:
     cols = set(header)
     if {"ip_start_num", "ip_end_num", "asn"} <= cols:
         return _load_asn_ranges(parts, path, text)
+    if len(header) >= 3 and all(h.isdigit() for h in header[:3]):
+        return _load_asn_num_lines(parts, path, text)
     if "asn" in cols and ({"as_organization", "name", "as_org", "org"} & cols):
         return _load_asn_names(parts, path, text, header)
     if header[:2] == ["asn", "entity"]:
@@ -251,6 +253,36 @@ def _load_asn_ranges(parts: InfraParts, path: Path, text: str) -> str:
     v4 = end <= 0xFFFFFFFF
     parts.asn_ranges.append(LabelledRanges.build(start[v4], end[v4], asn[v4]))
     return "ip-to-asn"
+
+
+def _load_asn_num_lines(parts: InfraParts, path: Path, text: str) -> str:
+    """Headerless ``start,end,asn[,organisation]`` lines with integer IPv4 bounds: the
+    ``asn-ipv4-num.csv`` of the npm package ``@ip-location-db/asn`` (RouteViews + DB-IP)."""
+    import csv
+
+    import pyarrow.csv as pacsv
+
+    ncols = len(next(csv.reader([_first_data_lines(text, 1)[0]])))
+    names = ["ip_start_num", "ip_end_num", "asn", "as_organization"][:ncols]
+    t = _read_csv(
+        path,
+        text,
+        read_options=pacsv.ReadOptions(column_names=names),
+        convert_options=pacsv.ConvertOptions(
+            column_types={"ip_start_num": pa.int64(), "ip_end_num": pa.int64(), "asn": pa.int64()},
+            include_columns=names,
+        ),
+    )
+    start, end, asn = (t.column(c).to_numpy() for c in ("ip_start_num", "ip_end_num", "asn"))
+    v4 = (end <= 0xFFFFFFFF) & (start <= end)
+    parts.asn_ranges.append(LabelledRanges.build(start[v4], end[v4], asn[v4]))
+    if "as_organization" in t.column_names:
+        pairs = pa.table({"a": t.column("asn"), "o": t.column("as_organization").cast(pa.string())})
+        pairs = pairs.group_by("a", use_threads=False).aggregate([("o", "first")])
+        for a, o in zip(pairs.column("a").to_pylist(), pairs.column("o_first").to_pylist(), strict=True):
+            if a is not None and o:
+                parts.asn_names.setdefault(a, o)
+    return "ip-to-asn-num-lines"
 
 
 def _load_asn_names(parts: InfraParts, path: Path, text: str, header: list[str]) -> str:

