@@ -111,7 +111,8 @@ def _personas(ev: dict) -> dict[str, dict]:
 
 
 def render(results: dict[tuple[int, str], dict], seeds: list[int], modes: list[str]) -> str:
-    """The Markdown tables: per persona rate (flagged/accounts), then the summary rows."""
+    """The Markdown tables: per persona rate (attack verdicts / accounts, and how many went to
+    review as ``suspicious``), then the summary rows."""
     cols = [(s, m) for s in seeds for m in modes]
     per = {k: _personas(v) for k, v in results.items()}
     names = sorted({p for t in per.values() for p in t}, key=lambda p: (not p.startswith("atk_"), p))
@@ -121,7 +122,11 @@ def render(results: dict[tuple[int, str], dict], seeds: list[int], modes: list[s
         cells = []
         for k in cols:
             r = per[k].get(p)
-            cells.append("-" if r is None else f"{r['rate']:.3f} ({r['flagged']}/{r['accounts']})")
+            cells.append(
+                "-"
+                if r is None
+                else f"{r['rate']:.3f} ({r['flagged']}/{r['accounts']}, {r['suspicious']} susp)"
+            )
         kind = "recall" if p.startswith("atk_") else "FPR"
         lines.append(f"| {p} | {kind} | " + " | ".join(cells) + " |")
     lines += [
@@ -139,10 +144,15 @@ def render(results: dict[tuple[int, str], dict], seeds: list[int], modes: list[s
             "-" if base is None or p not in t else f"{100 * (base - t[p]['rate']):.1f} pts" for p in ADAPTIVE
         ]
         lines.append(
-            f"| {s} | {m} | {acc.get('precision')} | {acc.get('recall')} | {100 * acc['benign_fpr']:.3f}% "
+            f"| {s} | {m} | {_f3(acc.get('precision'))} | {_f3(acc.get('recall'))} "
+            f"| {100 * acc['benign_fpr']:.3f}% "
             f"| {100 * hn_fpr:.3f}% | {drops[0]} | {drops[1]} |"
         )
     return "\n".join(lines)
+
+
+def _f3(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"
 
 
 if __name__ == "__main__":
