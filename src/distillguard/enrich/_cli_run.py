@@ -148,8 +148,10 @@ def run_infra_refresh(
         for col in ("source", "status", "bytes", "licence"):
             table.add_column(col)
         for name, entry in summary["sources"].items():
-            status = "failed (previous copy kept)" if entry.get("error") and entry.get("ok_at") else (
-                "failed" if entry.get("error") else "ok"
+            status = (
+                "failed (previous copy kept)"
+                if entry.get("error") and entry.get("ok_at")
+                else ("failed" if entry.get("error") else "ok")
             )
             table.add_row(name, status, f"{entry.get('bytes', 0):,}", entry["licence"])
         output.console().print(table)
