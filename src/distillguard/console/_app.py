@@ -24,6 +24,7 @@ from fastapi import Request  # module level: FastAPI resolves the handlers' stri
 from distillguard.console import _campaign as camp
 from distillguard.console._data import VERDICT_RANK, ConsoleData, StateBusy, review_status
 from distillguard.console._explain import explain, scoring_params, signal_rows
+from distillguard.console._shadow import EDITABLE, SHOWN_CHANGES, Shadow, parse_changes
 from distillguard.report._display import display_id
 from distillguard.state import _decisions as decisions
 
@@ -434,6 +435,53 @@ def create_app(config: ConsoleConfig) -> Any:
             query["expand"] = f["expand"]
         return RedirectResponse(f"/{kind}/{quote(target, safe='')}?{urlencode(query)}", status_code=303)
 
+    shadow = Shadow(data)
+
+    @app.get("/shadow", response_class=HTMLResponse)
+    def shadow_page(job: int | None = None, error: str = "") -> HTMLResponse:
+        snap = data.snapshot()
+        base = scoring_params(snap.meta)
+        current = shadow.jobs.get(job) if job is not None else None
+        docs = snap.meta.get("thresholds", {})
+        return render(
+            "shadow.html.j2",
+            title="Shadow mode",
+            view="shadow",
+            fields=[
+                {"name": n, "value": getattr(base, n), "doc": docs.get(f"scoring.{n}", {}).get("doc", "")}
+                for n in EDITABLE
+            ],
+            job=current,
+            jobs=sorted(shadow.jobs.values(), key=lambda j: -j.id),
+            shown=SHOWN_CHANGES,
+            error=error,
+        )
+
+    @app.post("/shadow")
+    async def shadow_post(request: Request) -> RedirectResponse:
+        f = await form(request)
+        base = scoring_params(data.snapshot().meta)
+        try:
+            changes = parse_changes(base, f)
+        except ValueError as err:
+            return RedirectResponse("/shadow?" + urlencode({"error": str(err)}), status_code=303)
+        if not changes:
+            return RedirectResponse(
+                "/shadow?" + urlencode({"error": "no parameter changed"}), status_code=303
+            )
+        analyst = (f.get("analyst") or config.analyst).strip()[:100] or config.analyst
+        job = shadow.start(changes, analyst, base)
+        with data.state_db() as con:
+            decisions.log(
+                con,
+                analyst=analyst,
+                action="shadow",
+                target="scoring parameters",
+                detail=", ".join(f"{k}={v}" for k, v in changes.items()),
+                note=f.get("note", "")[:NOTE_CHARS],
+            )
+        return RedirectResponse(f"/shadow?job={job.id}", status_code=303)
+
     @app.get("/audit", response_class=HTMLResponse)
     def audit() -> HTMLResponse:
         with data.state_db() as con:
@@ -455,4 +503,5 @@ def create_app(config: ConsoleConfig) -> Any:
         return {"status": "ok"}
 
     app.state.data = data
+    app.state.shadow = shadow
     return app
