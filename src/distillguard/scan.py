@@ -3,8 +3,9 @@
 ``scan(inputs, out)`` writes the scan directory (spec "Scan output contract"):
 accounts.parquet, campaigns.json, quarantine.parquet, signals.parquet, edges.parquet,
 scan_meta.json, then report.html and enforcement.csv through the report stage. Every
-detection step is a function of the event view in one DuckDB connection, which is what
-lets the replay re-run the same pipeline on "the events seen by time t" for ``flagged_at``.
+detection step is a function of the event table on one Ibis backend (an embedded DuckDB by
+default, PySpark with ``backend=``), which is what lets the replay re-run the same pipeline
+on "the events seen by time t" for ``flagged_at``.
 """
 
 from __future__ import annotations
@@ -253,6 +254,8 @@ def scan(
     replay: bool = True,
     params: DetectionParams | None = None,
     report: bool = True,
+    preloaded: Any = None,
+    backend: Any = None,
 ) -> ScanResult:
     """Scan logs (anything ingest reads, or an event directory) and write the scan directory.
 
@@ -260,7 +263,14 @@ def scan(
     ``metadata_only`` ignores prompt text even when present; ``intel`` adds partner signals
     (family ``intel``) matched under the sharing group's ``key_file``, with our identity and
     trusted partners from ``share_config`` (share/_config.py format); ``replay`` re-runs
-    detection at the replay checkpoints to measure ``flagged_at``.
+    detection at the replay checkpoints to measure ``flagged_at``. ``preloaded`` is the
+    events already loaded and enriched (a ``LoadedEvents``: the continuous state's cache of
+    ``inputs``); ``infra``, ``metadata_only`` and ``as_of`` must then be what made it.
+
+    ``backend`` is the Ibis connection the features and the coordination queries run on
+    (default: an embedded DuckDB the scan opens itself; see docs/engines.md). Loading and
+    enrichment stream on this machine either way: with another backend the normalized events
+    are written to Parquet in the scratch directory and the backend reads them from there.
     """
     from distillguard.features import build_timeline, register_events
     from distillguard.features._source import load_events
@@ -290,7 +300,7 @@ def scan(
 
         # the events stream to Parquet batches in the scratch directory, never whole in memory
         batches = Path(spill.name) / "events"
-        loaded = load_events(
+        loaded = preloaded or load_events(
             inputs, infra=infra, metadata_only=metadata_only, as_of=cutoff, spill_dir=batches
         )
         # share matches frames/templates on raw prompt text, which the loaded events no longer carry;
@@ -299,7 +309,8 @@ def scan(
         intel_signals = _intel(intel, events_for_intel, key_file, share_config)
         tick("load+enrich")
         big = loaded.rows >= SCRATCH_DB_MIN_EVENTS
-        con = connect(DUCKDB_MEMORY_GB, spill.name, on_disk=big)
+        duck = backend is not None and backend.name == "duckdb"
+        con = backend.con if duck else connect(DUCKDB_MEMORY_GB, spill.name, on_disk=big)
         checkpoints = _checkpoints(loaded, params.replay) if replay else []
         # DuckDB reads the batches and joins the per-text enrich columns itself
         n_events = register_events(
@@ -307,7 +318,10 @@ def scan(
         )
         loaded.source.remove()  # one copy of the events: DuckDB's
         pa.default_memory_pool().release_unused()
-        tl = build_timeline(con, "ev", checkpoints, params.features)
+        engine = (
+            con if backend is None or duck else _on_backend(backend, con, Path(spill.name) / "ev.parquet")
+        )
+        tl = build_timeline(engine, "ev", checkpoints, params.features)
         tick("features")
         ctx, result = detect_at(tl, None, has_prompts=loaded.has_prompts, params=params, intel=intel_signals)
         tick("detect")
@@ -322,7 +336,7 @@ def scan(
                 intel=intel_signals,
                 progress=bar,
             )
-        end = con.execute("SELECT max(ts) FROM ev").fetchall()[0][0]
+        end = _last_event(tl)
         for a in targets:
             flagged.setdefault(a, end)
         tick("replay")
@@ -339,8 +353,41 @@ def scan(
         meta["timings_s"] = timings
         meta["peak_rss_gb"] = peak_rss
         (out / "scan_meta.json").write_text(json.dumps(meta, indent=2, default=str, sort_keys=True))
-        con.close()
+        if not duck:  # the scan's own connection (a caller's DuckDB backend stays open)
+            con.close()
     return ScanResult(out, accounts, result.campaigns, result.signals, result.edges, meta)
+
+
+#: Rows per Arrow batch when the normalized events are written for another backend.
+EXPORT_BATCH_ROWS: int = 262_144
+
+
+def _on_backend(backend: Any, con: Any, path: Path) -> Any:
+    """The normalized event table ``ev`` of DuckDB connection ``con`` handed to another Ibis
+    ``backend``: streamed in batches to one Parquet file at ``path`` (64-bit unsigned hashes
+    as signed, bit for bit: Spark has no unsigned integers) and read there as ``ev``; ``con``
+    is closed (its copy is no longer needed). Returns ``backend``."""
+    import pyarrow.parquet as pq
+
+    from distillguard import _engine
+
+    reader = con.table("ev").to_arrow_reader(EXPORT_BATCH_ROWS)
+    schema = _engine.spark_safe(reader.schema.empty_table()).schema
+    with pq.ParquetWriter(path, schema) as writer:
+        for batch in reader:
+            writer.write_table(_engine.spark_safe(pa.Table.from_batches([batch])))
+    con.close()  # its copy of the events is no longer needed
+    backend.read_parquet(str(path), table_name="ev")
+    return backend
+
+
+def _last_event(tl: Any) -> dt.datetime | None:
+    """Time of the input's last event (UTC), from the timeline's event table."""
+    ev = tl.backend.table(tl.src)
+    end = ev.ts.max().to_pyarrow().as_py()
+    if end is not None and end.tzinfo is None:  # Spark hands back UTC instants without a zone
+        end = end.replace(tzinfo=dt.UTC)
+    return end
 
 
 def _checkpoints(events: Any, schedule: Any) -> list[dt.datetime]:

@@ -10,7 +10,7 @@ same call works on metadata-only logs.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -82,28 +82,58 @@ def _col(data: pa.Table | pa.RecordBatch, name: str, typ: pa.DataType) -> pa.Arr
         raise DistillguardError(f"column {name!r} has type {col.type}, expected {typ}") from err
 
 
-def template_columns(
+#: Per-text columns of :func:`template_parts` that only :func:`template_columns_from_parts`
+#: reads (kept by the continuous state's enrichment cache, never added to events).
+PART_COLUMNS: tuple[str, ...] = ("_lsh_keys", "_lsh_row", "_frame_head_text", "_frame_tail_text")
+
+
+def template_parts(
     unique_prompts: pa.Array, params: EnrichParams, seed: int
 ) -> tuple[dict[str, pa.Array], np.ndarray]:
-    """Template, family and frame ids for *distinct* non-null prompts (and signatures).
+    """The part of :func:`template_columns` that depends on each text alone (and signatures).
 
-    Frame support counts distinct templates, so computing it over distinct prompts
-    gives the same answer as over rows, at a fraction of the cost.
+    Normalizing, MinHash and frame texts are ~90% of the prompt-side cost. A continuous
+    state computes them once per new text and keeps them; clustering (families, frame
+    sides) needs all texts and runs in :func:`template_columns_from_parts`.
     """
     norm = prompts.normalize_templates(unique_prompts)
     tid = prompts.template_ids(norm, normalized=True)
     sigs = _minhash.minhash_signatures(norm, params.num_perm, seed, shingle=params.shingle, normalized=True)
-    family = pa.array(_minhash.lsh_family_ids(sigs, params.bands, params.rows), pa.int64())
+    keys, row_key = _minhash.lsh_keys(sigs, params.bands, params.rows)
     head_text, tail_text = prompts.frame_texts(
         norm, frame_words=params.frame_words, max_chars=params.frame_max_chars
     )
-    head = _hashing.hash_strings(head_text, person=b"dg-frame-head")
-    tail = _hashing.hash_strings(tail_text, person=b"dg-frame-tail")
+    parts = {
+        "template_id": tid,
+        "frame_prefix_id": _hashing.hash_strings(head_text, person=b"dg-frame-head"),
+        "frame_suffix_id": _hashing.hash_strings(tail_text, person=b"dg-frame-tail"),
+        "_lsh_keys": pa.FixedSizeListArray.from_arrays(pa.array(keys.reshape(-1), pa.uint64()), params.bands),
+        "_lsh_row": pa.array(row_key, pa.uint64()),
+        "_frame_head_text": head_text,
+        "_frame_tail_text": tail_text,
+    }
+    if params.keep_template_text:
+        parts["template"] = norm
+    return parts, sigs
+
+
+def template_columns_from_parts(parts: Any, params: EnrichParams, seed: int) -> dict[str, pa.Array]:
+    """Template, family and frame ids of the texts whose :func:`template_parts` are ``parts``
+    (a mapping or table of those columns, all texts clustered together)."""
+
+    def col(name: str) -> pa.Array:
+        c = parts[name]
+        return c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c
+
+    tid, head, tail = col("template_id"), col("frame_prefix_id"), col("frame_suffix_id")
+    keys = col("_lsh_keys").flatten().to_numpy(zero_copy_only=False).reshape(-1, params.bands)
+    row_key = col("_lsh_row").to_numpy(zero_copy_only=False)
+    family = pa.array(_minhash.lsh_families(keys, row_key), pa.int64())
     use_p, use_s = prompts.choose_frame_sides(head, tail, tid, min_support=params.frame_min_support)
     frame = pc.if_else(pa.array(use_p), head, pc.if_else(pa.array(use_s), tail, tid))
     frame_family = prompts.frame_family_ids(
-        head_text,
-        tail_text,
+        col("_frame_head_text"),
+        col("_frame_tail_text"),
         use_p,
         use_s,
         family,
@@ -121,8 +151,20 @@ def template_columns(
         "frame_suffix_id": tail,
     }
     if params.keep_template_text:
-        cols["template"] = norm
-    return cols, sigs
+        cols["template"] = col("template")
+    return cols
+
+
+def template_columns(
+    unique_prompts: pa.Array, params: EnrichParams, seed: int
+) -> tuple[dict[str, pa.Array], np.ndarray]:
+    """Template, family and frame ids for *distinct* non-null prompts (and signatures).
+
+    Frame support counts distinct templates, so computing it over distinct prompts
+    gives the same answer as over rows, at a fraction of the cost.
+    """
+    parts, sigs = template_parts(unique_prompts, params, seed)
+    return template_columns_from_parts(parts, params, seed), sigs
 
 
 def enrich(

@@ -108,6 +108,15 @@ def lsh_family_ids(
     key of its member signatures, so it does not depend on row order and a
     template alone in its family keeps the same id in every batch.
     """
+    return lsh_families(*lsh_keys(signatures, bands, rows))
+
+
+def lsh_keys(
+    signatures: np.ndarray, bands: int = DEFAULT_BANDS, rows: int = DEFAULT_ROWS
+) -> tuple[np.ndarray, np.ndarray]:
+    """(band keys ``(n, bands)``, row key ``(n,)``) of each signature: all :func:`lsh_families`
+    needs. A function of one signature alone, so a state can keep it per text (16 words
+    instead of the 64-word signature) and cluster old and new texts together later."""
     sig = np.asarray(signatures, dtype=np.uint64)
     if sig.ndim != 2:
         raise DistillguardError(f"signatures must be a 2-D array, got shape {sig.shape}")
@@ -115,15 +124,24 @@ def lsh_family_ids(
         raise DistillguardError(
             f"LSH needs bands*rows <= num_perm (bands={bands}, rows={rows}, num_perm={sig.shape[1]})"
         )
-    if sig.shape[0] == 0:
-        return np.zeros(0, dtype=np.int64)
     keys = _band_keys(sig, bands, rows)
+    if sig.shape[0] == 0:
+        return keys, np.zeros(0, dtype=np.uint64)
     row_key = keys[:, 0].copy()
     for b in range(1, bands):
         row_key = combine64(row_key, keys[:, b])
     if bands * rows < sig.shape[1]:  # rows outside the bands still distinguish signatures
         for c in range(bands * rows, sig.shape[1]):
             row_key = combine64(row_key, sig[:, c])
+    return keys, row_key
+
+
+def lsh_families(keys: np.ndarray, row_key: np.ndarray) -> np.ndarray:
+    """Family id per row from :func:`lsh_keys` output (see :func:`lsh_family_ids`)."""
+    keys = np.asarray(keys, dtype=np.uint64)
+    if len(row_key) == 0:
+        return np.zeros(0, dtype=np.int64)
+    bands = keys.shape[1]
     uniq_key, first, inverse = np.unique(row_key, return_index=True, return_inverse=True)
     ukeys = keys[first]
     m = len(uniq_key)

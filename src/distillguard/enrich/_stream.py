@@ -34,10 +34,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from distillguard.enrich._enrich import EnrichParams, _builtin_infra, _col, template_columns
+from distillguard.enrich._enrich import (
+    EnrichParams,
+    _builtin_infra,
+    _col,
+    template_columns_from_parts,
+    template_parts,
+)
 from distillguard.enrich._spilled import ROW_COLUMN, SpilledEvents, TagSpec
 from distillguard.enrich.ip_infra import IP_COLUMNS, IpInfra
-from distillguard.enrich.tags import default_rules, field_hits
+from distillguard.enrich.tags import TagRule, default_rules, field_hits
 
 #: Text columns replaced by hashes; name -> hash column name.
 HASHED_TEXT: dict[str, str] = {"prompt": "prompt_hash", "system_prompt": "system_hash"}
@@ -92,6 +98,38 @@ class _Catalog:
         return hashes, texts
 
 
+def text_parts(
+    text_field: str,
+    hashes: np.ndarray,
+    texts: pa.Array,
+    params: EnrichParams,
+    seed: int,
+    rules: list[TagRule] | None = None,
+) -> pa.Table:
+    """The hash, the per-text template parts (prompts) and one hit column per tag rule of
+    distinct texts of ``text_field``: everything that depends on a text alone."""
+    rules = rules if rules is not None else default_rules()
+    cols: dict[str, pa.Array] = {HASHED_TEXT[text_field]: pa.array(hashes, pa.uint64())}
+    if text_field == "prompt":
+        cols.update(template_parts(texts, params, seed)[0])
+    for rule, hits in field_hits(texts, text_field, rules).items():
+        cols[TagSpec.hit_column(text_field, rule)] = pa.array(hits, pa.bool_())
+    return pa.table(cols)
+
+
+def per_text_tables(
+    prompt_parts: pa.Table, system_parts: pa.Table, params: EnrichParams, seed: int
+) -> tuple[pa.Table, pa.Table, TagSpec]:
+    """The per-text tables :class:`SpilledEvents` joins to the events: prompt parts of *all*
+    texts clustered together (families and frames are cross-text), tag hits as they are."""
+    rules = default_rules()
+    tmpl = template_columns_from_parts(prompt_parts, params, seed)
+    hits = [c for c in prompt_parts.column_names if c.startswith("_p_")]
+    cols = {"prompt_hash": prompt_parts["prompt_hash"], **tmpl}
+    cols.update({c: prompt_parts[c] for c in hits})
+    return pa.table(cols), system_parts, TagSpec.of(rules, tuple(tmpl))
+
+
 class StreamEnricher:
     """Feed event batches with :meth:`add`; get the enriched events from :meth:`finish_spilled`
     (on disk, for DuckDB) or :meth:`finish` (one Arrow table, for small inputs and tests).
@@ -110,7 +148,12 @@ class StreamEnricher:
         minhash_seed: int = 0,
         params: EnrichParams | None = None,
         spill_dir: str | Path | None = None,
+        row_offset: int = 0,
+        known: dict[str, np.ndarray] | None = None,
     ) -> None:
+        """``row_offset`` starts the events' ``_dg_row`` numbering; ``known`` holds, per hashed
+        text field, hashes whose texts are already enriched elsewhere (a state's earlier
+        increments): they are not cataloged again, so :meth:`finish_parts` gives new texts only."""
         import duckdb
 
         self.infra = infra if infra is not None else _builtin_infra()
@@ -119,6 +162,9 @@ class StreamEnricher:
         self._con = duckdb.connect()
         self._con.execute("SET preserve_insertion_order = true")
         self._catalogs = {name: _Catalog() for name in HASHED_TEXT}
+        for name, hashes in (known or {}).items():
+            self._catalogs[name]._seen = np.unique(np.asarray(hashes, dtype=np.uint64))
+        self.row_offset = row_offset
         if spill_dir is not None:
             Path(spill_dir).mkdir(parents=True, exist_ok=True)
         self._tmp: tempfile.TemporaryDirectory[str] | None = tempfile.TemporaryDirectory(
@@ -151,7 +197,8 @@ class StreamEnricher:
         self.rows_with_prompt += n - added["prompt_hash"].null_count
         ip = self.infra.annotate(_col(batch, "client_ip", pa.string()))
         added.update({name: ip.column(name).combine_chunks() for name in IP_COLUMNS.names})
-        added[ROW_COLUMN] = pa.array(np.arange(self.rows, self.rows + n, dtype=np.int64))
+        first = self.row_offset + self.rows
+        added[ROW_COLUMN] = pa.array(np.arange(first, first + n, dtype=np.int64))
         self._track_time(batch)
         self.rows += n
         self.batches_seen += 1
@@ -193,23 +240,33 @@ class StreamEnricher:
             self._tmp.cleanup()
             self._tmp = None
 
-    def _per_text(self) -> tuple[pa.Table, pa.Table, TagSpec]:
-        """Template columns and tag hits once per distinct prompt / system prompt."""
+    def _parts(self) -> tuple[pa.Table, pa.Table]:
+        """Per-text columns (see :func:`text_parts`) of the texts cataloged so far."""
         rules = default_rules()
         p_hash, p_text = self._catalogs["prompt"].finish()
-        tmpl, _ = template_columns(p_text, self.params, self.seed)
         s_hash, s_text = self._catalogs["system_prompt"].finish()
         self.distinct = {"prompt": len(p_hash), "system_prompt": len(s_hash)}
-        tables = []
-        for name, hashes, text, extra in (
-            ("prompt", p_hash, p_text, tmpl),
-            ("system_prompt", s_hash, s_text, {}),
-        ):
-            cols: dict[str, pa.Array] = {HASHED_TEXT[name]: pa.array(hashes, pa.uint64()), **extra}
-            for rule, hits in field_hits(text, name, rules).items():
-                cols[TagSpec.hit_column(name, rule)] = pa.array(hits, pa.bool_())
-            tables.append(pa.table(cols))
-        return tables[0], tables[1], TagSpec.of(rules, tuple(tmpl))
+        prompt = text_parts("prompt", p_hash, p_text, self.params, self.seed, rules)
+        return prompt, text_parts("system_prompt", s_hash, s_text, self.params, self.seed, rules)
+
+    def _per_text(self) -> tuple[pa.Table, pa.Table, TagSpec]:
+        """Template columns and tag hits once per distinct prompt / system prompt."""
+        return per_text_tables(*self._parts(), self.params, self.seed)
+
+    def finish_parts(self) -> tuple[list[Path], pa.Table, pa.Table, Any]:
+        """(spilled batch files, prompt parts, system-prompt parts, owner of the files' directory).
+
+        For a cache that keeps enrichment per increment: the parts of the texts that were
+        not ``known`` (:func:`per_text_tables` clusters them with the known ones later). The
+        caller moves the files and then cleans the owner (a TemporaryDirectory) up.
+        """
+        if self._tmp is None:
+            raise RuntimeError("StreamEnricher.finish_parts after finish")
+        prompt, system = self._parts()
+        files, owner = list(self._files), self._tmp
+        self._tmp = None
+        self._con.close()
+        return files, prompt, system, owner
 
     def finish_spilled(self) -> SpilledEvents:
         """The enriched events as spilled Parquet batches plus per-text tables (see ``SpilledEvents``)."""

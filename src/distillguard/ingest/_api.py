@@ -205,7 +205,11 @@ def open_events(path: PathLike) -> ds.Dataset:
     root = Path(path)
     if not is_event_dir(root):
         raise DistillguardError(f"{root} is not an event directory (no events/day=*/ inside)")
-    files = sorted((root / EVENTS_NAME).rglob("*.parquet"))
+    return open_event_files(sorted((root / EVENTS_NAME).rglob("*.parquet")), str(root))
+
+
+def open_event_files(files: list[Path], where: str) -> ds.Dataset:
+    """Part files of an event directory (e.g. one increment's) as one dataset, as :func:`open_events`."""
     fields = list(EVENT_SCHEMA)
     names = set(EVENT_SCHEMA.names)
     extras: list[pa.Schema] = []
@@ -221,7 +225,7 @@ def open_events(path: PathLike) -> ds.Dataset:
         try:
             unified = pa.unify_schemas(extras, promote_options="permissive")
         except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
-            raise DistillguardError(f"{root}: extra columns disagree in type ({err})") from None
+            raise DistillguardError(f"{where}: extra columns disagree in type ({err})") from None
         fields.extend(unified)
     schema = pa.schema(fields, metadata=EVENT_SCHEMA.metadata)
     return ds.dataset([str(f) for f in files], schema=schema, format="parquet")

@@ -26,6 +26,7 @@ from distillguard.detectors.base import documented, param
 from distillguard.errors import DistillguardError
 from distillguard.schema import QUARANTINE_SCHEMA
 from distillguard.state._decisions import apply_decisions
+from distillguard.state._enriched import EnrichedCache
 from distillguard.state._stage import REJECTED_SCHEMA, TOO_LATE, Staged, stage
 from distillguard.state._store import StateStore, _crash_point
 
@@ -195,11 +196,18 @@ def _score(
     work = store.root / f".scan-inc-{inc_id:06d}"
     shutil.rmtree(work, ignore_errors=True)
     clock = time.perf_counter()
+    preloaded = None
+    if last:  # the whole store: enriched increment by increment, kept (see _enriched)
+        incs = [i for i in store.increments() if i.id <= inc_id]
+        preloaded = EnrichedCache(store).load(
+            incs, infra=options.get("infra"), metadata_only=bool(options.get("metadata_only"))
+        )
     res = scan(
         [store.store],
         work,
         replay=False,
         as_of=None if last else wm,
+        preloaded=preloaded,
         **{k: v for k, v in options.items() if v is not None},
     )
     _crash_point("before_scored")
