@@ -11,10 +11,10 @@ The queries are Ibis expressions (:mod:`._ibis_exprs`, :mod:`._ibis_grid`); this
 decides where their results live. On DuckDB (the default) each stage 1 partial is a temp
 table named ``{src}_<part>`` (detectors re-read ``{src}_af`` and ``{src}_attr``) and the
 timeline is the main-catalog table ``{src}_feat``, built in account chunks so that one
-chunk's window aggregates are in flight at a time. On another Ibis backend the partials and
-the timeline stay lazy expressions, planned whole by that engine (Ibis 12's ``cache()``
-does not register the in-memory checkpoint / time-zone tables on PySpark, so nothing is
-cached there; a Spark deployment would persist ``{src}_feat`` itself).
+chunk's window aggregates are in flight at a time. On PySpark each partial is computed once
+and kept (:func:`distillguard._engine.keep`: a view over a local checkpoint) and the timeline
+stays a lazy expression over them; on other backends everything stays lazy, planned whole by
+that engine.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from distillguard import _engine
 from distillguard.features import _ibis_exprs as X
 from distillguard.features._ibis_grid import cumulative, features
 
@@ -89,8 +90,15 @@ def _stable(table: pa.Table) -> pa.Table:
         col = table[name]
         if pa.types.is_floating(col.type):
             col = pc.round(col, FLOAT_DECIMALS)
+        elif pa.types.is_timestamp(col.type) and col.type != UTC_MICROS:
+            # PySpark hands back its session's (UTC) instants without a zone, maybe in ns
+            col = col.cast(pa.timestamp(col.type.unit, "UTC")).cast(UTC_MICROS)
         cols.append(col)
     return pa.table(cols, names=table.column_names)
+
+
+#: Timestamps of the feature table on every backend: UTC microseconds (DuckDB's own).
+UTC_MICROS = pa.timestamp("us", "UTC")
 
 
 def utc_micros(table: pa.Table) -> pa.Table:
@@ -137,8 +145,7 @@ def build_timeline(con: Any, src: str, checkpoints: list[dt.datetime], params: A
         started = time.perf_counter()
         out = build()
         if key is not None:
-            if duck:
-                out = backend.create_table(f"{src}_{key}", out, temp=True, overwrite=True)
+            out = _engine.keep(backend, f"{src}_{key}", out)
             parts[key] = out
         timings[name] = round(time.perf_counter() - started, 3)
         return out

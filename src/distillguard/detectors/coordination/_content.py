@@ -41,7 +41,7 @@ def templates(ctx: DetectionContext, p: Any) -> list[pa.Table]:
     """Share of each account's prompts in fleet families where it is one member among many."""
     _partials.ensure(ctx, "families", _partials.families, min_payments=p.fleet_min_payments)
     sites(ctx, p)
-    fams = _queries.run(ctx, _queries.FAMILIES, sites="dg_sites", devoted_share=p.devoted_share)
+    fams = _queries.families(ctx, p.devoted_share)
     fleet = fams.filter(_fleet_mask(fams, p))
     # a popular framework's user base shares its (neutral) frame too: such a family is a fleet's
     # only as a signup cohort or behind shared datacenter egress (:mod:`._cohort`). A harvest

@@ -8,6 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from distillguard import _engine
 from distillguard.detectors.base import DetectionContext, ramp, signal_rows
 from distillguard.detectors.coordination import _cohort, _partials, _queries
 
@@ -40,13 +41,9 @@ def sites(ctx: DetectionContext, p: Any) -> np.ndarray:
             vals[top_share[ctx.positions(t["aid"].to_numpy())] < p.site_min_share] = None
             out[ctx.positions(t["aid"].to_numpy())] = vals
         ctx.cache["sites"] = out
-        ctx.con.register(
-            "dg_sites_arrow", pa.table({"aid": ctx.features["aid"], "site": pa.array(out, pa.string())})
-        )
-        ctx.con.execute(
-            "CREATE OR REPLACE TEMP TABLE dg_sites AS SELECT * FROM dg_sites_arrow WHERE site IS NOT NULL"
-        )
-        ctx.con.unregister("dg_sites_arrow")
+        at = pa.table({"aid": ctx.features["aid"], "site": pa.array(out, pa.string())})
+        at = at.filter(pc.is_valid(at["site"]))
+        ctx.cache["sites_ibis"] = _engine.arrow_table(_partials.backend(ctx), "dg_sites", at)
     return ctx.cache["sites"]
 
 
@@ -126,7 +123,7 @@ def sync(ctx: DetectionContext, p: Any) -> pa.Table:
         min_actions=p.sync_min_actions,
         min_shared=p.sync_min_shared,
     )
-    pairs = _queries.run(ctx, _queries.SYNC, min_actions=p.sync_min_actions, min_shared=p.sync_min_shared)
+    pairs = _queries.sync(ctx, min_actions=p.sync_min_actions, min_shared=p.sync_min_shared)
     pairs = pairs.filter(
         pc.and_(
             pc.greater_equal(pairs["lift"], p.sync_min_lift),

@@ -8,9 +8,9 @@ only grow with time, so such a group cannot qualify at any earlier checkpoint ei
 pruning changes no result.
 
 The partials are Ibis expressions over the timeline's backend, written once for every
-engine (the portability rules of :mod:`distillguard.features._ibis_exprs` apply). On DuckDB
-each is a temp table ``{src}_<name>`` (the per-checkpoint queries read them by name); on
-another backend they stay lazy expressions, planned whole by that engine.
+engine (the portability rules of :mod:`distillguard.features._ibis_exprs` apply). Each is
+kept as ``{src}_<name>``: a temp table on DuckDB, a cached view on PySpark (so the
+per-checkpoint queries do not recompute it from the events), a lazy expression elsewhere.
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
+
+from distillguard import _engine
 
 
 def backend(ctx: Any) -> Any:
@@ -50,19 +53,16 @@ def table(ctx: Any, name: str) -> ir.Table:
 
 
 def _put(ctx: Any, name: str, expr: ir.Table) -> ir.Table:
-    """Keep ``expr`` as partial ``name``: a temp table on DuckDB, else the lazy expression."""
-    con = backend(ctx)
-    if con.name == "duckdb":
-        expr = con.create_table(f"{ctx.src}_{name}", expr, temp=True, overwrite=True)
+    """Keep ``expr`` as partial ``name`` (``{src}_<name>``): computed once on DuckDB and
+    PySpark, lazy elsewhere (:func:`distillguard._engine.keep`)."""
+    expr = _engine.keep(backend(ctx), f"{ctx.src}_{name}", expr)
     ctx.shared.setdefault("_partial_tables", {})[name] = expr
     return expr
 
 
 def _drop(ctx: Any, name: str) -> None:
     ctx.shared.get("_partial_tables", {}).pop(name, None)
-    con = backend(ctx)
-    if con.name == "duckdb":
-        con.drop_table(f"{ctx.src}_{name}", force=True)
+    _engine.drop(backend(ctx), f"{ctx.src}_{name}")
 
 
 def ensure(ctx: Any, name: str, build: Callable[..., None], **params: Any) -> None:
@@ -73,6 +73,54 @@ def ensure(ctx: Any, name: str, build: Callable[..., None], **params: Any) -> No
         return
     build(ctx, **params)
     done[name] = key
+
+
+#: Stand-in for the checkpoint in a per-checkpoint query compiled once (:func:`at_checkpoint`):
+#: an integer no count, id or interval of an input comes near, replaced in the SQL text.
+K_PLACEHOLDER: int = 8_765_432_109_876_543
+
+
+def _compiled(ctx: Any, key: tuple, build: Callable[[Any], ir.Table]) -> tuple[str, Any]:
+    """SQL of ``build`` at this context's checkpoint and its Arrow schema (compiled once)."""
+    cache = ctx.shared.setdefault("_compiled", {})
+    if key not in cache:
+        kp = ibis.param("int64")
+        expr = build(kp)
+        cache[key] = (backend(ctx).compile(expr, params={kp: K_PLACEHOLDER}), expr.schema().to_pyarrow())
+    sql, schema = cache[key]
+    return sql.replace(str(K_PLACEHOLDER), str(int(ctx.k))), schema
+
+
+def collect(ctx: Any, key: tuple, build: Callable[[Any], ir.Table]) -> pa.Table:
+    """``build(k)`` for this context's checkpoint ``k`` (an Ibis integer), collected as Arrow.
+
+    Compiling a large Ibis expression to SQL takes longer than DuckDB takes to run it (a few
+    hundred ms for the template-family statistics), and the replay runs every query at every
+    checkpoint. So on DuckDB each query is compiled once per timeline, with ``k`` as a
+    placeholder put back into the SQL text per checkpoint; ``key`` names the query and every
+    parameter that shapes it. ``build`` may read the partials and the named per-context tables
+    (:func:`_queries.features`, :func:`_queries.site_table`, registered before the call), not
+    memtables (they are renamed per call). Other backends build the expression per checkpoint.
+    """
+    con = backend(ctx)
+    if con.name != "duckdb":
+        return build(ibis.literal(int(ctx.k), "int64")).to_pyarrow()
+    sql, schema = _compiled(ctx, key, build)
+    return con.con.sql(sql).to_arrow_table().cast(schema)
+
+
+def keep_at(ctx: Any, key: tuple, name: str, build: Callable[[Any], ir.Table]) -> ir.Table:
+    """``build(k)`` for this context's checkpoint kept as ``name`` (:func:`_engine.keep`), compiled
+    once per timeline on DuckDB as in :func:`collect`."""
+    con = backend(ctx)
+    if con.name != "duckdb":
+        return _engine.keep(con, name, build(ibis.literal(int(ctx.k), "int64")))
+    sql, schema = _compiled(ctx, key, build)
+    # the expression's own column types (DuckDB would widen the sums to HUGEINT, and a median
+    # of those is rounded to an integer), then the rows
+    table = con.create_table(name, schema=ibis.Schema.from_pyarrow(schema), temp=True, overwrite=True)
+    con.con.execute(f'INSERT INTO "{name}" {sql}')
+    return table
 
 
 def payer(t: ir.Table) -> ir.Column:

@@ -1,7 +1,9 @@
 """Per-checkpoint cross-account queries over the partial tables (``cp <= {k}``).
 
-``{feats}`` is the feature table of the checkpoint (accounts seen so far, with ``aid``,
-``payment``, ``n``, ``tmpl_n``); ``{sites}`` maps ``aid`` to its main non-datacenter /24.
+Each is an Ibis expression over the partial tables (:mod:`._partials`) and this checkpoint's
+features (:func:`features`: accounts seen so far, with ``aid``, ``payment``, ``n``,
+``tmpl_n``), collected as Arrow: one row per account, group or pair that passes the query's
+own minimums, which is what the detectors then judge in numpy.
 "Unrelated" always means a different payment instrument: accounts on one card are one
 customer (a team), and what they share among themselves is no evidence of a fleet.
 """
@@ -13,6 +15,7 @@ from typing import Any
 import ibis
 import pyarrow as pa
 
+from distillguard import _engine
 from distillguard.detectors.coordination import _partials
 
 
@@ -36,65 +39,121 @@ def top_site_share(ctx: Any) -> pa.Table:
     return s.group_by("aid").aggregate(top=s.c.max() / s.c.sum()).order_by("aid").to_pyarrow()
 
 
-#: Template families (instruction frames): who uses each, how much of their traffic it is,
-#: whether its prompts repeat across accounts, and whether its users sit behind one
-#: non-datacenter network (a campus NAT). A fleet family dominates the traffic of many
-#: unrelated accounts; a popular benign template is a small part of each user's traffic.
-#: ``member_share`` is the median over its devoted members of their traffic share in shared
-#: (multi-payer) families at all: a fleet rotating several wrappers spends most of its
-#: traffic in them, a user of a popular phrasing only the part it wraps.
-#: ``signup_iqr_days`` is the spread of its devoted accounts' signup dates (a fleet is a
-#: cohort, a popular framework's users are not: :mod:`._cohort`).
-FAMILIES = """
-WITH af AS (SELECT aid, f, sum(c) AS c FROM {src}_afc WHERE cp <= {k} GROUP BY ALL),
-cov AS (SELECT aid, sum(c) AS cc FROM af GROUP BY aid),
-dev AS (
-  SELECT af.aid, af.f, af.c, af.c / fe.tmpl_n AS acc_share, cov.cc / fe.tmpl_n AS coverage,
-         coalesce(fe.payment, fe.account_id) AS pay, s.site, epoch(sg.created_at) / 86400.0 AS signup_day
-  FROM af JOIN cov USING (aid) JOIN {feats} fe USING (aid) LEFT JOIN {sites} s USING (aid)
-  LEFT JOIN {src}_attr sg USING (aid)
-), ph AS (
-  SELECT f, count(DISTINCT aid) AS pa, sum(c) AS c FROM {src}_phm WHERE cp <= {k} GROUP BY f, h
-  UNION ALL SELECT f, 1 AS pa, sum(c) AS c FROM {src}_phs WHERE cp <= {k} GROUP BY f
-), dup AS (
-  SELECT f, sum(CASE WHEN pa >= 2 THEN c ELSE 0 END) / sum(c) AS cross_dup_share,
-         sum(pa * c) / sum(c) AS accounts_per_prompt
-  FROM ph GROUP BY f
-), tags AS (SELECT f, sum(hn) / sum(n) AS harvest_tag_share FROM {src}_ftag WHERE cp <= {k} GROUP BY f),
-d AS (SELECT * FROM dev WHERE acc_share >= {devoted_share}),
-slices AS (SELECT f, pay, sum(c) AS pc FROM d GROUP BY f, pay),
-payers AS (
-  SELECT f, median(pc) AS payer_median, quantile_cont(ln(pc), 0.75) AS payer_log_q3,
-         quantile_cont(ln(pc), 0.75) - quantile_cont(ln(pc), 0.25) AS payer_log_iqr
-  FROM slices GROUP BY f
-), colo AS (
-  SELECT f, max(m) AS top_site_accounts FROM (
-    SELECT f, site, count(*) AS m FROM d WHERE site IS NOT NULL GROUP BY f, site
-  ) GROUP BY f
-), agg AS (
-  SELECT dev.f, count(*) AS accounts, sum(dev.c) AS events, count(d.aid) AS devoted_accounts,
-         count(DISTINCT d.pay) AS devoted_payments, coalesce(median(d.c), 1) AS member_median,
-         coalesce(quantile_cont(ln(d.c), 0.75), 0.0) AS member_log_q3,
-         coalesce(quantile_cont(ln(d.c), 0.75) - quantile_cont(ln(d.c), 0.25), 0.0) AS member_log_iqr,
-         coalesce(median(d.coverage), 0) AS member_share,
-         coalesce(sum(d.c), 0) / sum(dev.c) AS devoted_event_share,
-         count(d.signup_day) AS known_signups,
-         quantile_cont(d.signup_day, 0.75) - quantile_cont(d.signup_day, 0.25) AS signup_iqr_days
-  FROM dev LEFT JOIN d USING (aid, f) GROUP BY dev.f
-)
-SELECT agg.f AS fam, accounts, events, devoted_accounts, devoted_payments, member_median, member_log_q3,
-       member_log_iqr, member_share,
-       coalesce(payers.payer_median, 1) AS payer_median, coalesce(payers.payer_log_q3, 0.0) AS payer_log_q3,
-       coalesce(payers.payer_log_iqr, 0.0) AS payer_log_iqr, devoted_event_share, known_signups,
-       signup_iqr_days,
-       coalesce(dup.cross_dup_share, 0.0) AS cross_dup_share,
-       coalesce(dup.accounts_per_prompt, 1.0) / greatest(devoted_accounts, 1) AS repeat_ratio,
-       coalesce(colo.top_site_accounts, 0) / greatest(devoted_accounts, 1) AS colocated_share,
-       coalesce(tags.harvest_tag_share, 0.0) AS harvest_tag_share
-FROM agg LEFT JOIN tags USING (f) LEFT JOIN dup USING (f) LEFT JOIN colo USING (f) LEFT JOIN payers USING (f)
-WHERE devoted_accounts >= 2
-ORDER BY fam
-"""
+def families(ctx: Any, devoted_share: float) -> pa.Table:
+    """Template families (instruction frames) with at least two devoted accounts, one row each.
+
+    Who uses each, how much of their traffic it is, whether its prompts repeat across
+    accounts, and whether its users sit behind one non-datacenter network (a campus NAT). A
+    fleet family dominates the traffic of many unrelated accounts; a popular benign template
+    is a small part of each user's traffic. An account is *devoted* to a family when it is at
+    least ``devoted_share`` of its prompts. ``member_share`` is the median over its devoted
+    members of their traffic share in shared (multi-payer) families at all: a fleet rotating
+    several wrappers spends most of its traffic in them, a user of a popular phrasing only the
+    part it wraps. ``signup_iqr_days`` is the spread of its devoted accounts' signup dates (a
+    fleet is a cohort, a popular framework's users are not: :mod:`._cohort`).
+    """
+    # this context's tables first: a query compiled at an earlier checkpoint reads them by name
+    feats, at_site = features(ctx), site_table(ctx)
+    out = _partials.collect(
+        ctx,
+        ("families", devoted_share),
+        lambda k: _families(ctx, k, _devoted(ctx, k, feats, at_site), devoted_share),
+    )
+    return out
+
+
+def _devoted(ctx: Any, k: Any, feats: Any, at_site: Any) -> Any:
+    """(account, family) rows so far with the account's share in it, its payer, site and signup."""
+    afc = _partials.table(ctx, "afc")
+    a = afc.filter(afc.cp <= k)
+    af = a.group_by(["aid", "f"]).aggregate(c=a.c.sum())
+    cov = af.group_by("aid").aggregate(cc=af.c.sum())
+    attr = _partials.table(ctx, "attr")
+    j = af.join(cov, "aid").join(feats, "aid").left_join(at_site, "aid")
+    j = j.select(*af.columns, "cc", "payment", "account_id", "tmpl_n", "site")
+    j = j.left_join(attr.select("aid", "created_at"), "aid")
+    dev = j.select(
+        "aid",
+        "f",
+        "c",
+        "site",
+        acc_share=j.c / j.tmpl_n,
+        coverage=j.cc / j.tmpl_n,
+        pay=_partials.payer(j),
+        signup_day=_engine.epoch_days(_partials.backend(ctx), j.created_at),
+    )
+    return dev
+
+
+def _families(ctx: Any, k: Any, dev: Any, devoted_share: float) -> Any:
+    devoted = dev.acc_share >= devoted_share
+    d = dev.filter(devoted)
+    # prompts repeated across accounts: several accounts per prompt (phm) or one (phs)
+    phm, phs = _partials.table(ctx, "phm"), _partials.table(ctx, "phs")
+    m = phm.filter(phm.cp <= k)
+    s = phs.filter(phs.cp <= k)
+    ph = m.group_by(["f", "h"]).aggregate(pa=m.aid.nunique(), c=m.c.sum()).drop("h")
+    ph = ph.union(s.group_by("f").aggregate(pa=ibis.literal(1, "int64"), c=s.c.sum()))
+    dup = ph.group_by("f").aggregate(
+        cross_dup_share=ibis.ifelse(ph.pa >= 2, ph.c, 0).sum() / ph.c.sum(),
+        accounts_per_prompt=(ph.pa * ph.c).sum() / ph.c.sum(),
+    )
+    ft = _partials.table(ctx, "ftag")
+    ft = ft.filter(ft.cp <= k)
+    tags = ft.group_by("f").aggregate(harvest_tag_share=ft.hn.sum() / ft.n.sum())
+    sl = d.group_by(["f", "pay"]).aggregate(pc=d.c.sum())
+    lpc = sl.pc.ln()
+    payers = sl.group_by("f").aggregate(
+        payer_median=sl.pc.median(),
+        payer_log_q3=lpc.quantile(0.75),
+        payer_log_iqr=lpc.quantile(0.75) - lpc.quantile(0.25),
+    )
+    ds = d.filter(d.site.notnull())
+    at_site = ds.group_by(["f", "site"]).aggregate(m=ds.count())
+    colo = at_site.group_by("f").aggregate(top_site_accounts=at_site.m.max())
+    lc = dev.c.ln()
+    agg = dev.group_by("f").aggregate(
+        accounts=dev.count(),
+        events=dev.c.sum(),
+        devoted_accounts=dev.count(where=devoted),
+        devoted_payments=dev.pay.nunique(where=devoted),
+        member_median=dev.c.median(where=devoted).coalesce(1),
+        member_log_q3=lc.quantile(0.75, where=devoted).coalesce(0.0),
+        member_log_iqr=(lc.quantile(0.75, where=devoted) - lc.quantile(0.25, where=devoted)).coalesce(0.0),
+        member_share=dev.coverage.median(where=devoted).coalesce(0),
+        devoted_event_share=dev.c.sum(where=devoted).coalesce(0) / dev.c.sum(),
+        known_signups=dev.signup_day.count(where=devoted),
+        signup_iqr_days=dev.signup_day.quantile(0.75, where=devoted)
+        - dev.signup_day.quantile(0.25, where=devoted),
+    )
+    agg = agg.filter(agg.devoted_accounts >= 2)
+    j = agg.left_join(tags, "f").select(*agg.columns, "harvest_tag_share")
+    j = j.left_join(dup, "f").select(*j.columns, "cross_dup_share", "accounts_per_prompt")
+    j = j.left_join(colo, "f").select(*j.columns, "top_site_accounts")
+    j = j.left_join(payers, "f").select(*j.columns, "payer_median", "payer_log_q3", "payer_log_iqr")
+    per = ibis.greatest(j.devoted_accounts, 1)
+    out = j.select(
+        fam=j.f,
+        accounts=j.accounts,
+        events=j.events,
+        devoted_accounts=j.devoted_accounts,
+        devoted_payments=j.devoted_payments,
+        member_median=j.member_median,
+        member_log_q3=j.member_log_q3,
+        member_log_iqr=j.member_log_iqr,
+        member_share=j.member_share,
+        payer_median=j.payer_median.coalesce(1),
+        payer_log_q3=j.payer_log_q3.coalesce(0.0),
+        payer_log_iqr=j.payer_log_iqr.coalesce(0.0),
+        devoted_event_share=j.devoted_event_share,
+        known_signups=j.known_signups,
+        signup_iqr_days=j.signup_iqr_days,
+        cross_dup_share=j.cross_dup_share.coalesce(0.0),
+        repeat_ratio=j.accounts_per_prompt.coalesce(1.0) / per,
+        colocated_share=j.top_site_accounts.coalesce(0) / per,
+        harvest_tag_share=j.harvest_tag_share.coalesce(0.0),
+    )
+    return out.order_by("fam")
 
 
 def members(
@@ -191,7 +250,7 @@ def hosting_ips(ctx: Any, min_payments: int, max_accounts: int) -> pa.Table:
     hj = hj.select("ip", "aid", pay=_partials.payer(hj))
     sg = attr.select("aid", "created_at")
     aj = hj.left_join(sg, "aid")
-    ai = aj.select("ip", "aid", "pay", signup_day=aj.created_at.epoch_seconds() / 86400.0)
+    ai = aj.select("ip", "aid", "pay", signup_day=_engine.epoch_days(_partials.backend(ctx), aj.created_at))
     g = ai.group_by("ip").aggregate(
         accounts=ai.count(),
         payments=ai.pay.nunique(),
@@ -219,56 +278,82 @@ def hosting_ips(ctx: Any, min_payments: int, max_accounts: int) -> pa.Table:
     return out.order_by(["ip", "aid"]).to_pyarrow()
 
 
-#: Synchronized pairs so far: shared actions against what independent accounts would share
-#: (|A_key| * |B_key| / active buckets of the key), and against the smaller account's actions.
-#: The joins are pinned in this order (MATERIALIZED steps, each a two-way join on the pair's
-#: own keys): left to the optimizer, a misestimate may join the two accounts' per-key counts
-#: on ``key`` alone first -- every pair of users of a popular family, tens of GB at 10M events.
-SYNC = """
-WITH p AS MATERIALIZED (
-  SELECT src, dst, key, sum(shared) AS sh FROM {src}_pairs WHERE cp <= {k} GROUP BY ALL
-),
-na AS MATERIALIZED (SELECT aid, sum(n) AS na FROM {src}_na WHERE cp <= {k} GROUP BY aid),
-nk AS MATERIALIZED (SELECT aid, key, sum(n) AS nk FROM {src}_nk WHERE cp <= {k} GROUP BY ALL),
-nb AS MATERIALIZED (SELECT key, sum(n) AS nb FROM {src}_nb WHERE cp <= {k} GROUP BY key),
-pa AS MATERIALIZED (SELECT p.*, a.nk AS nka FROM p JOIN nk a ON a.aid = p.src AND a.key = p.key),
-pb AS MATERIALIZED (SELECT pa.*, b.nk AS nkb FROM pa JOIN nk b ON b.aid = pa.dst AND b.key = pa.key),
-g AS MATERIALIZED (
-  SELECT pb.src, pb.dst, sum(pb.sh) AS shared, sum(greatest(pb.nka * pb.nkb / nb.nb, 1e-9)) AS expected
-  FROM pb JOIN nb ON nb.key = pb.key GROUP BY pb.src, pb.dst HAVING sum(pb.sh) >= {min_shared}
-)
-SELECT g.src, g.dst, g.shared, g.shared / g.expected AS lift, g.shared / least(ca.na, cb.na) AS overlap
-FROM g JOIN na ca ON ca.aid = g.src JOIN na cb ON cb.aid = g.dst
-WHERE ca.na >= {min_actions} AND cb.na >= {min_actions}
-ORDER BY g.src, g.dst
-"""
+def sync(ctx: Any, min_actions: int, min_shared: int) -> pa.Table:
+    """Synchronized pairs so far (``src``, ``dst``, ``shared``, ``lift``, ``overlap``): shared
+    actions against what independent accounts would share (|A_key| * |B_key| / active
+    buckets of the key), and against the smaller account's actions. Pairs with fewer than
+    ``min_shared`` shared actions, or an account with fewer than ``min_actions``, are left out.
 
+    The joins are pinned (the per-key counts and the pairs with the first account's counts
+    are kept, :func:`distillguard._engine.keep`): left to the optimizer, a misestimate may
+    join the two accounts' per-key counts on ``key`` alone first -- every pair of users of a
+    popular family, tens of GB at 10M events.
+    """
+    con = _partials.backend(ctx)
+    nk_name, pa_name = f"{ctx.src}_sync_nk", f"{ctx.src}_sync_pa"
 
-def run(ctx: Any, sql: str, **fmt: Any) -> pa.Table:
-    """Run one per-checkpoint query (``{src}``, ``{k}``, ``{feats}`` filled in) as Arrow."""
-    feats = register_features(ctx)
-    return ctx.con.sql(sql.format(src=ctx.src, k=ctx.k, feats=feats, **fmt)).to_arrow_table()
+    def cut(name: str, k: Any) -> Any:
+        t = _partials.table(ctx, name)
+        return t.filter(t.cp <= k)
+
+    def per_key(k: Any) -> Any:
+        nk = cut("nk", k)
+        return nk.group_by(["aid", "key"]).aggregate(nk=nk.n.sum())
+
+    def first(k: Any) -> Any:
+        p = cut("pairs", k)
+        p = p.group_by(["src", "dst", "key"]).aggregate(sh=p.shared.sum())
+        j = p.join(nk, [p.src == nk.aid, p.key == nk.key])
+        return j.select(p.src, p.dst, p.key, p.sh, nka=nk.nk)
+
+    def pairs(k: Any) -> Any:
+        na = cut("na", k)
+        na = na.group_by("aid").aggregate(na=na.n.sum())
+        nb = cut("nb", k)
+        nb = nb.group_by("key").aggregate(nb=nb.n.sum())
+        pb = pa_.join(nk, [pa_.dst == nk.aid, pa_.key == nk.key])
+        pb = pb.select(pa_.src, pa_.dst, pa_.key, pa_.sh, pa_.nka, nkb=nk.nk)
+        jg = pb.join(nb, pb.key == nb.key)
+        g = jg.group_by([jg.src, jg.dst]).aggregate(
+            shared=jg.sh.sum(), expected=ibis.greatest(jg.nka * jg.nkb / jg.nb, 1e-9).sum()
+        )
+        g = g.filter(g.shared >= min_shared)
+        ca, cb = na.view(), na.view()
+        j = g.join(ca, g.src == ca.aid).join(cb, g.dst == cb.aid)
+        j = j.select(g.src, g.dst, g.shared, g.expected, na_a=ca.na, na_b=cb.na)
+        j = j.filter((j.na_a >= min_actions) & (j.na_b >= min_actions))
+        return j.select(
+            "src",
+            "dst",
+            "shared",
+            lift=j.shared / j.expected,
+            overlap=j.shared / ibis.least(j.na_a, j.na_b),
+        ).order_by(["src", "dst"])
+
+    # kept in this order: with the first account's per-key counts joined to the pairs, no
+    # plan can join two accounts' per-key counts on the key alone (every later join is on
+    # the pair's own keys, or per key against one row per key)
+    nk = _partials.keep_at(ctx, ("sync_nk",), nk_name, per_key)
+    pa_ = _partials.keep_at(ctx, ("sync_pa",), pa_name, first)
+    out = _partials.collect(ctx, ("sync", min_actions, min_shared), pairs)
+    for name in (pa_name, nk_name):
+        _engine.drop(con, name)
+    return out
 
 
 def features(ctx: Any) -> Any:
     """This checkpoint's features (``aid``, ``account_id``, ``payment``, ``n``, ``tmpl_n``) as
-    an Ibis table on the timeline's backend."""
-    con = _partials.backend(ctx)
-    if con.name == "duckdb":
-        return con.table(register_features(ctx))
+    an Ibis table on the timeline's backend, handed over once per context (one row per
+    account seen, as :attr:`DetectionContext.features` already holds in memory)."""
     if "feats_ibis" not in ctx.cache:
         cols = ctx.features.select(["aid", "account_id", "payment", "n", "tmpl_n"])
-        ctx.cache["feats_ibis"] = ibis.memtable(cols)
+        ctx.cache["feats_ibis"] = _engine.arrow_table(_partials.backend(ctx), "dg_feats", cols)
     return ctx.cache["feats_ibis"]
 
 
-def register_features(ctx: Any) -> str:
-    """Expose this checkpoint's features to SQL (once per context; a native table joins
-    several times faster than a registered Arrow scan)."""
-    if "feats" not in ctx.cache:
-        cols = ctx.features.select(["aid", "account_id", "payment", "n", "tmpl_n"])
-        ctx.con.register("dg_feats_arrow", cols)
-        ctx.con.execute("CREATE OR REPLACE TEMP TABLE dg_feats AS SELECT * FROM dg_feats_arrow")
-        ctx.con.unregister("dg_feats_arrow")
-        ctx.cache["feats"] = "dg_feats"
-    return ctx.cache["feats"]
+def site_table(ctx: Any) -> Any:
+    """Each account's main non-datacenter /24 (``aid``, ``site``; accounts behind none left
+    out) as an Ibis table, as :func:`._network.sites` decided it for this context."""
+    if "sites_ibis" not in ctx.cache:
+        raise RuntimeError("site_table before _network.sites: the sites are decided there")
+    return ctx.cache["sites_ibis"]
