@@ -102,6 +102,8 @@ def test_queue_search_campaign_dismiss_next_increment(
         page.goto(server.url + "/audit")
         expect(page.locator("table.list tbody")).to_contain_text("known research customer")
         _shot(page, tmp_path, "audit")
+        page.goto(server.url + "/shadow")
+        expect(page.locator("form.shadow input[name=attack_score]")).to_be_visible()
         browser.close()
 
     # the next increment: new events, none about this account -> not flagged again

@@ -87,6 +87,7 @@ def create_app(config: ConsoleConfig) -> Any:
             analyst=config.analyst,
             csrf=config.csrf,
             state_dir=str(config.state),
+            state_name=config.state.resolve().name,
             increment=state_meta.get("scored_increment"),
             watermark=(state_meta.get("increments") or [{}])[-1].get("watermark"),
             **ctx,

@@ -234,7 +234,7 @@ def group_graph(
                 "color": EDGE_COLORS.get(g.kind, OTHER_COLOR),
                 "label": f"{g.kind} · {len(g.members)}",
                 "title": f"{g.kind}: {g.label} ({len(g.members)} accounts, {g.links} links)",
-                "href": href(expand=None if expand == g.gid else g.gid) + f"#g-{g.gid}",
+                "href": href(expand=None if expand == g.gid else g.gid) + "#graph",
                 "expanded": g.gid == expand,
             }
         )
