@@ -108,8 +108,9 @@ def _publish(shared: Path, www: Path, base: str) -> list[FeedSource]:
     ]}  # fmt: skip
     (www / "dl").mkdir()
     (www / "dl" / "ServiceTags_Public_20250721.json").write_text(json.dumps(doc))
-    (www / "details.html").write_text(
-        '<html><a href="/dl/ServiceTags_Public_20250721.json">click here to download manually</a></html>'
+    (www / "details.html").write_text(  # as in the page's script data: JSON-escaped slashes
+        '<html><script>{"url":"' + base.replace("/", "\\/") + '\\/dl\\/ServiceTags_Public_20250721.json"}'
+        "</script></html>"
     )
     # iCloud Private Relay layout (prefix,country,region,city) over the apple-proxy prefixes of the
     # lord-alfred list; the country/region/city values are placeholders (the real file has them).

@@ -182,7 +182,8 @@ def _fetch(src: FeedSource, timeout: float) -> tuple[bytes, str]:
     if src.how == "file":
         return _get(src.url, timeout), src.url
     if src.how == "azure-page":
-        page = _get(src.url, timeout).decode("utf-8", errors="replace")
+        # the link may sit in the page's script data with JSON-escaped slashes
+        page = _get(src.url, timeout).decode("utf-8", errors="replace").replace("\\/", "/")
         match = _AZURE_LINK.search(page)
         if match is None:
             raise ValueError(f"no ServiceTags_Public_*.json link on {src.url}")
@@ -224,8 +225,8 @@ def refresh(
     """
     chosen = list(sources)
     if names:
-        known = {s.name for s in sources}
-        unknown = sorted(set(names) - known)
+        known = [s.name for s in sources]
+        unknown = sorted(set(names) - set(known))
         if unknown:
             raise DistillguardError(f"unknown source(s) {', '.join(unknown)}; choose from {', '.join(known)}")
         chosen = [s for s in sources if s.name in set(names)]
