@@ -74,7 +74,7 @@ CORROBORATING_ONLY: tuple[str, ...] = ("shared_system_prompt",)
 #: seats on one card -- a labelling vendor's annotators grading with rubrics from one office
 #: at human pace -- goes to review: the record's fleets hide behind proxies, many payers and
 #: replacement chains, and one visible payer can be dealt with through its contract.
-CUSTOMER_ONLY: tuple[str, ...] = ("shared_payment", "replacement_chain")
+CUSTOMER_ONLY: tuple[str, ...] = ("shared_payment", "replacement_chain", "hiding_card")
 
 
 @dataclass(frozen=True)

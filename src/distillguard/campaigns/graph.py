@@ -34,6 +34,9 @@ class GraphParams:
     weight_profile: float = param(
         0.6, "edge weight of sharing a beyond-chance off-hours + minority-model profile"
     )
+    weight_cohort: float = param(
+        0.6, "edge weight of being in one harvest-shaped signup cohort of unrelated payers (metadata)"
+    )
     seed: int = param(0, "seed of the expander links")
     specific_size: int = param(
         50,
@@ -158,6 +161,10 @@ def shared_groups(
             np.asarray(prof["key"].to_pylist()), np.asarray(prof["account_id"].to_pylist()), cand
         )
         out.append(("profile", k, m, p.weight_profile, "shared unusual profile ({n} accounts)"))
+    coh = ctx.cache.get("cohort_members")
+    if coh is not None and coh.num_rows:
+        k, m = _touching(np.asarray(coh["key"].to_pylist()), np.asarray(coh["account_id"].to_pylist()), cand)
+        out.append(("cohort", k, m, p.weight_cohort, "harvest-shaped signup cohort {key} ({n} accounts)"))
     thr = ctx.cache.get("created_threshold")
     if thr is not None:
         created = ctx.micros("created_at")

@@ -46,6 +46,8 @@ class CoordinationDetector(Detector):
         "replacement_chain",
         "shared_infra",
         "shared_unusual_profile",
+        "hiding_card",
+        "shaped_cohort",
     )
 
     @dataclass(frozen=True)
@@ -298,8 +300,62 @@ class CoordinationDetector(Detector):
             3.5, "group night share / the population's median at which the profile is certain"
         )
 
+        # metadata-only group tests (:mod:`._meta_fleet`): base rates from the scan's own population
+        hide_min_requests: int = param(8, "requests an account needs before its egress rotation is judged")
+        hide_min_networks: int = param(
+            5, "distinct networks (/24, or ASNs when known) an account hops across to hide its origin"
+        )
+        hide_ips_per_request: float = param(
+            0.3, "distinct IPs per request of an account that hides its origin"
+        )
+        hide_relay_exempt_share: float = param(
+            0.5, "accounts with this share of relay egress (iCloud Private Relay) never count as hiding"
+        )
+        hide_min_card_accounts: int = param(3, "accounts on a card before its hiding accounts are judged")
+        hide_min_accounts: int = param(3, "busy accounts on one card that hide their origin, at least")
+        hide_min_share: float = param(0.5, "share of a card's busy accounts that must hide their origin")
+        hide_max_chance: float = param(
+            1e-4,
+            "binomial chance of so many of a card's busy accounts rotating, at the rotation rate of "
+            "accounts alone on their card (measured on the scan), below which the card is a fleet",
+        )
+        hide_full_surprise: float = param(10.0, "-log10 chance at which hiding_card is certain")
+        hide_base_floor: float = param(
+            0.01, "floor of the measured rotation rate (a population without rotation is no proof)"
+        )
+        shape_min_requests: int = param(10, "requests an account needs before its token shape is judged")
+        shape_quantile: float = param(
+            0.9,
+            "quantile of output tokens per request and of reasoning-token share, among accounts opened "
+            "outside any signup burst, above which an account has a harvester's token shape",
+        )
+        shape_min_reference: int = param(
+            50, "accounts outside signup bursts needed to set the shape quantiles (else: everyone)"
+        )
+        cohort_bucket_s: int = param(3600, "signup window (s) of a shaped cohort (judged in two phases)")
+        cohort_min_accounts: int = param(
+            5, "accounts opened in one signup window that make it busy (left out of the shape reference)"
+        )
+        cohort_min_shaped: int = param(
+            5, "harvest-shaped payers (a customer's keys count once) a signup window needs"
+        )
+        cohort_min_share: float = param(0.5, "share of a window's payers that must be harvest-shaped")
+        cohort_max_chance: float = param(
+            1e-5,
+            "binomial chance of so many harvest-shaped accounts in one window at the population's "
+            "shaped rate, below which the window is one operator's cohort",
+        )
+        cohort_full_surprise: float = param(12.0, "-log10 chance at which shaped_cohort is certain")
+
     def _detect(self, ctx: DetectionContext) -> list[pa.Table]:
-        from distillguard.detectors.coordination import _accounts, _content, _network, _profile, _system
+        from distillguard.detectors.coordination import (
+            _accounts,
+            _content,
+            _meta_fleet,
+            _network,
+            _profile,
+            _system,
+        )
 
         p = self.params
         out = [_accounts.payment(ctx, p), _accounts.created(ctx, p), _accounts.replacements(ctx, p)]
@@ -309,4 +365,6 @@ class CoordinationDetector(Detector):
         out.append(_network.sync(ctx, p))
         out.append(_network.infra(ctx, p))
         out.append(_profile.profile(ctx, p))
+        out.append(_meta_fleet.hiding_cards(ctx, p))
+        out.append(_meta_fleet.shaped_cohorts(ctx, p))
         return out
