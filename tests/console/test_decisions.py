@@ -96,6 +96,38 @@ def test_new_evidence_reflags_a_dismissed_account(tmp_path: Path) -> None:
     ]
 
 
+def test_a_new_account_on_the_card_reflags_a_dismissed_account(tmp_path: Path) -> None:
+    con = duckdb.connect()
+    scan = _scan(tmp_path)
+    scan.edges = pa.table(
+        {
+            "src": ["a1"],
+            "dst": ["a2"],
+            "kind": ["payment"],
+            "weight": [1.0],
+            "evidence": ["payment instrument shared by 2 accounts"],
+        }
+    )
+    _decide(con, scan, "a1", "dismiss")
+    assert d.apply_decisions(con, scan).to_pylist()[0]["verdict"] == "clear"
+    grown = pa.concat_tables(
+        [
+            scan.edges,
+            pa.table(
+                {
+                    "src": ["a1"],
+                    "dst": ["a9"],
+                    "kind": ["payment"],
+                    "weight": [1.0],
+                    "evidence": ["payment instrument shared by 3 accounts"],
+                }
+            ),
+        ]
+    )
+    scan.edges = grown
+    assert d.apply_decisions(con, scan).to_pylist()[0]["verdict"] == "attack"
+
+
 def test_confirm_makes_an_attack_above_the_line_and_escalate_changes_nothing(tmp_path: Path) -> None:
     con = duckdb.connect()
     _decide(con, _scan(tmp_path), "a2", "confirm")

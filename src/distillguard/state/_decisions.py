@@ -11,8 +11,10 @@ permanent immunity by getting one member dismissed early.
 An account's *evidence items* are the names of its fired signals plus, for every link in
 ``edges.parquet`` touching it, the link kind and the group it names (``fleet template
 family 123``, ``created in burst 456``, with the member counts stripped so that a group
-growing is not new evidence but a new group is). The fingerprint is a SHA-256 of the
-sorted items; the items themselves are kept so that "what is new" can be shown.
+growing is not new evidence but a new group is); for links whose text names no group (a
+shared card, synchronized activity, a shared profile) the account at the other end. The
+fingerprint is a SHA-256 of the sorted items; the items themselves are kept so that "what
+is new" can be shown.
 
 A confirmed account is an attack in the next increments whatever its score (confirmed
 ones feed the next increment); an escalated one keeps its scored verdict and is marked
@@ -62,6 +64,11 @@ _DDL = (
     )""",
 )
 
+#: Link kinds whose evidence text names no group value (one card looks like another in
+#: ``edges.parquet``): their items name the account at the other end instead, so a new
+#: account on the card (a hydra's replacement) or a new lockstep partner is new evidence.
+PARTNER_KINDS: tuple[str, ...] = ("payment", "sync", "profile")
+
 _COUNTS = (
     re.compile(r"\s*\(\d+(?: accounts?)?\)"),
     re.compile(r"\s*shared by \d+ accounts?"),
@@ -96,10 +103,11 @@ def evidence_items(
     if edges is not None and edges.num_rows:
         cols = [edges[c].to_pylist() for c in ("src", "dst", "kind", "evidence")]
         for src, dst, kind, text in zip(*cols, strict=True):
-            item = None
-            for acc in (src, dst):
+            for acc, other in ((src, dst), (dst, src)):
                 if wanted is None or acc in wanted:
-                    item = item or normalize_evidence(kind, text)
+                    item = normalize_evidence(kind, text)
+                    if kind in PARTNER_KINDS:
+                        item += f" with {other}"
                     items.setdefault(acc, set()).add(item)
     return {a: sorted(v) for a, v in items.items()}
 
