@@ -49,7 +49,9 @@ def test_dom_renders_campaign_table_and_script_runs(scan_dir: Path, events_dir: 
     assert table.count('class="campaign-row"') == 2
     assert "CAMP-1" in table and "CAMP-2" in table
     # The inline sorting script ran (CSP allows inline script, nothing else).
-    assert dom.count('data-sortable-ready="1"') == 3
+    assert dom.count('data-sortable-ready="1"') == 4  # campaigns, top accounts, flagged, thresholds
+    flagged = dom[dom.index('id="flagged-table"') :]
+    assert "<td>" in flagged[: flagged.index("</table>")]  # every flagged account has a "why" cell
     # The hostile account id stayed text: no element was created from it.
     assert "<img" not in dom and "onerror=" not in dom.replace("onerror=alert(1)&gt;", "")
     assert dom.count("<svg") >= 4  # two timelines and two graphs

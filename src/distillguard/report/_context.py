@@ -42,6 +42,9 @@ class ReportConfig:
     timeline_members: int = 16
     #: Most columns in a timeline; longer campaigns use buckets of several hours.
     timeline_buckets: int = 168
+    #: Flagged (attack and suspicious) accounts listed in the compact table with the rule
+    #: behind each verdict, highest score first; accounts.parquet has every one.
+    flagged_listed: int = 5_000
     #: Nodes drawn in a campaign's account graph (highest score first).
     graph_nodes: int = 80
     #: Seed and iterations of the force layout (same seed, same picture).
@@ -147,6 +150,7 @@ def build_context(scan: ScanOutput, events: Any, config: ReportConfig) -> dict[s
         r["signals"] = signals.get(r["account_id"], [])
         r["reasons"] = r.get("reasons") or []
         r["campaign_anchor"] = anchors.get(r.get("campaign_id"))
+    flagged_rows = _flagged_rows(scan, anchors, config.flagged_listed)
     events_total = meta_value(scan.meta, "events")
     if events_total is None and events is not None:
         events_total = count_events(event_files(events))
@@ -166,10 +170,30 @@ def build_context(scan: ScanOutput, events: Any, config: ReportConfig) -> dict[s
         "details": details(scan.meta),
         "campaigns": campaign_rows,
         "top_accounts": top_rows,
+        "flagged_rows": flagged_rows,
+        "flagged_total": counts.get("attack", 0) + counts.get("suspicious", 0),
         "config": config,
         "missing_files": scan.missing,
         "has_signals": scan.signals is not None,
     }
+
+
+def _flagged_rows(scan: ScanOutput, anchors: dict[Any, str], limit: int) -> list[dict[str, Any]]:
+    """Every attack and suspicious account (up to ``limit``) with the rule behind its verdict."""
+    import pyarrow.compute as pc
+
+    from distillguard.report._why import explain_all
+
+    acc = scan.accounts
+    flagged = acc.filter(pc.is_in(acc["verdict"], pa.array(["attack", "suspicious"])))
+    flagged = flagged.sort_by([("score", "descending"), ("account_id", "ascending")]).slice(0, limit)
+    why = explain_all(flagged, scan.signals, scan.meta)
+    rows = flagged.select(["account_id", "verdict", "score", "campaign_id", "reasons"]).to_pylist()
+    for r in rows:
+        r["why"] = why.get(r["account_id"], "")
+        r["reasons"] = r.get("reasons") or []
+        r["campaign_anchor"] = anchors.get(r.get("campaign_id"))
+    return rows
 
 
 def _verdict_counts(members: list[str], verdicts: dict[str, str]) -> list[dict[str, Any]]:
