@@ -49,6 +49,8 @@ TIMELINE_MEMBERS = 40
 TIMELINE_BUCKETS = 240
 #: Drawing area of the graph (pixels): layout, not a threshold.
 GRAPH_W, GRAPH_H = 760, 520
+#: Most groups drawn in a campaign graph (the largest); the tables list every group.
+GRAPH_GROUPS = 60
 #: Seed of the layout's start positions.
 GRAPH_SEED = 7
 _LAYOUT_LOCK = threading.Lock()
@@ -221,8 +223,19 @@ def shared_ips(data: Any, members: list[str]) -> list[dict[str, Any]]:
 def group_graph(
     groups: list[Group], verdicts: dict[str, str], expand: str | None, href: Any
 ) -> dict[str, Any]:
-    """SVG geometry: group nodes (and an expanded group's accounts), igraph FR layout."""
+    """SVG geometry: group nodes (and an expanded group's accounts), igraph layout.
+
+    At most :data:`GRAPH_GROUPS` groups are drawn (the largest; an expanded one always);
+    the evidence tables list every group.
+    """
     import igraph as ig
+
+    all_groups = groups
+    groups = sorted(groups, key=lambda g: (-len(g.members), g.gid))[:GRAPH_GROUPS]
+    chosen_group = next((g for g in all_groups if g.gid == expand), None)
+    if chosen_group is not None and chosen_group not in groups:
+        groups = [*groups[:-1], chosen_group] if len(groups) == GRAPH_GROUPS else [*groups, chosen_group]
+    hidden_groups = len(all_groups) - len(groups)
 
     nodes: list[dict[str, Any]] = []
     for g in groups:
@@ -279,7 +292,7 @@ def group_graph(
                     edge_info.append({"title": f"{display_id(acc)} in {groups[j].gid}", "n": 0})
     n = len(nodes)
     if n == 0:
-        return {"nodes": [], "edges": [], "w": GRAPH_W, "h": GRAPH_H, "hidden": 0}
+        return {"nodes": [], "edges": [], "w": GRAPH_W, "h": GRAPH_H, "hidden": 0, "hidden_groups": 0}
     rng = np.random.default_rng(GRAPH_SEED)
     start = rng.uniform(-1, 1, (n, 2)).tolist()
     graph = ig.Graph(n=n, edges=pairs)
@@ -320,7 +333,14 @@ def group_graph(
                 "title": info["title"],
             }
         )
-    return {"nodes": nodes, "edges": edges, "w": GRAPH_W, "h": GRAPH_H, "hidden": hidden}
+    return {
+        "nodes": nodes,
+        "edges": edges,
+        "w": GRAPH_W,
+        "h": GRAPH_H,
+        "hidden": hidden,
+        "hidden_groups": hidden_groups,
+    }
 
 
 #: Pixels kept free between two circles (room for a group's label below it).

@@ -46,6 +46,9 @@ class Snapshot:
     #: account -> words it can be found by (cards, IPs, template families, families)
     search_terms: dict[str, set[str]] = field(default_factory=dict)
     scores_sorted: list[float] = field(default_factory=list)
+    signal_table: pa.Table | None = None
+    #: account -> evidence items (state/_decisions.py), filled on first use
+    evidence: dict[str, list[str]] | None = None
 
     @property
     def population(self) -> int:
@@ -124,6 +127,7 @@ class ConsoleData:
             meta=meta,
             accounts=accounts,
             signals=signals,
+            signal_table=sig.select(["account_id", "signal"]),
             edges=edges,
             campaigns=campaigns,
             signal_values=values,
@@ -245,14 +249,11 @@ class ConsoleData:
             return decisions.latest(con)
 
     def evidence(self, snap: Snapshot, accounts: list[str]) -> dict[str, list[str]]:
-        signals = [s for a in accounts for s in snap.signals.get(a, [])]
-        table = pa.table(
-            {
-                "account_id": pa.array([s["account_id"] for s in signals], pa.string()),
-                "signal": pa.array([s["signal"] for s in signals], pa.string()),
-            }
-        )
-        return decisions.evidence_items(table, snap.edges, accounts)
+        """Evidence items of ``accounts`` (computed once per snapshot for every account)."""
+        with self._lock:
+            if snap.evidence is None:
+                snap.evidence = decisions.evidence_items(snap.signal_table, snap.edges)
+        return {a: snap.evidence.get(a, []) for a in accounts}
 
 
 class _Local:
