@@ -24,6 +24,8 @@ def test_each_increment_is_enriched_once_and_texts_once(tiny_events, tmp_path):
         assert "(1 of " in _note(state)  # only the new increment was enriched
     entries = sorted(p.name for p in (state / ENRICHED).glob("inc-*"))
     assert entries == [f"inc-{i:06d}" for i in range(1, len(files) + 1)]
+    meta = json.loads((state / "scan" / "scan_meta.json").read_text())
+    assert meta["timings_s"]["load+enrich"] > 0  # the cache's time, measured outside the scan
     # a scoring with no new input enriches nothing
     run_increment(state, [], scan_options=SCAN_OPTIONS)
     assert f"(0 of {len(files)} " in _note(state)

@@ -202,6 +202,7 @@ def _score(
         preloaded = EnrichedCache(store).load(
             incs, infra=options.get("infra"), metadata_only=bool(options.get("metadata_only"))
         )
+    load_seconds = time.perf_counter() - clock
     res = scan(
         [store.store],
         work,
@@ -225,6 +226,8 @@ def _score(
     meta["state"] = _state_meta(store, inc_id, params)
     meta["thresholds"].update(params.documented())
     meta["flagged_at_source"] = "state: watermark of the first increment that flagged the account"
+    if preloaded is not None:  # the scan got its events from the state's enrichment cache
+        meta["timings_s"]["load+enrich"] = round(load_seconds, 3)
     (work / "scan_meta.json").write_text(json.dumps(meta, indent=2, default=str, sort_keys=True))
     if (work / "enforcement.csv").exists():
         from distillguard.report import write_enforcement_csv
