@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 
 from distillguard.report._events import event_files
-from distillguard.report._evidence import evidence_values
+from distillguard.report._evidence import event_values, evidence_values
 from distillguard.report._graph import campaign_graph
 from distillguard.report._scan import ScanOutput
 from distillguard.report._summary import details, headline, meta_value, prompt_statement, thresholds, when
@@ -103,6 +103,11 @@ def build_context(scan: ScanOutput, events: Any, config: ReportConfig) -> dict[s
     }
     timelines = _timelines(scan, events, campaigns, membership, drawn, config)
     values = evidence_values(scan.edges, membership, per_kind=config.evidence_values)
+    from_events = (
+        event_values(event_files(events), membership, per_kind=config.evidence_values)
+        if events is not None
+        else {}
+    )
     campaign_rows = []
     for i, c in enumerate(campaigns):
         cid = str(c["campaign_id"])
@@ -121,7 +126,7 @@ def build_context(scan: ScanOutput, events: Any, config: ReportConfig) -> dict[s
                 "top_reasons": [str(x) for x in c.get("top_reasons") or []],
                 "first_seen_text": when(c.get("first_seen")),
                 "last_seen_text": when(c.get("last_seen")),
-                "evidence": _evidence(c.get("evidence"), cid, values),
+                "evidence": _evidence(c.get("evidence"), cid, values, from_events),
                 "members": [
                     {"id": a, "verdict": verdicts.get(a, "clear"), "score": scores.get(a)}
                     for a in ranked[: config.members_listed]
@@ -205,7 +210,12 @@ def _verdict_counts(members: list[str], verdicts: dict[str, str]) -> list[dict[s
     return [{"verdict": v, "n": counts[v]} for v in ("attack", "suspicious", "clear") if counts.get(v)]
 
 
-def _evidence(raw: Any, cid: str, values: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str, Any]]:
+def _evidence(
+    raw: Any,
+    cid: str,
+    values: dict[tuple[str, str], dict[str, Any]],
+    from_events: dict[tuple[str, str], list[dict[str, Any]]] | None = None,
+) -> list[dict[str, Any]]:
     """campaigns.json evidence rows, each with the edge values behind its kind.
 
     A kind that has edges but no row in campaigns.json still gets a row, so no link
@@ -231,6 +241,7 @@ def _evidence(raw: Any, cid: str, values: dict[tuple[str, str], dict[str, Any]])
             rows.append({"kind": kind, "detail": "(links in edges.parquet)", "accounts": [], "weight": None})
     for r in rows:
         r["linked"] = values.get((cid, r["kind"]))
+        r["from_events"] = (from_events or {}).get((cid, r["kind"]), [])
     return sorted(rows, key=lambda r: -(r["weight"] if isinstance(r["weight"], int | float) else 0))
 
 

@@ -68,3 +68,67 @@ def evidence_values(
         if len(entry["top"]) < per_kind:
             entry["top"].append({"value": value, "links": n_links, "accounts": n_accounts})
     return out
+
+
+#: Words of a shared system prompt shown in the report (enough to recognise it; the rest of
+#: the text stays out of a file that may be passed around).
+SYSTEM_PROMPT_WORDS = 8
+
+
+def event_values(
+    files: list[str], membership: dict[str, list[str]], *, per_kind: int
+) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """(campaign, kind) -> the values an analyst acts on, read from the events.
+
+    ``edges.parquet`` says "payment instrument shared by 5 accounts" without naming it; the
+    events do. Per campaign: the card fingerprints (``payment``) and the system prompts'
+    first words (``system_prompt``) that two or more members share, most members first,
+    ``per_kind`` of each. One DuckDB pass over the events for all campaigns.
+    """
+    import duckdb
+
+    if not files or not membership:
+        return {}
+    members = pa.table(
+        {
+            "cid": pa.array([c for c, accs in membership.items() for _ in accs], pa.string()),
+            "account_id": pa.array([a for accs in membership.values() for a in accs], pa.string()),
+        }
+    )
+    quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+    source = f"read_parquet([{quoted}], union_by_name = true)"
+    con = duckdb.connect()
+    try:
+        present = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+        card = "e.payment_fingerprint" if "payment_fingerprint" in present else "NULL::VARCHAR"
+        system = "trim(e.system_prompt)" if "system_prompt" in present else "NULL::VARCHAR"
+        con.register("dg_members", members)
+        rows = con.execute(
+            f"""
+            WITH ev AS (
+              SELECT m.cid, e.account_id, {card} AS card,
+                     array_to_string(list_slice(string_split({system}, ' '), 1, ?), ' ')
+                       || CASE WHEN len(string_split({system}, ' ')) > ? THEN ' …' ELSE '' END
+                       AS sp
+              FROM {source} e
+              JOIN dg_members m ON e.account_id = m.account_id
+            ),
+            vals AS (
+              SELECT cid, 'payment' AS kind, card AS value, count(DISTINCT account_id) AS n
+              FROM ev WHERE card IS NOT NULL GROUP BY ALL
+              UNION ALL
+              SELECT cid, 'system_prompt', sp, count(DISTINCT account_id)
+              FROM ev WHERE sp IS NOT NULL AND sp <> '' GROUP BY ALL
+            )
+            SELECT cid, kind, value, n FROM vals WHERE n >= 2
+            QUALIFY row_number() OVER (PARTITION BY cid, kind ORDER BY n DESC, value) <= ?
+            ORDER BY cid, kind, n DESC, value
+            """,
+            [SYSTEM_PROMPT_WORDS, SYSTEM_PROMPT_WORDS, per_kind],
+        ).fetchall()
+    finally:
+        con.close()
+    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for cid, kind, value, n in rows:
+        out.setdefault((cid, kind), []).append({"value": value, "accounts": n})
+    return out
