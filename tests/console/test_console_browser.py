@@ -67,7 +67,13 @@ def test_queue_search_campaign_dismiss_next_increment(
 
         # keyboard: j selects the first row, Enter opens it
         page.keyboard.press("j")
+        page.keyboard.press("j")
+        page.keyboard.press("k")
         expect(page.locator("#queue tbody tr.sel")).to_have_count(1)
+        first = page.locator("#queue tbody tr").first.locator("a.acc").inner_text()
+        page.keyboard.press("Enter")
+        expect(page.locator("h1 .acc")).to_have_text(first)
+        page.go_back()
 
         # search by account id (the "/" key focuses the search box)
         page.keyboard.press("/")

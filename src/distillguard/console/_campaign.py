@@ -50,7 +50,9 @@ TIMELINE_BUCKETS = 240
 #: Drawing area of the graph (pixels): layout, not a threshold.
 GRAPH_W, GRAPH_H = 760, 520
 #: Most groups drawn in a campaign graph (the largest); the tables list every group.
-GRAPH_GROUPS = 60
+GRAPH_GROUPS = 40
+#: Radius (pixels) of the smallest and the largest group drawn (area grows with members).
+NODE_R_MIN, NODE_R_MAX = 7.0, 30.0
 #: Seed of the layout's start positions.
 GRAPH_SEED = 7
 _LAYOUT_LOCK = threading.Lock()
@@ -225,17 +227,31 @@ def group_graph(
 ) -> dict[str, Any]:
     """SVG geometry: group nodes (and an expanded group's accounts), igraph layout.
 
-    At most :data:`GRAPH_GROUPS` groups are drawn (the largest; an expanded one always);
+    At most :data:`GRAPH_GROUPS` groups are drawn (the largest of each kind in turn; an
+    expanded one always);
     the evidence tables list every group.
     """
     import igraph as ig
 
     all_groups = groups
-    groups = sorted(groups, key=lambda g: (-len(g.members), g.gid))[:GRAPH_GROUPS]
+    # the largest groups of every kind in turn, so one prolific kind (a hydra's hundreds of
+    # template families) does not crowd the cards and signup bursts out of the picture
+    by_kind: dict[str, list[Group]] = {}
+    for g in sorted(groups, key=lambda g: (-len(g.members), g.gid)):
+        by_kind.setdefault(g.kind, []).append(g)
+    turns = [
+        g
+        for rank in range(max((len(v) for v in by_kind.values()), default=0))
+        for v in by_kind.values()
+        if rank < len(v)
+        for g in [v[rank]]
+    ]
+    groups = turns[:GRAPH_GROUPS]
     chosen_group = next((g for g in all_groups if g.gid == expand), None)
     if chosen_group is not None and chosen_group not in groups:
         groups = [*groups[:-1], chosen_group] if len(groups) == GRAPH_GROUPS else [*groups, chosen_group]
     hidden_groups = len(all_groups) - len(groups)
+    biggest = max((len(g.members) for g in groups), default=1)
 
     nodes: list[dict[str, Any]] = []
     for g in groups:
@@ -243,7 +259,7 @@ def group_graph(
             {
                 "id": g.gid,
                 "kind": "group",
-                "r": round(6 + 4 * math.sqrt(len(g.members)), 1),
+                "r": round(NODE_R_MIN + (NODE_R_MAX - NODE_R_MIN) * math.sqrt(len(g.members) / biggest), 1),
                 "color": EDGE_COLORS.get(g.kind, OTHER_COLOR),
                 "label": f"{g.kind} · {len(g.members)}",
                 "title": f"{g.kind}: {g.label} ({len(g.members)} accounts, {g.links} links)",
