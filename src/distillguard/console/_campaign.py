@@ -336,6 +336,8 @@ def group_graph(
     xy = _separate(xy, np.asarray([node["r"] for node in nodes], dtype=float))
     for k, node in enumerate(nodes):
         node["x"], node["y"] = round(float(xy[k, 0]), 1), round(float(xy[k, 1]), 1)
+        # labels near an edge are anchored inside the drawing so they are not cut off
+        node["anchor"] = "end" if node["x"] > GRAPH_W - 80 else "start" if node["x"] < 80 else "middle"
     edges = []
     top = max((e["n"] for e in edge_info), default=1) or 1
     for (i, j), info in zip(pairs, edge_info, strict=True):
