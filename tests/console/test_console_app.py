@@ -82,3 +82,37 @@ def test_campaign_decision_and_reveal_are_audited(console_state: Path) -> None:
     assert n >= members  # one row per member (campaigns.json lists every member)
     queue = c.get("/?status=escalated").text
     assert "escalated" in queue
+
+
+def test_while_an_increment_holds_the_state_pages_still_render(console_state: Path) -> None:
+    import subprocess
+    import sys
+
+    c = _client(console_state)
+    token = _csrf(c.get("/").text)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]);"
+            " print('held', flush=True); time.sleep(60)",
+            str(console_state / "state.duckdb"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        page = c.get("/")
+        assert page.status_code == 200 and "An increment is running" in page.text
+        acc = pq.read_table(console_state / "scan" / "accounts.parquet").to_pylist()
+        attack = next(r for r in acc if r["verdict"] == "attack" and r["campaign_id"])
+        assert c.get(f"/account/{attack['account_id']}").status_code == 200
+        assert c.get(f"/campaign/{attack['campaign_id']}").status_code == 200
+        form = {"csrf": token, "scope": "account", "target": attack["account_id"], "action": "dismiss"}
+        r = c.post("/decide", data=form, follow_redirects=False)
+        assert r.status_code == 503 and "busy" in r.text
+    finally:
+        holder.kill()
+        holder.wait()
+    assert "An increment is running" not in c.get("/").text

@@ -12,6 +12,7 @@ analyst's browser cannot post decisions to the console (cross-site request forge
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import secrets
 from dataclasses import dataclass, field
@@ -89,6 +90,7 @@ def create_app(config: ConsoleConfig) -> Any:
             state_dir=str(config.state),
             state_name=config.state.resolve().name,
             increment=state_meta.get("scored_increment"),
+            busy=data.busy,
             watermark=(state_meta.get("increments") or [{}])[-1].get("watermark"),
             **ctx,
         )
@@ -248,8 +250,11 @@ def create_app(config: ConsoleConfig) -> Any:
             )
         params = scoring_params(snap.meta)
         evidence = data.evidence(snap, [account_id]).get(account_id, [])
-        with data.state_db() as con:
-            decision = decisions.latest(con).get(account_id)
+        history: list[Any] = []
+        verdict_history: list[Any] = []
+        revealed = False
+        decision = data.decided().get(account_id)
+        with contextlib.suppress(StateBusy), data.state_db() as con:
             history = con.execute(
                 "SELECT decided_at, analyst, action, scope, target, note FROM decisions WHERE account_id = ?"
                 " ORDER BY id DESC",
@@ -324,8 +329,9 @@ def create_app(config: ConsoleConfig) -> Any:
         scores = {m: float(snap.accounts.get(m, {}).get("score", 0.0)) for m in members}
         groups = camp.link_groups(members, snap.edges)
         camp.attach_values(data, groups)
-        with data.state_db() as con:
-            decided = decisions.latest(con)
+        decided = data.decided()
+        revealed = False
+        with contextlib.suppress(StateBusy), data.state_db() as con:
             revealed = _revealed(con, reveal, f"campaign {campaign_id}")
         evidence = data.evidence(snap, members)
 

@@ -90,6 +90,9 @@ class ConsoleData:
         self._infra: Any = None
         self._lock = threading.Lock()
         self._snap: Snapshot | None = None
+        self._decided: dict[str, dict[str, Any]] = {}
+        #: True while the last attempt to read decisions found the state held by an increment
+        self.busy = False
 
     # -- the contract -----------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -245,8 +248,14 @@ class ConsoleData:
             con.close()
 
     def decided(self) -> dict[str, dict[str, Any]]:
-        with self.state_db() as con:
-            return decisions.latest(con)
+        """Decisions in force; while an increment holds the state, the last ones read."""
+        try:
+            with self.state_db() as con:
+                self._decided = decisions.latest(con)
+            self.busy = False
+        except StateBusy:
+            self.busy = True
+        return self._decided
 
     def evidence(self, snap: Snapshot, accounts: list[str]) -> dict[str, list[str]]:
         """Evidence items of ``accounts`` (computed once per snapshot for every account)."""
