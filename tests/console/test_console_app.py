@@ -89,7 +89,9 @@ def test_while_an_increment_holds_the_state_pages_still_render(console_state: Pa
     import sys
 
     c = _client(console_state)
-    token = _csrf(c.get("/").text)
+    acc = pq.read_table(console_state / "scan" / "accounts.parquet").to_pylist()
+    attack = next(r for r in acc if r["verdict"] == "attack" and r["campaign_id"])
+    token = _csrf(c.get(f"/account/{attack['account_id']}").text)
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -105,8 +107,6 @@ def test_while_an_increment_holds_the_state_pages_still_render(console_state: Pa
         assert holder.stdout.readline().strip() == "held"
         page = c.get("/")
         assert page.status_code == 200 and "An increment is running" in page.text
-        acc = pq.read_table(console_state / "scan" / "accounts.parquet").to_pylist()
-        attack = next(r for r in acc if r["verdict"] == "attack" and r["campaign_id"])
         assert c.get(f"/account/{attack['account_id']}").status_code == 200
         assert c.get(f"/campaign/{attack['campaign_id']}").status_code == 200
         form = {"csrf": token, "scope": "account", "target": attack["account_id"], "action": "dismiss"}
