@@ -61,21 +61,6 @@ def _spark() -> Any:
     return spark
 
 
-def spark_safe(table: Any) -> Any:
-    """``table`` with its unsigned 64-bit columns (prompt and system hashes) as signed ones,
-    bit for bit: Spark has no unsigned integers, and a safe cast fails on every hash at or
-    above 2**63. Equal hashes stay equal and distinct ones distinct, which is all a hash is
-    used for."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    cols = [
-        pc.cast(table[f.name], pa.int64(), safe=False) if f.type == pa.uint64() else table[f.name]
-        for f in table.schema
-    ]
-    return pa.table(cols, names=table.column_names)
-
-
 def _backend(name: str, normalized: Any) -> Any:
     """An Ibis backend of ``name`` holding the normalized events as table ``ev``."""
     import ibis
@@ -84,6 +69,8 @@ def _backend(name: str, normalized: Any) -> Any:
         con = ibis.polars.connect()
         con.create_table("ev", normalized)
         return con
+    from distillguard._engine import spark_safe
+
     spark = _spark()
     spark.createDataFrame(spark_safe(normalized)).createOrReplaceTempView("ev")
     return ibis.pyspark.connect(spark)

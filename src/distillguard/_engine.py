@@ -81,14 +81,14 @@ def epoch_days(con: Any, ts: Any) -> Any:
     """Timestamp ``ts`` (an Ibis column) as days since 1970-01-01 UTC, microseconds kept."""
     if con.name == "pyspark":
         import ibis
-        import ibis.expr.datatypes as dt
 
-        @ibis.udf.scalar.builtin(name="unix_micros")
-        def unix_micros(t: dt.Timestamp) -> dt.Int64:  # Spark's own function
+        def unix_micros(t: Any) -> Any:  # Spark's own function (a builtin: no Python runs)
             ...
 
-        # DuckDB's epoch() is micros / 1e6 as a double: the same two roundings here
-        return unix_micros(ts) / 1e6 / 86400.0
+        micros = ibis.udf.scalar.builtin(unix_micros, signature=((ts.type(),), "int64"))
+        # DuckDB's epoch of a timestamp is micros / 1e6 as a double: the same roundings here
+        # (as a double first: Spark would divide an integer by 1e6 as decimals)
+        return micros(ts).cast("float64") / 1e6 / 86400.0
     return ts.epoch_seconds() / 86400.0
 
 

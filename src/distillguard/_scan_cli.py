@@ -12,6 +12,7 @@ from typing import Any
 import typer
 
 from distillguard._cli_common import JsonOpt, Output, OverwriteOpt, QuietOpt, VerboseOpt, check_out_dir
+from distillguard.errors import DistillguardError
 
 #: The file that marks a directory as a previous scan's output.
 SCAN_MARKER = "scan_meta.json"
@@ -120,6 +121,12 @@ def register(app: typer.Typer) -> None:
         as_of: str = typer.Option(None, "--as-of", help="Only events at or before this ISO 8601 time."),
         metadata_only: bool = typer.Option(False, "--metadata-only", help="Ignore prompt text."),
         no_replay: bool = typer.Option(False, "--no-replay", help="Skip the flagged_at replay (faster)."),
+        engine: str = typer.Option(
+            "duckdb",
+            "--engine",
+            help="Where features and coordination run: duckdb (embedded) or pyspark (a local Spark "
+            "session, or the spark-submit one; needs the spark extra and Java). docs/engines.md.",
+        ),
         fail_on: FailOn = typer.Option(
             None,
             "--fail-on",
@@ -132,6 +139,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Score every account, group attacks into campaigns, write the scan directory."""
         output = Output.of(quiet, verbose, json)
+        if engine != "duckdb" and state is not None:
+            raise DistillguardError(
+                "--engine: --state runs on DuckDB only (its state store is a DuckDB file)"
+            )
         if state is not None:
             _state_scan(
                 state,
@@ -160,8 +171,10 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter("--out is required without --state", param_hint="--out")
         prepare_scan_out(out, overwrite)
 
+        from distillguard._engine import connect_engine
         from distillguard.scan import scan as run_scan
 
+        backend = connect_engine(engine)  # a one-line error (exit 2) without PySpark or Java
         share_config = _strict(share_config, strict_intel)
         result = run_scan(
             inputs,
@@ -174,6 +187,7 @@ def register(app: typer.Typer) -> None:
             metadata_only=metadata_only,
             progress=output.progress,
             replay=not no_replay,
+            backend=backend,
         )
         summary = _summary(result, out)
         if not summary["prompt_text_present"]:

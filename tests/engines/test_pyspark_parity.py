@@ -13,10 +13,10 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 import pytest
 from tests.engines.spark import require_spark, session
 
+from distillguard._engine import spark_safe
 from distillguard.features._timeline import utc_micros
 
 #: Replay checkpoints compared besides the whole input (the last ones of the schedule). Each
@@ -24,16 +24,6 @@ from distillguard.features._timeline import utc_micros
 #: the test's time; the running sums over checkpoints are checked on Spark by
 #: tests/features/test_feature_backends.py, so here the whole input only.
 CHECKPOINTS = 0
-
-
-def spark_safe(table: pa.Table) -> pa.Table:
-    """Unsigned 64-bit columns (prompt / system hashes) as signed, bit for bit (Spark has no
-    unsigned integers; a safe cast fails on every hash at or above 2**63)."""
-    cols = [
-        pc.cast(table[f.name], pa.int64(), safe=False) if f.type == pa.uint64() else table[f.name]
-        for f in table.schema
-    ]
-    return pa.table(cols, names=table.column_names)
 
 
 @pytest.fixture(scope="module")

@@ -46,6 +46,10 @@ class GraphParams:
     )
 
 
+#: All 64 bits of a hash, whether the engine held it signed or unsigned.
+_U64 = (1 << 64) - 1
+
+
 def specificity(n: int, p: GraphParams) -> float:
     """Weight factor of a link from a group of ``n`` accounts (1 for small, specific groups)."""
     return 1.0 / (1.0 + np.log2(max(1.0, n / max(p.specific_size, 1))))
@@ -151,8 +155,9 @@ def shared_groups(
         sysp = ctx.cache.get(key)
         if sysp is None or not sysp.num_rows or (kind == "system_pair" and not pairs):
             continue
-        # hex ids: uint64 hashes beyond int64 would otherwise print as floats in the evidence
-        hashes = np.asarray([f"{int(v):016x}" for v in sysp["sh"].to_pylist()], dtype=object)
+        # hex ids: uint64 hashes beyond int64 would otherwise print as floats in the evidence;
+        # masked to 64 bits, as Spark (no unsigned integers) holds the same bits as int64
+        hashes = np.asarray([f"{int(v) & _U64:016x}" for v in sysp["sh"].to_pylist()], dtype=object)
         k, m = _touching(hashes, np.asarray(sysp["account_id"].to_pylist()), cand)
         out.append((kind, k, m, p.weight_system, "harvest system prompt {key} shared by {n} accounts"))
     prof = ctx.cache.get("profile_members")

@@ -104,7 +104,7 @@ def _families(ctx: Any, k: Any, dev: Any, devoted_share: float) -> Any:
     sl = d.group_by(["f", "pay"]).aggregate(pc=d.c.sum())
     lpc = sl.pc.ln()
     payers = sl.group_by("f").aggregate(
-        payer_median=sl.pc.median(),
+        payer_median=sl.pc.quantile(0.5),
         payer_log_q3=lpc.quantile(0.75),
         payer_log_iqr=lpc.quantile(0.75) - lpc.quantile(0.25),
     )
@@ -112,15 +112,17 @@ def _families(ctx: Any, k: Any, dev: Any, devoted_share: float) -> Any:
     at_site = ds.group_by(["f", "site"]).aggregate(m=ds.count())
     colo = at_site.group_by("f").aggregate(top_site_accounts=at_site.m.max())
     lc = dev.c.ln()
+    # medians as the 0.5 quantile: the same SQL on DuckDB, and Ibis 12 compiles a filtered
+    # median on PySpark into a percentile whose fraction is not a constant (Spark refuses it)
     agg = dev.group_by("f").aggregate(
         accounts=dev.count(),
         events=dev.c.sum(),
         devoted_accounts=dev.count(where=devoted),
         devoted_payments=dev.pay.nunique(where=devoted),
-        member_median=dev.c.median(where=devoted).coalesce(1),
+        member_median=dev.c.quantile(0.5, where=devoted).coalesce(1),
         member_log_q3=lc.quantile(0.75, where=devoted).coalesce(0.0),
         member_log_iqr=(lc.quantile(0.75, where=devoted) - lc.quantile(0.25, where=devoted)).coalesce(0.0),
-        member_share=dev.coverage.median(where=devoted).coalesce(0),
+        member_share=dev.coverage.quantile(0.5, where=devoted).coalesce(0),
         devoted_event_share=dev.c.sum(where=devoted).coalesce(0) / dev.c.sum(),
         known_signups=dev.signup_day.count(where=devoted),
         signup_iqr_days=dev.signup_day.quantile(0.75, where=devoted)
