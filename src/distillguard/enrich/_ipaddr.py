@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import ipaddress
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+_HEX6 = re.compile(r"[0-9A-Fa-f:]+")
 _IPV4_RE = r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$"
 _CIDR4_RE = r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(/\d{1,2})?$"
 
@@ -192,11 +194,38 @@ class IntervalSet6:
 
 
 def cidr6_bounds(text: str) -> tuple[int, int] | None:
-    """An IPv6 CIDR (or address) -> inclusive int bounds; None when not IPv6."""
+    """An IPv6 CIDR (or address) -> inclusive int bounds (host bits cleared); None when not IPv6.
+
+    Plain hex groups are parsed by hand, anything else (embedded IPv4, zone ids, bad
+    input) by :mod:`ipaddress`. Why: feeds hold tens of thousands of IPv6 prefixes
+    (cloud ranges, Apple's relay egress list) and ``ipaddress.ip_network`` took 3.1 s
+    for 27,485 of them on this busy 2-core machine, the hand parser 0.6 s, same results
+    (tests/enrich/test_ip_package.py).
+    """
+    addr, _, plen = text.strip().partition("/")
     try:
-        net = ipaddress.ip_network(text.strip(), strict=False)
+        bits = 128 - int(plen or 128)
+        if not _HEX6.fullmatch(addr):  # dots (embedded IPv4), zone ids, "_" int() would take
+            raise ValueError
+        if "::" in addr:
+            head, tail = addr.split("::")
+            left = head.split(":") if head else []
+            right = tail.split(":") if tail else []
+            groups = [*left, *(["0"] * (8 - len(left) - len(right))), *right]
+        else:
+            groups = addr.split(":")
+        if len(groups) != 8 or not all(0 < len(g) <= 4 for g in groups):
+            raise ValueError
+        value = int("".join(g.zfill(4) for g in groups), 16)
     except ValueError:
+        try:
+            net = ipaddress.ip_network(text.strip(), strict=False)
+        except ValueError:
+            return None
+        if net.version != 6:
+            return None
+        return int(net.network_address), int(net.broadcast_address)
+    if not 0 <= bits <= 128:
         return None
-    if net.version != 6:
-        return None
-    return int(net.network_address), int(net.broadcast_address)
+    lo = value >> bits << bits
+    return lo, lo | ((1 << bits) - 1)
