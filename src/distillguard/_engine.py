@@ -17,6 +17,8 @@ here, so no stage branches on the engine itself:
   hashes as signed, bit for bit: Spark has no unsigned integers), an Ibis memtable elsewhere.
 * :func:`epoch_days` is a timestamp as fractional days since 1970 with the same bits on every
   engine (Ibis' ``epoch_seconds`` is whole seconds on Spark).
+* :func:`connect_engine` / :func:`spark_backend` give ``scan --engine`` its backend (PySpark
+  is imported only then).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["arrow_table", "drop", "epoch_days", "keep", "spark_safe"]
+__all__ = ["arrow_table", "connect_engine", "drop", "epoch_days", "keep", "spark_backend", "spark_safe"]
 
 
 def spark_safe(table: pa.Table) -> pa.Table:
