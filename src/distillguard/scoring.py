@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from distillguard.detectors.base import FAMILIES, param
 from distillguard.schema import ACCOUNTS_SCHEMA
@@ -38,6 +39,9 @@ WEAK_SIGNAL_WEIGHTS: dict[str, float] = {
     "shared_template": 0.45,
     # common schedules (nightly batch windows, class hours) synchronize unrelated customers
     "synchronized": 0.45,
+    # the same two, between accounts of one card (one customer's keys: an enterprise batch job)
+    "card_lockstep": 0.45,
+    "card_opened_together": 0.45,
     "shared_payment": 0.8,
     # night owls, nightly jobs and legacy integrations exist: each trait is weak alone
     "off_hours_activity": 0.8,
@@ -76,6 +80,17 @@ CORROBORATING_ONLY: tuple[str, ...] = ("shared_system_prompt",)
 #: replacement chains, and one visible payer can be dealt with through its contract.
 CUSTOMER_ONLY: tuple[str, ...] = ("shared_payment", "replacement_chain", "hiding_card")
 
+#: Cross-account signals between accounts of one card that are one customer's own operations
+#: (its keys in lockstep, opened in one burst): a customer splitting a batch job over keys
+#: runs as a bot on cloud egress, so these count as the cross-account evidence of an attack
+#: only when the account hides its origin (``HIDING_SIGNALS``). Measured: an independent
+#: generator's enterprise of 40 accounts on one card went `attack` without prompt text on
+#: lockstep, one signup burst, hosting egress and machine timing.
+OWN_CUSTOMER_ONLY: tuple[str, ...] = ("card_lockstep", "card_opened_together")
+
+#: Automation signals that say an account hides where it calls from (not merely runs as a bot).
+HIDING_SIGNALS: tuple[str, ...] = ("ip_rotation", "country_mismatch")
+
 
 @dataclass(frozen=True)
 class ScoringParams:
@@ -113,6 +128,14 @@ class ScoringParams:
         CUSTOMER_ONLY,
         "cross-account signals within one customer (a shared card): alone the cross-account "
         "evidence of an attack only when the automation family fires too",
+    )
+    own_customer_only: tuple[str, ...] = param(
+        OWN_CUSTOMER_ONLY,
+        "cross-account signals between one card's accounts (lockstep, one signup burst): alone the "
+        "cross-account evidence of an attack only when the account hides its origin (hiding_signals)",
+    )
+    hiding_signals: tuple[str, ...] = param(
+        HIDING_SIGNALS, "automation signals that say an account hides where it calls from"
     )
 
 
@@ -156,6 +179,8 @@ def verdicts(
     own_score: np.ndarray | None = None,
     cross_fam: np.ndarray | None = None,
     outside_fam: np.ndarray | None = None,
+    customer_fam: np.ndarray | None = None,
+    hiding: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Score in [0, 1] and verdict per account from family scores.
 
@@ -163,7 +188,10 @@ def verdicts(
     cross-account requirement is judged on them (default: ``fam``). ``outside_fam`` leave
     the customer-only signals (a shared card) out too: cross-account evidence that only
     relates an account to its own card's accounts counts when its automation family fires
-    (``params.customer_only``; default: no such restriction).
+    (``params.customer_only``; default: no such restriction). ``customer_fam`` leave out only
+    the own-customer signals (one card's lockstep or signup burst): cross-account evidence
+    that is only those counts when the account hides its origin (``hiding``, a mask; default:
+    no such restriction).
 
     ``campaign_member`` marks strong members of a corroborated campaign: the campaign as a
     whole already carries independent families of evidence, so a member with a suspicious
@@ -188,9 +216,17 @@ def verdicts(
         cross |= strong[:, FAMILIES.index(f)]
     if outside_fam is not None:
         outside = np.zeros(len(score), dtype=bool)
+        customer = np.zeros(len(score), dtype=bool)
         for f in CROSS_ACCOUNT_FAMILIES:
             outside |= outside_fam[:, FAMILIES.index(f)] >= params.family_fire
-        cross &= outside | fired[:, FAMILIES.index("automation")]
+            if customer_fam is not None:
+                customer |= customer_fam[:, FAMILIES.index(f)] >= params.family_fire
+        if customer_fam is None:
+            customer = cross.copy()
+        ok = outside | (customer & fired[:, FAMILIES.index("automation")])
+        if hiding is not None:
+            ok |= hiding
+        cross &= ok
     local = n_fired - fired[:, FAMILIES.index("intel")]
     attack = (score >= params.attack_score) & (n_fired >= params.min_families)
     attack &= local >= params.min_local_families
@@ -246,12 +282,23 @@ def score_accounts(
     (``own_score``: see :func:`verdicts`)."""
     p = params or ScoringParams()
     accounts = np.asarray(features["account_id"].to_pylist(), dtype=object)
+    own = tuple(p.own_customer_only)
     views: tuple[tuple[str, ...], ...] = ((), tuple(p.corroborating_only))
-    if p.customer_only:
-        views += ((*p.corroborating_only, *p.customer_only),)
+    if p.customer_only or own:
+        views += ((*p.corroborating_only, *p.customer_only, *own), (*p.corroborating_only, *own))
     fam, cross_fam, *rest = _family_views(signals, accounts, p, views)
-    outside_fam = rest[0] if rest else None
-    score, verdict = verdicts(fam, p, campaign_member, own_score, cross_fam, outside_fam)
+    outside_fam, customer_fam = (rest[0], rest[1]) if rest else (None, None)
+    hiding = None
+    if own:
+        hidden = set(
+            signals.filter(pc.is_in(signals["signal"], pa.array(list(p.hiding_signals), pa.string())))[
+                "account_id"
+            ].to_pylist()
+        )
+        hiding = np.array([a in hidden for a in accounts.tolist()], dtype=bool)
+    score, verdict = verdicts(
+        fam, p, campaign_member, own_score, cross_fam, outside_fam, customer_fam, hiding
+    )
     return {
         "account_id": accounts,
         "score": score,

@@ -170,3 +170,24 @@ def test_evidence_states_the_base_rate(signals) -> None:
     ]
     assert ev and all("chance" in e and "rate" in e for e in ev)
     assert np.all(np.asarray(sig["strength"].to_pylist()) > 0)
+
+
+def test_metadata_only_verdicts_ban_the_hiding_card_not_the_customers() -> None:
+    """End to end without prompt text: the rotating card's accounts are attacks (hiding card +
+    their own rotation), while one customer's keys opened together on cloud egress, a team at
+    one office and ordinary signups stay below attack."""
+    from distillguard.campaigns import find_campaigns
+    from distillguard.detectors import run_detectors
+
+    w = World(seed=23, span_s=3 * DAY)
+    w.hobbyists(150)
+    _hydra_card(w, 6)
+    _office_team(w, 6)
+    _enterprise_keys(w, 12)
+    _signup_hour(w, 10)
+    ctx = detection_context(w.table(), has_prompts=False)
+    res = find_campaigns(ctx, run_detectors(ctx))
+    verdict = dict(zip(res.scored["account_id"].tolist(), res.scored["verdict"].tolist(), strict=True))
+    assert all(verdict[a] == "attack" for a in w.accounts("hyd"))
+    customers = w.accounts("team") | w.accounts("ent") | w.accounts("new") | w.accounts("hob")
+    assert not [a for a in customers if verdict[a] == "attack"]

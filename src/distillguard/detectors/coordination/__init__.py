@@ -48,6 +48,8 @@ class CoordinationDetector(Detector):
         "shared_unusual_profile",
         "hiding_card",
         "shaped_cohort",
+        "card_lockstep",
+        "card_opened_together",
     )
 
     @dataclass(frozen=True)
@@ -367,4 +369,4 @@ class CoordinationDetector(Detector):
         out.append(_profile.profile(ctx, p))
         out.append(_meta_fleet.hiding_cards(ctx, p))
         out.append(_meta_fleet.shaped_cohorts(ctx, p))
-        return out
+        return _meta_fleet.own_customer(ctx, p, out)

@@ -206,3 +206,70 @@ def shaped_cohorts(ctx: DetectionContext, p: Any) -> pa.Table:
             [best_k, best_m, best_tail],
         ),
     )
+
+
+def own_customer(ctx: DetectionContext, p: Any, tables: list[pa.Table]) -> list[pa.Table]:
+    """Rename lockstep and signup-burst evidence that relates an account only to its own card.
+
+    An enterprise splitting a batch job over many keys on its one card runs them in lockstep
+    and may open them in one burst: that relates one customer's accounts to each other, not
+    to other customers. ``synchronized`` becomes ``card_lockstep`` when fewer than
+    ``sync_min_partners`` of the account's lockstep partners are on another card, and
+    ``created_together`` becomes ``card_opened_together`` when the burst without the
+    account's own card mates is below the burst threshold. Scoring counts these as the
+    cross-account evidence of an attack only when the account hides its origin
+    (``ScoringParams.own_customer_only``), as a card is one customer.
+    """
+    acc = ctx.accounts
+    pay = ctx.col("payment")
+    known = np.array([v is not None for v in pay.tolist()], dtype=bool)
+    card, _ = _groups(pay, known)
+    other_partners = np.zeros(len(acc))
+    sync = ctx.cache.get("sync_pairs")
+    if sync is not None and sync.num_rows:
+        s = _rows(ctx, sync["src"].to_pylist())
+        d = _rows(ctx, sync["dst"].to_pylist())
+        apart = card[s] != card[d]
+        np.add.at(other_partners, s[apart], 1)
+        np.add.at(other_partners, d[apart], 1)
+    lockstep_own = other_partners < p.sync_min_partners
+    burst_own = np.zeros(len(acc), dtype=bool)
+    thr = ctx.cache.get("created_threshold")
+    created = ctx.micros("created_at")
+    ok = np.isfinite(created)
+    if thr is not None and ok.any():
+        bucket = np.floor(np.where(ok, created, 0.0) / (ctx.cache.get("created_bucket_s", 3600) * 1e6))
+        b_inv, b_counts = _groups(bucket.astype(np.int64), ok)
+        pair = np.char.add(b_inv.astype(str), np.char.add("|", card.astype(str)))
+        p_inv, p_counts = _groups(pair, ok)
+        # accounts of the burst on other cards, plus the account itself
+        burst_own = ok & (b_counts[b_inv] - p_counts[p_inv] + 1 < thr)
+    renames = {
+        "synchronized": ("card_lockstep", lockstep_own),
+        "created_together": ("card_opened_together", burst_own),
+    }
+    out = []
+    for t in tables:
+        if t.num_rows:
+            schema = t.schema
+            names = np.asarray(t["signal"].to_pylist(), dtype=object)
+            ev = np.asarray(t["evidence"].to_pylist(), dtype=object)
+            rows = _rows(ctx, t["account_id"].to_pylist())
+            for old, (new, mask) in renames.items():
+                hit = (names == old) & mask[rows]
+                names = np.where(hit, new, names)
+                ev = np.where(hit, ev + " (all on its own card)", ev)
+            t = t.set_column(
+                t.schema.get_field_index("signal"), "signal", pa.array(names.tolist(), pa.string())
+            )
+            t = t.set_column(
+                t.schema.get_field_index("evidence"), "evidence", pa.array(ev.tolist(), pa.string())
+            ).cast(schema)
+        out.append(t)
+    return out
+
+
+def _rows(ctx: DetectionContext, accounts: list[str]) -> np.ndarray:
+    """Row positions in the features of the given account ids."""
+    index = {a: i for i, a in enumerate(ctx.accounts.tolist())}
+    return np.asarray([index[a] for a in accounts], dtype=np.int64)
