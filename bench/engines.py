@@ -120,10 +120,14 @@ def run_backend(name: str, con: Any, normalized: Any, cps: list, has_prompts: bo
     return out
 
 
-def _differs(a: Any, b: Any) -> str:
-    """'' when the two Arrow tables hold the same values, else a short description."""
+def _differs(a: Any, b: Any, rtol: float = 0.0) -> str:
+    """'' when the two Arrow tables hold the same values (floats within ``rtol``), else a short
+    description (with the largest relative gap of each differing float column)."""
     if a is None or b is None:
         return "not computed"
+    import numpy as np
+    import pyarrow as pa
+
     from distillguard.features._timeline import utc_micros
 
     a, b = utc_micros(a), utc_micros(b)
@@ -131,8 +135,28 @@ def _differs(a: Any, b: Any) -> str:
         return f"columns differ: {sorted(set(a.column_names) ^ set(b.column_names))}"
     if a.num_rows != b.num_rows:
         return f"{a.num_rows:,} rows vs {b.num_rows:,}"
-    bad = [c for c in a.column_names if a[c].to_pylist() != b[c].to_pylist()]
+    bad = []
+    for c in a.column_names:
+        if a[c].to_pylist() == b[c].to_pylist():
+            continue
+        if pa.types.is_floating(a[c].type) and pa.types.is_floating(b[c].type):
+            x = a[c].to_numpy(zero_copy_only=False).astype(float)
+            y = b[c].to_numpy(zero_copy_only=False).astype(float)
+            same_nan = np.isnan(x) == np.isnan(y)
+            gap = np.abs(x - y) / np.maximum(np.abs(x), 1e-300)
+            worst = float(np.nanmax(gap)) if len(gap) else 0.0
+            if same_nan.all() and worst <= rtol:
+                continue
+            bad.append(f"{c} (max relative gap {worst:.1e}, {int((gap > rtol).sum())} rows)")
+        else:
+            bad.append(c)
     return f"values differ in {bad}" if bad else ""
+
+
+#: Relative gap allowed between two backends' float features: a parallel sum (a variance, a
+#: coefficient of variation) adds in a different order on each engine, and the last bits can
+#: survive the timeline's rounding. Verdicts (score, verdict, campaign) are compared exactly.
+FEATURE_RTOL: float = 1e-9
 
 
 def run(events_dir: Path, backends: list[str], replay: bool) -> int:
@@ -177,9 +201,12 @@ def run(events_dir: Path, backends: list[str], replay: bool) -> int:
         for what in ("features", "verdicts"):
             if r[what] is None and r["error"]:
                 continue
-            diff = _differs(base[what], r[what])
+            diff = _differs(base[what], r[what], FEATURE_RTOL if what == "features" else 0.0)
             status |= bool(diff)
-            print(f"{name}: {what} {'DIFFER from duckdb: ' + diff if diff else 'identical to duckdb'}")
+            same = "identical to duckdb"
+            if what == "features":
+                same = f"equal to duckdb's (floats within {FEATURE_RTOL:g} relative)"
+            print(f"{name}: {what} {'DIFFER from duckdb: ' + diff if diff else same}")
     if base is not None and base["verdicts"] is not None:
         counts: dict[str, int] = {}
         for v in base["verdicts"]["verdict"].to_pylist():
