@@ -64,3 +64,52 @@ def test_another_enrichment_key_rebuilds_the_cache(tiny_events, tmp_path):
     pq.write_table(events, tmp_path / "all.parquet")
     scan([tmp_path / "all.parquet"], tmp_path / "batch", replay=False, **meta)
     assert_same_verdicts(state / "scan", tmp_path / "batch")
+
+
+def test_report_and_enforcement_show_the_analysts_decision(tiny_events, tmp_path):
+    """report.html and enforcement.csv are written after decisions and flagged_at are applied."""
+    import csv
+
+    import duckdb
+    import pyarrow.parquet as pq
+
+    from distillguard.state import _decisions as d
+
+    events = until(tiny_events, 30)
+    pq.write_table(events, tmp_path / "first.parquet")
+    state = tmp_path / "state"
+    run_increment(state, [tmp_path / "first.parquet"], scan_options={"progress": False})
+    accounts = pq.read_table(state / "scan" / "accounts.parquet").to_pylist()
+    target = next(a for a in accounts if a["verdict"] == "attack")
+    res = type("Res", (), {})()
+    res.signals = pq.read_table(state / "scan" / "signals.parquet")
+    res.edges = pq.read_table(state / "scan" / "edges.parquet")
+    items = d.evidence_items(res.signals, res.edges, [target["account_id"]])
+    con = duckdb.connect(str(state / "state.duckdb"))
+    d.record(
+        con,
+        analyst="test",
+        action="dismiss",
+        scope="account",
+        target=target["account_id"],
+        accounts={
+            target["account_id"]: {
+                "verdict": "attack",
+                "score": target["score"],
+                "evidence": items.get(target["account_id"], []),
+            }
+        },
+        note="our own load test",
+    )
+    con.close()
+    run_increment(state, [], scan_options={"progress": False})
+    with open(state / "scan" / "enforcement.csv", newline="") as fh:
+        enforced = {r["account_id"] for r in csv.DictReader(fh)}
+    assert target["account_id"] not in enforced
+    after = pq.read_table(state / "scan" / "accounts.parquet").to_pylist()
+    assert {a["account_id"] for a in after if a["verdict"] == "attack"} <= enforced
+    html = (state / "scan" / "report.html").read_text()
+    attacks = sum(a["verdict"] == "attack" for a in after)
+    assert attacks == sum(a["verdict"] == "attack" for a in accounts) - 1
+    assert f'class="value attack">{attacks}<' in html  # the report counts the decision in
+    assert "<title>distillguard report – state, increment 1</title>" in html

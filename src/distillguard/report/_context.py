@@ -7,6 +7,7 @@ on), because account ids, evidence and reasons are attacker-controlled text.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -161,7 +162,7 @@ def build_context(scan: ScanOutput, events: Any, config: ReportConfig) -> dict[s
         events_total = count_events(event_files(events))
     exchanges_known = scan.accounts["exchanges"].null_count < scan.accounts.num_rows
     return {
-        "scan_name": scan.path.name,
+        "scan_name": _scan_name(scan),
         "generated": when(meta_value(scan.meta, "generated")),
         "events_total": events_total,
         "events_from_accounts": sum(exchanges.values()) if events_total is None and exchanges_known else None,
@@ -278,3 +279,11 @@ def _timelines(
             drawn[cid], len(membership[cid]) - len(drawn[cid]), part, params.get(str(k))
         )
     return out
+
+
+def _scan_name(scan: Any) -> str:
+    """The scan folder's name; for a ``scan --state`` scan, the state's and its increment."""
+    state = scan.meta.get("state") if isinstance(scan.meta, dict) else None
+    if isinstance(state, dict) and state.get("dir"):
+        return f"{Path(str(state['dir'])).name}, increment {state.get('scored_increment')}"
+    return scan.path.name

@@ -203,13 +203,17 @@ def _score(
             incs, infra=options.get("infra"), metadata_only=bool(options.get("metadata_only"))
         )
     load_seconds = time.perf_counter() - clock
+    # report.html and enforcement.csv are written below, once the analysts' decisions and
+    # the state's flagged_at are in the accounts (the scan's own would show neither)
+    report = options.get("report", True) is not False
     res = scan(
         [store.store],
         work,
         replay=False,
         as_of=None if last else wm,
         preloaded=preloaded,
-        **{k: v for k, v in options.items() if v is not None},
+        **{k: v for k, v in options.items() if v is not None and k != "report"},
+        report=False,
     )
     _crash_point("before_scored")
     res.accounts = apply_decisions(store.con, res)  # analysts' confirm / dismiss (negative bank)
@@ -229,10 +233,11 @@ def _score(
     if preloaded is not None:  # the scan got its events from the state's enrichment cache
         meta["timings_s"]["load+enrich"] = round(load_seconds, 3)
     (work / "scan_meta.json").write_text(json.dumps(meta, indent=2, default=str, sort_keys=True))
-    if (work / "enforcement.csv").exists():
-        from distillguard.report import write_enforcement_csv
+    if report:
+        from distillguard.scan import _write_report_files
 
-        write_enforcement_csv(work)
+        meta["report"] = _write_report_files(work, [str(store.store.resolve())])
+        (work / "scan_meta.json").write_text(json.dumps(meta, indent=2, default=str, sort_keys=True))
     _swap(work, store.root / SCAN_DIR)
     res.out = store.root / SCAN_DIR
     res.meta = meta
