@@ -52,6 +52,11 @@ MAX_COLUMNS: tuple[str, ...] = ("last_ts", "peak_sec", "peak_min", "peak_hour", 
 #: Partials whose running value is the minimum so far (the account's first interval).
 MIN_COLUMNS: tuple[str, ...] = ("first_ts",)
 #: Partials that are real-valued sums (the rest are counts).
+#: E[x^2] - E[x]^2 of (near-)constant gaps cancels to rounding noise in doubles, whose sign
+#: and size differ between engines' summation orders; a variance below this share of the
+#: squared mean is that noise and counts as 0 (a coefficient of variation under ~3e-5: a
+#: clock far more regular than any threshold asks), so DuckDB and PySpark give one value.
+VAR_NOISE_RTOL: float = 1e-9
 DOUBLE_COLUMNS: frozenset[str] = frozenset({"in_tok", "out_tok", "reason_tok", "gap_sum", "gap_sq", "sq"})
 
 
@@ -127,7 +132,8 @@ def features(cum: ir.Table, attr: ir.Table, rt: ir.Table, pv: ir.Table, capabili
         cap_top_share = ibis.literal(0.0, "float64")
         top_capability = ibis.null("string")
     mean_gap = c.gap_sum / c.gap_n
-    var_gap = ibis.greatest(c.gap_sq / c.gap_n - mean_gap**2, 0.0)
+    raw_var = c.gap_sq / c.gap_n - mean_gap**2
+    var_gap = ibis.cases((raw_var > VAR_NOISE_RTOL * mean_gap**2, raw_var), else_=0.0)
     gap_cv = ibis.cases((c.gap_n > 0, (var_gap.sqrt() / mean_gap.nullif(0.0)).coalesce(0.0)))
     created = c.created_at
     first_ms = epoch_ms(c.first_ts)
