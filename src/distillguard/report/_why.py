@@ -87,7 +87,8 @@ def explain_one(
         two = score >= params.attack_score and len(fired) >= params.min_families and local and cross
         if two:
             rule = (
-                f"two independent families ({', '.join(fired)}), one cross-account ({', '.join(cross)}), "
+                f"{len(fired)} independent families ({', '.join(fired)}; at least {params.min_families}), "
+                f"cross-account among them ({', '.join(cross)}), "
                 f"score {score:.3f} >= attack_score {params.attack_score}"
             )
             short = f"{len(fired)} families ({', '.join(fired)}) incl. cross-account"
