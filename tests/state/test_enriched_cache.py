@@ -22,6 +22,7 @@ def test_each_increment_is_enriched_once_and_texts_once(tiny_events, tmp_path):
     for f in files:
         run_increment(state, [f], scan_options=SCAN_OPTIONS)
         assert "(1 of " in _note(state)  # only the new increment was enriched
+        assert "IP knowledge: built-in floor" in _note(state)  # as a batch scan says it
     entries = sorted(p.name for p in (state / ENRICHED).glob("inc-*"))
     assert entries == [f"inc-{i:06d}" for i in range(1, len(files) + 1)]
     meta = json.loads((state / "scan" / "scan_meta.json").read_text())

@@ -149,7 +149,7 @@ class EnrichedCache:
         note = (
             f"enriched once per increment and kept in the state ({built} of {len(done)} increments "
             f"enriched now); {prompt_text.num_rows} distinct prompts and {system_text.num_rows} "
-            "system prompts clustered"
+            f"system prompts clustered; IP knowledge: {ip.label()}"
         )
         has_prompts = any(d["rows_with_prompt"] for d in done)
         return LoadedEvents(
