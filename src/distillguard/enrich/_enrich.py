@@ -82,11 +82,6 @@ def _col(data: pa.Table | pa.RecordBatch, name: str, typ: pa.DataType) -> pa.Arr
         raise DistillguardError(f"column {name!r} has type {col.type}, expected {typ}") from err
 
 
-#: Per-text columns of :func:`template_parts` that only :func:`template_columns_from_parts`
-#: reads (kept by the continuous state's enrichment cache, never added to events).
-PART_COLUMNS: tuple[str, ...] = ("_lsh_keys", "_lsh_row", "_frame_head_text", "_frame_tail_text")
-
-
 def template_parts(
     unique_prompts: pa.Array, params: EnrichParams, seed: int
 ) -> tuple[dict[str, pa.Array], np.ndarray]:

@@ -22,6 +22,7 @@ whole entry.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -114,29 +115,30 @@ class EnrichedCache:
         ip = IpInfra.from_paths([str(p) for p in infra]) if infra else _builtin_infra()
         self._sync_key(cache_key(ip.sources, metadata_only), {i.id for i in self.store.increments()})
         done: list[dict[str, Any]] = []
+        parts: dict[str, list[pa.Table]] = {_PROMPTS: [], _SYSTEMS: []}  # each entry's, read once
         built = 0
         for inc in increments:
-            if not (self._dir(inc.id) / _DONE).is_file():
-                self._build(inc, done, ip, metadata_only)
+            folder = self._dir(inc.id)
+            if not (folder / _DONE).is_file():
+                self._build(inc, sum(d["rows"] for d in done), parts, ip, metadata_only)
                 built += 1
-            done.append(json.loads((self._dir(inc.id) / _DONE).read_text()))
+            done.append(json.loads((folder / _DONE).read_text()))
+            for name, tables in parts.items():
+                tables.append(pq.read_table(folder / name))
         rows = sum(d["rows"] for d in done)
         if not rows:
             raise DistillguardError("no valid events in the state (see quarantine)")
         files = [self._dir(d["increment"]) / f for d in done for f in d["files"]]
-        prompts = pa.concat_tables(
-            [pq.read_table(self._dir(d["increment"]) / _PROMPTS) for d in done], promote_options="permissive"
-        )
-        systems = pa.concat_tables(
-            [pq.read_table(self._dir(d["increment"]) / _SYSTEMS) for d in done], promote_options="permissive"
+        prompts, systems = (
+            pa.concat_tables(parts[n], promote_options="permissive") for n in (_PROMPTS, _SYSTEMS)
         )
         prompt_text, system_text, spec = per_text_tables(prompts, systems, EnrichParams(), 0)
         schemas = [pq.read_schema(f) for f in files]
         ranges = [d["time_range"] for d in done if d["time_range"]]
         time_range = None
         if ranges:
-            lo = min(pq_ts(r[0]) for r in ranges)
-            time_range = (lo, max(pq_ts(r[1]) for r in ranges))
+            lo = min(dt.datetime.fromisoformat(r[0]) for r in ranges)
+            time_range = (lo, max(dt.datetime.fromisoformat(r[1]) for r in ranges))
         source = SpilledEvents(
             files=files,
             schema=pa.unify_schemas(schemas, promote_options="permissive"),
@@ -156,26 +158,28 @@ class EnrichedCache:
             source, QUARANTINE_SCHEMA.empty_table(), has_prompts, [str(self.store.store.resolve())], note
         )
 
-    def _build(self, inc: Increment, before: list[dict[str, Any]], ip: Any, metadata_only: bool) -> None:
-        """Enrich one increment's events (texts already cached by ``before`` are not redone)."""
+    def _build(
+        self, inc: Increment, offset: int, before: dict[str, list[pa.Table]], ip: Any, metadata_only: bool
+    ) -> None:
+        """Enrich one increment's events, numbered from ``offset``; texts in ``before`` (the
+        earlier entries' per-text parts) are not redone."""
         from distillguard.enrich._stream import StreamEnricher
         from distillguard.features._source import STREAM_BATCH_ROWS, _rebatch
         from distillguard.ingest._api import open_event_files
 
-        known: dict[str, list[np.ndarray]] = {"prompt": [], "system_prompt": []}
-        for d in before:
-            folder = self._dir(d["increment"])
-            known["prompt"].append(pq.read_table(folder / _PROMPTS, columns=["prompt_hash"])[0].to_numpy())
-            known["system_prompt"].append(
-                pq.read_table(folder / _SYSTEMS, columns=["system_hash"])[0].to_numpy()
+        known = {
+            field: np.concatenate([t[column].to_numpy() for t in before[name]] or [np.zeros(0, np.uint64)])
+            for field, name, column in (
+                ("prompt", _PROMPTS, "prompt_hash"),
+                ("system_prompt", _SYSTEMS, "system_hash"),
             )
-        offset = sum(d["rows"] for d in before)
+        }
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.root))
         enricher = StreamEnricher(
             ip,
             spill_dir=tmp,
             row_offset=offset,
-            known={k: np.concatenate(v) if v else np.zeros(0, np.uint64) for k, v in known.items()},
+            known=known,
         )
         try:
             paths = [self.store.store / rel for rel in inc.files if rel.startswith("events/")]
@@ -208,10 +212,3 @@ class EnrichedCache:
         finally:
             enricher.close()
             shutil.rmtree(tmp, ignore_errors=True)
-
-
-def pq_ts(text: str) -> Any:
-    """An ISO timestamp written by :meth:`EnrichedCache._build` back as a datetime."""
-    import datetime as dt
-
-    return dt.datetime.fromisoformat(text)
