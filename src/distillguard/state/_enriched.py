@@ -1,4 +1,4 @@
-"""Enrichment kept in the state, once per increment: scoring pays for new events only.
+"""Enrichment kept in the state, once per increment: enriching pays for new events only.
 
 Why: every scoring of the state used to stream the whole event store through
 :class:`~distillguard.enrich._stream.StreamEnricher` again (hash texts, annotate IPs,
