@@ -83,6 +83,35 @@ def test_time_to_detection_from_events(sim_dir: Path, scan_dir: Path) -> None:
     assert (by["C2"]["exchanges_before"], by["C2"]["exchanges"], by["C2"]["hours_before"]) == (10, 30, 6.0)
     assert by["C2"]["first_flagged_at"] == "2024-03-01T06:00:00Z"
     assert ttd["summary"]["flagged_early"] == 0
+    # The deadline: C1's 2nd of 40 exchanges (5% of 40 = 2; hour 0 has four), C2's 2nd of 30
+    # (1.5 rounds up; a6 at hours 0 and 1): a flag by then would have been early.
+    assert (by["C1"]["hours_to_early_share"], by["C2"]["hours_to_early_share"]) == (0.0, 1.0)
+    assert by["C2"]["early_share_at"] == "2024-03-01T01:00:00Z"
+
+
+def test_early_share_deadline_agrees_with_flagged_early(sim_dir: Path) -> None:
+    """A flag at the deadline is early, one exchange later is not, for any share."""
+    from distillguard.evaluate._timing import _early_rank
+
+    for total in (1, 7, 20, 21, 40, 2000, 2001, 36000):
+        for share in (0.01, 0.05, 0.1, 0.3, 0.5, 0.999):
+            k = _early_rank(total, share)
+            assert (k - 1) / total < share, (total, share)  # k-1 exchanges before: early
+            assert k == total or k / total >= share, (total, share)  # k before: late
+    # C1 (4 requests an hour, hours 0-9) at half its exchanges: the 20th, hour 4; its flag at
+    # hour 3 (12 before) is early at that share, and the deadline says so too.
+    import datetime as dt
+
+    from distillguard.evaluate._timing import connect, time_to_detection
+
+    t0_us = int(dt.datetime(2024, 3, 1, tzinfo=dt.UTC).timestamp()) * 1_000_000
+    files = [str(p) for p in sorted((sim_dir / "events").rglob("*.parquet"))]
+    members = pa.table({"account_id": ["a1", "a2", "a3", "a4"], "campaign": ["C1"] * 4})
+    first = pa.table({"campaign": ["C1"], "first_us": pa.array([t0_us + 3 * 3_600_000_000], pa.int64())})
+    res = time_to_detection(connect(), files, members, first, early_share=0.5)
+    (row,) = res["campaigns"]
+    assert row["hours_to_early_share"] == 4.0 and row["exchanges_before"] == 12
+    assert res["summary"]["flagged_early"] == 1
 
 
 def test_baseline_is_computed_from_events(sim_dir: Path, scan_dir: Path) -> None:

@@ -164,6 +164,7 @@ def _campaign_rows(report: dict[str, Any]) -> list[list[str]]:
                 _fmt(r.get("in_best_share")),
                 _fmt(t.get("share_before")),
                 _fmt(t.get("hours_before"), "hours"),
+                _fmt(t.get("hours_to_early_share"), "hours"),
                 _fmt(b.get("share_before")),
             ]
         )
@@ -188,6 +189,7 @@ def to_markdown(report: dict[str, Any]) -> str:
         "in best match",
         "share before flag",
         "hours before flag",
+        "hours to early share (deadline)",
         "baseline share before",
     ]
     parts += [_md_table(header, _campaign_rows(report)), ""]

@@ -3,12 +3,18 @@
 Recall says whether a fleet was caught; this says whether it was caught in time. For
 every true campaign we count the exchanges its accounts sent before the earliest
 ``flagged_at`` among them, the hours from its first exchange to that moment, and the
-share of all its exchanges that came before. The events are read with DuckDB straight
-from the Parquet dataset, so memory stays bounded at tens of millions of events.
+share of all its exchanges that came before. Each campaign also gets its deadline: the
+moment its ``early_share``-th share of exchanges had been sent (``early_share_at``,
+``hours_to_early_share``); a flag at or before it counts as early. Knowing how long a
+campaign gave the detector says whether a miss is a matter of minutes or of days (on
+``tiny`` the capability sweep reaches 5% in under two hours, the relay in thirteen). The
+events are read with DuckDB straight from the Parquet dataset, so memory stays bounded at
+tens of millions of events.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -89,9 +95,11 @@ def time_to_detection(
     finally:
         con.unregister("dg_members")
         con.unregister("dg_first")
+    deadlines = _early_share_times(con, files, members, {r[0]: r[1] for r in rows}, early_share)
     out = []
     for name, total, before, start_us, first_us in rows:
         detected = first_us is not None
+        deadline_us = deadlines.get(name)
         out.append(
             {
                 "campaign": name,
@@ -101,9 +109,62 @@ def time_to_detection(
                 "share_before": round(before / total, 6) if total else None,
                 "hours_before": round((first_us - start_us) / _US_PER_HOUR, 3) if detected else None,
                 "first_flagged_at": _iso(first_us) if detected else None,
+                "early_share_at": _iso(deadline_us) if deadline_us is not None else None,
+                "hours_to_early_share": (
+                    round((deadline_us - start_us) / _US_PER_HOUR, 3) if deadline_us is not None else None
+                ),
             }
         )
     return {"campaigns": out, "summary": _summary(out, early_share)}
+
+
+def _early_rank(total: int, early_share: float) -> int:
+    """The 1-based rank of the exchange a flag must come no later than to be early.
+
+    Early means ``before / total < early_share`` (``_summary``), i.e. at most ``k - 1``
+    exchanges before the flag, for the smallest ``k`` with ``k / total >= early_share``;
+    computed with that same float comparison so the two never disagree at a boundary.
+    """
+    k = max(1, math.ceil(early_share * total))
+    while k > 1 and (k - 1) / total >= early_share:
+        k -= 1
+    while k < total and k / total < early_share:
+        k += 1
+    return k
+
+
+def _early_share_times(
+    con: duckdb.DuckDBPyConnection,
+    files: Sequence[str],
+    members: pa.Table,
+    totals: dict[str, int],
+    early_share: float,
+) -> dict[str, int]:
+    """Per campaign, the time (epoch us) of the exchange at rank :func:`_early_rank`."""
+    if not totals:
+        return {}
+    ranks = pa.table(
+        {
+            "campaign": pa.array(list(totals), pa.string()),
+            "k": pa.array([_early_rank(int(n), early_share) for n in totals.values()], pa.int64()),
+        }
+    )
+    con.register("dg_members", members)
+    con.register("dg_ranks", ranks)
+    try:
+        rows = con.execute(
+            f"""
+            SELECT r.campaign, o.t
+            FROM (SELECT m.campaign, e.t,
+                         row_number() OVER (PARTITION BY m.campaign ORDER BY e.t) AS rn
+                  FROM {events_relation(files)} e JOIN dg_members m ON e.account_id = m.account_id) o
+            JOIN dg_ranks r ON r.campaign = o.campaign AND r.k = o.rn
+            """
+        ).fetchall()
+    finally:
+        con.unregister("dg_members")
+        con.unregister("dg_ranks")
+    return {name: int(t) for name, t in rows}
 
 
 def _summary(rows: list[dict[str, Any]], early_share: float) -> dict[str, Any]:
