@@ -19,6 +19,8 @@ here, so no stage branches on the engine itself:
   engine (Ibis' ``epoch_seconds`` is whole seconds on Spark).
 * :func:`connect_engine` / :func:`spark_backend` give ``scan --engine`` its backend (PySpark
   is imported only then).
+* :func:`text_kernel` says where the per-text enrichment work runs: in this process, or on
+  Spark's executors (``mapInArrow``, :mod:`distillguard.enrich._spark_text`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,16 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["arrow_table", "connect_engine", "drop", "epoch_days", "keep", "spark_backend", "spark_safe"]
+__all__ = [
+    "arrow_table",
+    "connect_engine",
+    "drop",
+    "epoch_days",
+    "keep",
+    "spark_backend",
+    "spark_safe",
+    "text_kernel",
+]
 
 
 def spark_safe(table: pa.Table) -> pa.Table:
@@ -92,6 +103,17 @@ def epoch_days(con: Any, ts: Any) -> Any:
         # (as a double first: Spark would divide an integer by 1e6 as decimals)
         return micros(ts).cast("float64") / 1e6 / 86400.0
     return ts.epoch_seconds() / 86400.0
+
+
+def text_kernel(con: Any) -> Any:
+    """What computes the per-text enrichment parts (templates, MinHash band keys, tags) for
+    backend ``con``: None (this process) without a backend or on DuckDB, a
+    :class:`~distillguard.enrich._spark_text.SparkTextKernel` (the executors) on PySpark."""
+    if con is not None and con.name == "pyspark":
+        from distillguard.enrich._spark_text import SparkTextKernel
+
+        return SparkTextKernel(con._session)
+    return None
 
 
 #: Shuffle partitions of the scan's own local Spark session: Spark's default (200) makes every

@@ -268,10 +268,13 @@ def scan(
     ``inputs``); ``infra``, ``metadata_only`` and ``as_of`` must then be what made it.
 
     ``backend`` is the Ibis connection the features and the coordination queries run on
-    (default: an embedded DuckDB the scan opens itself; see docs/engines.md). Loading and
-    enrichment stream on this machine either way: with another backend the normalized events
-    are written to Parquet in the scratch directory and the backend reads them from there.
+    (default: an embedded DuckDB the scan opens itself; see docs/engines.md). Loading streams
+    on this machine either way: with another backend the normalized events are written to
+    Parquet in the scratch directory and the backend reads them from there. On PySpark the
+    per-text enrichment work (templates, MinHash band keys, tags of each distinct text) runs on
+    the executors; clustering the distinct texts into families stays here.
     """
+    from distillguard import _engine
     from distillguard.features import build_timeline, register_events
     from distillguard.features._source import load_events
     from distillguard.scoring import accounts_table
@@ -301,7 +304,12 @@ def scan(
         # the events stream to Parquet batches in the scratch directory, never whole in memory
         batches = Path(spill.name) / "events"
         loaded = preloaded or load_events(
-            inputs, infra=infra, metadata_only=metadata_only, as_of=cutoff, spill_dir=batches
+            inputs,
+            infra=infra,
+            metadata_only=metadata_only,
+            as_of=cutoff,
+            spill_dir=batches,
+            text_kernel=_engine.text_kernel(backend),
         )
         # share matches frames/templates on raw prompt text, which the loaded events no longer carry;
         # on raw logs it matches identifiers in the spilled batches, read lazily as a dataset

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,13 @@ def per_text_tables(
     return pa.table(cols), system_parts, TagSpec.of(rules, tuple(tmpl))
 
 
+#: How the per-text parts of one field are computed: called as :func:`text_parts` is (field,
+#: distinct hashes, their texts, params, seed), it must return exactly what it returns.
+#: ``None`` is :func:`text_parts` itself, here; ``enrich._spark_text.SparkTextKernel`` runs it
+#: on Spark executors.
+TextKernel = Callable[[str, np.ndarray, pa.Array, EnrichParams, int], pa.Table]
+
+
 class StreamEnricher:
     """Feed event batches with :meth:`add`; get the enriched events from :meth:`finish_spilled`
     (on disk, for DuckDB) or :meth:`finish` (one Arrow table, for small inputs and tests).
@@ -150,15 +158,18 @@ class StreamEnricher:
         spill_dir: str | Path | None = None,
         row_offset: int = 0,
         known: dict[str, np.ndarray] | None = None,
+        text_kernel: TextKernel | None = None,
     ) -> None:
         """``row_offset`` starts the events' ``_dg_row`` numbering; ``known`` holds, per hashed
         text field, hashes whose texts are already enriched elsewhere (a state's earlier
-        increments): they are not cataloged again, so :meth:`finish_parts` gives new texts only."""
+        increments): they are not cataloged again, so :meth:`finish_parts` gives new texts only.
+        ``text_kernel`` computes the per-text parts (default: :func:`text_parts` in this process)."""
         import duckdb
 
         self.infra = infra if infra is not None else _builtin_infra()
         self.seed = minhash_seed
         self.params = params or EnrichParams()
+        self.text_kernel = text_kernel
         self._con = duckdb.connect()
         self._con.execute("SET preserve_insertion_order = true")
         self._catalogs = {name: _Catalog() for name in HASHED_TEXT}
@@ -246,6 +257,10 @@ class StreamEnricher:
         p_hash, p_text = self._catalogs["prompt"].finish()
         s_hash, s_text = self._catalogs["system_prompt"].finish()
         self.distinct = {"prompt": len(p_hash), "system_prompt": len(s_hash)}
+        if self.text_kernel is not None:
+            kernel = self.text_kernel
+            prompt = kernel("prompt", p_hash, p_text, self.params, self.seed)
+            return prompt, kernel("system_prompt", s_hash, s_text, self.params, self.seed)
         prompt = text_parts("prompt", p_hash, p_text, self.params, self.seed, rules)
         return prompt, text_parts("system_prompt", s_hash, s_text, self.params, self.seed, rules)
 

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -143,6 +144,7 @@ def load_events(
     as_of: dt.datetime | None = None,
     compact: bool = False,
     spill_dir: str | Path | None = None,
+    text_kernel: Any = None,
 ) -> LoadedEvents:
     """Stream, cut at ``as_of``, strip prompts if asked, enrich (prompt text -> hashes), spill.
 
@@ -150,7 +152,8 @@ def load_events(
     directory when None). ``compact`` makes :attr:`LoadedEvents.events` keep only what the
     detection view reads, low-cardinality strings dictionary-encoded
     (:func:`~._prepare.compact_events`): same detection results, but not every input column
-    survives.
+    survives. ``text_kernel`` computes the per-text template and tag parts
+    (:data:`~distillguard.enrich._stream.TextKernel`; default: in this process).
     """
     batches, quarantines, event_inputs = _open_inputs(inputs)
     stream = _rebatch(batches, as_of, metadata_only, STREAM_BATCH_ROWS)
@@ -158,7 +161,7 @@ def load_events(
     from distillguard.enrich.ip_infra import IpInfra, default_infra
 
     ip_infra = IpInfra.from_paths([str(p) for p in infra]) if infra else default_infra()
-    enricher = StreamEnricher(ip_infra, spill_dir=spill_dir)
+    enricher = StreamEnricher(ip_infra, spill_dir=spill_dir, text_kernel=text_kernel)
     try:
         for table in stream:
             enricher.add(table)
@@ -173,7 +176,9 @@ def load_events(
     d = enricher.distinct
     note = (
         f"streamed in {enricher.batches_seen} batches; {d['prompt']} distinct prompts and "
-        f"{d['system_prompt']} system prompts enriched once; IP knowledge: {ip_infra.label()}"
+        f"{d['system_prompt']} system prompts enriched once"
+        + (f" (per-text kernels on {text_kernel.name})" if text_kernel is not None else "")
+        + f"; IP knowledge: {ip_infra.label()}"
     )
     quarantine = (
         pa.concat_tables(quarantines, promote_options="permissive")
