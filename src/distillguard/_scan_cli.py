@@ -124,8 +124,9 @@ def register(app: typer.Typer) -> None:
         engine: str = typer.Option(
             "duckdb",
             "--engine",
-            help="Where features and coordination run: duckdb (embedded) or pyspark (a local Spark "
-            "session, or the spark-submit one; needs the spark extra and Java). docs/engines.md.",
+            help="Where features, coordination and the per-text enrichment kernels run: duckdb "
+            "(embedded) or pyspark (a local Spark session, or the spark-submit one; needs the spark "
+            "extra and Java). docs/engines.md.",
         ),
         fail_on: FailOn = typer.Option(
             None,
