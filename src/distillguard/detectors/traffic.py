@@ -5,6 +5,10 @@ sends ten requests, an enterprise ten million), so a global threshold either ban
 big customer or misses every fleet. Each account is compared with the robust baseline
 (median/MAD of log volume) of its own signup path, fitted on the benign bulk (fit, drop
 outliers, refit). These signals are weak alone by design: big customers are outliers too.
+
+``standalone_reasoning`` is about the structure of the traffic, not its size: an account that
+converses, except that its reasoning requests each stand alone in a fresh conversation (one-shot
+harvest items under conversational cover; :mod:`._standalone`).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from distillguard.detectors import _standalone
 from distillguard.detectors._clock import minority_focus
 from distillguard.detectors._robust import robust_z
 from distillguard.detectors.base import DetectionContext, Detector, param, ramp, signal_rows
@@ -29,6 +34,7 @@ class TrafficDetector(Detector):
         "burst_outlier",
         "model_pivot",
         "minority_model_focus",
+        "standalone_reasoning",
     )
 
     @dataclass(frozen=True)
@@ -48,6 +54,24 @@ class TrafficDetector(Detector):
         pivot_min_requests: int = param(20, "requests to the new model needed before a pivot counts")
         minority_focus_share: float = param(
             0.5, "share of an account's traffic on minority (older, mostly abandoned) models that fires"
+        )
+        standalone_min: int = param(
+            30, "reasoning requests alone in their conversation an account needs before the split is judged"
+        )
+        standalone_conversational: float = param(
+            0.3,
+            "share of an account's other requests (known conversation) in multi-request conversations: "
+            "it converses elsewhere (pipelines and harnesses that never converse are not judged)",
+        )
+        standalone_floor: float = param(
+            0.8, "minimum share of reasoning requests alone in their conversation that can ever fire"
+        )
+        standalone_z: float = param(
+            4.0, "robust z over the scan's reasoning users' standalone share that fires"
+        )
+        standalone_mad_floor: float = param(0.05, "floor of the MAD of the standalone share")
+        standalone_baseline_min: int = param(
+            5, "reasoning requests (known conversation) that make an account part of the share baseline"
         )
 
     def _detect(self, ctx: DetectionContext) -> list[pa.Table]:
@@ -109,6 +133,24 @@ class TrafficDetector(Detector):
                 minor,
                 p.minority_focus_share,
                 ("{:.0%} of traffic on older models the population has mostly left", [minor]),
+            )
+        )
+        share, standalone, thr = _standalone.trait(ctx, p)
+        ctx.cache["standalone_trait"] = (standalone, thr)
+        single = _standalone.counts(ctx)["r_single"]
+        out.append(
+            signal_rows(
+                acc,
+                self.family,
+                "standalone_reasoning",
+                ramp(np.where(standalone, share, 0.0), thr, 1.0),
+                share,
+                thr,
+                (
+                    "{:.0%} of reasoning requests ({:.0f}) each alone in a fresh conversation while "
+                    "its other traffic converses",
+                    [share, single],
+                ),
             )
         )
         return out

@@ -50,6 +50,7 @@ class CoordinationDetector(Detector):
         "shaped_cohort",
         "card_lockstep",
         "card_opened_together",
+        "standalone_cohort",
     )
 
     @dataclass(frozen=True)
@@ -348,8 +349,23 @@ class CoordinationDetector(Detector):
             "shaped rate, below which the window is one operator's cohort",
         )
         cohort_full_surprise: float = param(12.0, "-log10 chance at which shaped_cohort is certain")
+        standalone_cohort_min_payers: int = param(
+            10, "payers whose reasoning requests stand alone while they converse elsewhere: a cohort"
+        )
+        standalone_cohort_min_sites: int = param(
+            5, "networks (/24) those payers must call from: one office or customer is no cohort"
+        )
+        standalone_cohort_habit_rate: float = param(
+            0.02,
+            "prior bound on the share of heavy reasoning users who split their traffic that way by "
+            "independent habit (the binomial null of standalone_cohort)",
+        )
+        standalone_cohort_alpha: float = param(
+            1e-6, "binomial chance of that many trait holders at the habit rate below which they are a cohort"
+        )
 
     def _detect(self, ctx: DetectionContext) -> list[pa.Table]:
+        from distillguard.detectors import _standalone
         from distillguard.detectors.coordination import (
             _accounts,
             _content,
@@ -369,4 +385,5 @@ class CoordinationDetector(Detector):
         out.append(_profile.profile(ctx, p))
         out.append(_meta_fleet.hiding_cards(ctx, p))
         out.append(_meta_fleet.shaped_cohorts(ctx, p))
+        out.append(_standalone.cohort(ctx, p, self.family))
         return _meta_fleet.own_customer(ctx, p, out)
