@@ -247,12 +247,16 @@ class StateStore:
         with contextlib.suppress(OSError):  # only when empty: another increment may be staging
             staged.parent.rmdir()
 
-    def record_verdicts(self, increment: int, accounts: Any, summary: dict[str, Any]) -> dict[str, Any]:
+    def record_verdicts(
+        self, increment: int, accounts: Any, summary: dict[str, Any], *, confirm: int = 1
+    ) -> dict[str, Any]:
         """Merge one scoring of the whole store into the verdict history (one transaction).
 
-        Returns ``{account_id: flagged_at}`` for every account that is an attack now: the
-        watermark of the first increment that called it an attack (kept across later
-        increments, also if it dropped out of ``attack`` in between).
+        Returns ``{account_id: flagged_at}`` for every account that is an attack now and has
+        a ``flagged_at``: the watermark of the first increment at which it had been an attack
+        in ``confirm`` consecutive scorings (1: the first that called it one), kept across
+        later increments, also if it dropped out of ``attack`` in between. ``verdicts.increment_id``
+        is the increment of the last change, so an attack's current run began there.
         """
         con = self.con
         con.register("_dg_now", accounts)
@@ -270,10 +274,13 @@ class StateStore:
                 """INSERT OR REPLACE INTO verdicts
                 SELECT n.account_id, n.verdict, n.score, n.campaign_id,
                   CASE WHEN v.verdict IS DISTINCT FROM n.verdict THEN ? ELSE v.increment_id END,
-                  coalesce(v.flagged_at, CASE WHEN n.verdict = 'attack' THEN ?::TIMESTAMPTZ END),
-                  coalesce(v.flagged_increment, CASE WHEN n.verdict = 'attack' THEN ? END)
-                FROM _dg_now n LEFT JOIN verdicts v USING (account_id)""",
-                [increment, wm, increment],
+                  coalesce(v.flagged_at, CASE WHEN c.confirmed THEN ?::TIMESTAMPTZ END),
+                  coalesce(v.flagged_increment, CASE WHEN c.confirmed THEN ? END)
+                FROM _dg_now n LEFT JOIN verdicts v USING (account_id),
+                LATERAL (SELECT n.verdict = 'attack' AND (
+                    CASE WHEN v.verdict IS DISTINCT FROM n.verdict THEN ? ELSE v.increment_id END
+                  ) <= ? AS confirmed) c""",
+                [increment, wm, increment, increment, increment - (confirm - 1)],
             )
             con.execute(
                 "UPDATE increments SET scored_at = now(), attack = ?, suspicious = ?, campaigns = ?,"
@@ -292,14 +299,17 @@ class StateStore:
             raise
         finally:
             con.unregister("_dg_now")
-        rows = con.execute("SELECT account_id, flagged_at FROM verdicts WHERE verdict = 'attack'").fetchall()
+        rows = con.execute(
+            "SELECT account_id, flagged_at FROM verdicts WHERE verdict = 'attack' AND flagged_at IS NOT NULL"
+        ).fetchall()
         return {a: t for a, t in rows}
 
-    def forget_after(self, t: dt.datetime) -> list[int]:
+    def forget_after(self, t: dt.datetime, *, confirm: int = 1) -> list[int]:
         """Undo the verdict history of increments whose watermark is after ``t`` (replay).
 
         The events stay; the increments are marked unscored, so they are scored again in
-        order, and ``flagged_at`` comes out of the replay instead of the old runs.
+        order, and ``flagged_at`` comes out of the replay instead of the old runs (the kept
+        history's ``flagged_at`` is rebuilt with ``confirm``, as :meth:`record_verdicts`).
         """
         con = self.con
         ids = [
@@ -319,10 +329,16 @@ class StateStore:
                   f.flagged_at, f.flagged_increment
                 FROM (SELECT * FROM verdict_changes
                       QUALIFY row_number() OVER (PARTITION BY account_id ORDER BY increment_id DESC) = 1) c
-                LEFT JOIN (SELECT ch.account_id, min(i.watermark) AS flagged_at,
-                                  min(ch.increment_id) AS flagged_increment
-                           FROM verdict_changes ch JOIN increments i ON i.id = ch.increment_id
-                           WHERE ch.new_verdict = 'attack' GROUP BY ch.account_id) f USING (account_id)"""
+                LEFT JOIN (SELECT r.account_id, arg_min(i.watermark, r.at) AS flagged_at,
+                                  min(r.at) AS flagged_increment
+                           FROM (SELECT account_id, new_verdict, increment_id + ? AS at,
+                                        lead(increment_id, 1, ?) OVER (
+                                          PARTITION BY account_id ORDER BY increment_id) AS next_change
+                                 FROM verdict_changes) r
+                           JOIN increments i ON i.id = r.at
+                           WHERE r.new_verdict = 'attack' AND r.at < r.next_change
+                           GROUP BY r.account_id) f USING (account_id)""",
+                [confirm - 1, first],
             )
             con.execute("UPDATE increments SET scored_at = NULL WHERE id >= ?", [first])
             con.execute("COMMIT")
