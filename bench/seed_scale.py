@@ -42,11 +42,12 @@ from detect import _bare_groupby_seconds, _scan, _summary
 _INCREMENTS = """
 import json, resource, sys, time
 from pathlib import Path
-from distillguard.state import run_increment
+from distillguard.state import StateParams, run_increment
 files = sorted(Path(sys.argv[2]).glob("part-*.parquet"))[: int(sys.argv[4]) or None]
+params = StateParams(confirm_increments=int(sys.argv[5]))
 for i, f in enumerate(files):
     t = time.perf_counter()
-    r = run_increment(sys.argv[1], [f], sys.argv[3] if i == len(files) - 1 else None,
+    r = run_increment(sys.argv[1], [f], sys.argv[3] if i == len(files) - 1 else None, params=params,
                       scan_options={"progress": False, "report": False})
     print(json.dumps({"increment": r.increment, "events": r.counts["events_new"],
                       "seconds": time.perf_counter() - t,
@@ -122,22 +123,30 @@ def _campaign_times(batch_dir: Path, state_out: Path, logs: Path) -> list[dict]:
 
 
 def _benign_ever_attack(state: Path, logs: Path) -> dict:
-    """Benign accounts some increment called ``attack``, and how many still are at the last one."""
+    """Benign accounts some increment called ``attack``, how many got a ``flagged_at`` (with
+    ``confirm_increments`` > 1 a one-increment flicker does not), and how many still are
+    ``attack`` at the last increment."""
     import duckdb
 
     con = duckdb.connect()
     con.execute(f"ATTACH '{state / 'state.duckdb'}' AS s (READ_ONLY)")
-    ever, still, personas = con.execute(
+    ever, flagged, still, personas = con.execute(
         f"""
         WITH benign AS (SELECT account_id, persona FROM read_parquet('{logs / "labels.parquet"}')
                         WHERE NOT is_attack),
              ever AS (SELECT DISTINCT account_id FROM s.verdict_changes WHERE new_verdict = 'attack')
-        SELECT count(*), count(*) FILTER (WHERE v.verdict = 'attack'),
+        SELECT count(*), count(*) FILTER (WHERE v.flagged_at IS NOT NULL),
+               count(*) FILTER (WHERE v.verdict = 'attack'),
                list(DISTINCT b.persona ORDER BY b.persona)
         FROM ever JOIN benign b USING (account_id) LEFT JOIN s.verdicts v USING (account_id)
         """
     ).fetchone()
-    return {"ever_attack": ever, "attack_at_last_increment": still, "personas": personas or []}
+    return {
+        "ever_attack": ever,
+        "with_flagged_at": flagged,
+        "attack_at_last_increment": still,
+        "personas": personas or [],
+    }
 
 
 def main() -> None:
@@ -149,6 +158,10 @@ def main() -> None:
     ap.add_argument("--logs", type=Path, default=None, help="pre-generated logs of the scenario")
     ap.add_argument("--infra", type=Path, default=None)
     ap.add_argument("--increments", type=int, default=0, help="feed only the first N files (0: all)")
+    ap.add_argument("--confirm-increments", type=int, default=1, help="StateParams.confirm_increments")
+    ap.add_argument(
+        "--reuse-batch", action="store_true", help="keep WORK/batch and its figures from an earlier run"
+    )
     args = ap.parse_args()
     from distillguard.simulate import simulate
 
@@ -159,7 +172,12 @@ def main() -> None:
         simulate(args.scenario, logs, seed=args.seed)
         print(f"simulated {args.scenario} seed {args.seed} in {time.perf_counter() - t:.0f} s", flush=True)
     bare = _bare_groupby_seconds(logs)
-    batch = _scan(logs, work / "batch", False, args.infra)
+    saved = work / "batch.json"
+    if args.reuse_batch and saved.is_file() and (work / "batch" / "accounts.parquet").is_file():
+        batch = json.loads(saved.read_text())
+    else:
+        batch = _scan(logs, work / "batch", False, args.infra)
+        saved.write_text(json.dumps(batch))
     print(json.dumps({"batch": batch}), flush=True)
     parts = work / "parts"
     if not parts.is_dir():
@@ -171,7 +189,16 @@ def main() -> None:
     shutil.rmtree(out, ignore_errors=True)
     runs = []
     proc = subprocess.Popen(
-        [sys.executable, "-c", _INCREMENTS, str(state), str(parts), str(out), str(args.increments)],
+        [
+            sys.executable,
+            "-c",
+            _INCREMENTS,
+            str(state),
+            str(parts),
+            str(out),
+            str(args.increments),
+            str(args.confirm_increments),
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -201,6 +228,7 @@ def main() -> None:
         },
         "increments": {
             "hours_each": args.increment_h,
+            "confirm_increments": args.confirm_increments,
             "count": len(runs),
             "total_s": round(sum(secs), 1),
             "events_per_s": round(sum(r["events"] for r in runs) / sum(secs)),
