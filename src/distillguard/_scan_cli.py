@@ -109,6 +109,12 @@ def register(app: typer.Typer) -> None:
         replay_from: str = typer.Option(
             None, "--replay-from", help="With --state: re-score the increments after this ISO 8601 time."
         ),
+        confirm_increments: int = typer.Option(
+            None,
+            "--confirm-increments",
+            help="With --state: consecutive increments that must call an account an attack before it "
+            "gets a flagged_at (default 1). docs/continuous.md.",
+        ),
         infra: list[Path] = typer.Option(None, "--infra", help="IP infrastructure files (ASN, ranges)."),
         intel: Path = typer.Option(None, "--intel", help="Partner intel (STIX bundles) to match."),
         key_file: Path = typer.Option(None, "--key-file", help="Sharing group key for --intel."),
@@ -151,6 +157,7 @@ def register(app: typer.Typer) -> None:
                 out,
                 allowed_lateness,
                 replay_from,
+                confirm_increments,
                 as_of,
                 no_replay,
                 overwrite,
@@ -202,6 +209,7 @@ def _state_scan(
     out: Path | None,
     allowed_lateness: float | None,
     replay_from: str | None,
+    confirm_increments: int | None,
     as_of: str | None,
     no_replay: bool,
     overwrite: bool,
@@ -222,6 +230,7 @@ def _state_scan(
         out,
         allowed_lateness_h=allowed_lateness,
         replay_from=replay_from,
+        confirm_increments=confirm_increments,
         overwrite=overwrite,
         scan_options={**scan_options, "progress": output.progress},
     )

@@ -44,6 +44,7 @@ def test_state_usage_errors(tmp_path: Path):
         (("scan", "--state", tmp_path / "s", "--as-of", "2026-01-01"), "--as-of cannot be combined"),
         (("scan", "--state", tmp_path / "notes"), "holds no distillguard state"),
         (("scan", "--state", tmp_path / "s", "--replay-from", "yesterday"), "not an ISO 8601 time"),
+        (("scan", "--state", tmp_path / "s", "--confirm-increments", "0"), "--confirm-increments must be"),
     ):
         res = _dg(*args)
         assert res.returncode == 2, (args, res.stderr)

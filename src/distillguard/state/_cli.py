@@ -39,16 +39,18 @@ def run_state_scan(
     allowed_lateness_h: float | None,
     replay_from: str | None,
     overwrite: bool,
+    confirm_increments: int | None = None,
     scan_options: dict[str, Any],
 ) -> tuple[Any, dict[str, Any]]:
     """Run one increment; returns (the scan result, the summary the CLI prints or emits)."""
     from distillguard.state import StateParams, run_increment
 
-    params = (
-        StateParams() if allowed_lateness_h is None else StateParams(allowed_lateness_h=allowed_lateness_h)
-    )
+    given = {"allowed_lateness_h": allowed_lateness_h, "confirm_increments": confirm_increments}
+    params = StateParams(**{k: v for k, v in given.items() if v is not None})
     if params.allowed_lateness_h < 0:
         raise DistillguardError("--allowed-lateness must be >= 0 hours")
+    if params.confirm_increments < 1:
+        raise DistillguardError("--confirm-increments must be >= 1")
     res = run_increment(
         state,
         inputs,
