@@ -2,9 +2,12 @@
 
 The features are Ibis expressions (``distillguard.features``); the detectors and scoring run
 on each backend's feature table. For every backend this prints the seconds of each stage
-(the feature build steps, materializing the features, each detector family, scoring and
-the campaign step), then whether its features and its verdicts (``account_id``, ``score``,
-``verdict``, ``campaign_id``) are identical to DuckDB's:
+(the per-text enrichment kernels over the input's distinct prompts and system prompts: in
+this process for DuckDB, on the executors through ``mapInArrow`` for PySpark; clustering
+those texts into families on the driver; the feature build steps, materializing the
+features, each detector family, scoring and the campaign step), then whether its per-text
+tables, its features and its verdicts (``account_id``, ``score``, ``verdict``,
+``campaign_id``) are identical to DuckDB's:
 
     .venv/bin/python bench/engines.py                          # simulate tiny into a temp dir
     .venv/bin/python bench/engines.py --scenario small         # simulate small (seed 0)
@@ -55,6 +58,7 @@ def _spark() -> Any:
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
@@ -76,9 +80,54 @@ def _backend(name: str, normalized: Any) -> Any:
     return ibis.pyspark.connect(spark)
 
 
-def run_backend(name: str, con: Any, normalized: Any, cps: list, has_prompts: bool) -> dict[str, Any]:
-    """Run every stage on backend ``name``; ``{"stages": {stage: s}, "features", "verdicts",
-    "error"}`` (``error`` is the traceback of the stage that failed, stages after it not run)."""
+def distinct_texts(events_dir: Path) -> dict[str, tuple[Any, Any]]:
+    """Per text field, (hashes, texts) of its distinct non-null values: what a scan's loader
+    hands the per-text kernels (one field's column in memory at a time)."""
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from distillguard.enrich._stream import HASHED_TEXT, text_hashes
+    from distillguard.ingest import open_events
+
+    events = open_events(events_dir)
+    con = duckdb.connect()
+    out = {}
+    for field in HASHED_TEXT:
+        uniq = pa.array([], pa.string())  # a field the events lack: no texts
+        if field in events.schema.names:
+            uniq = pc.dictionary_encode(events.to_table(columns=[field])[field].combine_chunks()).dictionary
+        out[field] = (text_hashes(con, uniq), uniq)
+    con.close()
+    return out
+
+
+def _per_text(name: str, target: Any, texts: dict[str, tuple[Any, Any]], timed: Any) -> Any:
+    """The per-text tables of ``texts`` with the kernels where backend ``name`` runs them
+    (stage "enrich: text kernels"), clustered on the driver (stage "enrich: families")."""
+    from distillguard import _engine
+    from distillguard.enrich._enrich import EnrichParams
+    from distillguard.enrich._stream import per_text_tables, text_parts
+
+    params = EnrichParams()
+    kernel = (_engine.text_kernel(target) if name == "pyspark" else None) or text_parts
+
+    def parts() -> dict[str, Any]:
+        return {f: kernel(f, h, t, params, 0) for f, (h, t) in texts.items()}
+
+    got = timed("enrich: text kernels", parts)
+    tables = timed(
+        "enrich: families", lambda: per_text_tables(got["prompt"], got["system_prompt"], params, 0)
+    )
+    return tables[0]
+
+
+def run_backend(
+    name: str, con: Any, normalized: Any, cps: list, has_prompts: bool, texts: dict[str, Any]
+) -> dict[str, Any]:
+    """Run every stage on backend ``name``; ``{"stages": {stage: s}, "text", "features",
+    "verdicts", "error"}`` (``error`` is the traceback of the stage that failed, stages after
+    it not run)."""
     from distillguard.campaigns import find_campaigns
     from distillguard.detectors import DetectionContext, default_detectors
     from distillguard.detectors.base import concat_signals
@@ -86,7 +135,7 @@ def run_backend(name: str, con: Any, normalized: Any, cps: list, has_prompts: bo
     from distillguard.scan import DetectionParams
     from distillguard.scoring import accounts_table, score_accounts
 
-    out: dict[str, Any] = {"stages": {}, "features": None, "verdicts": None, "error": None}
+    out: dict[str, Any] = {"stages": {}, "text": None, "features": None, "verdicts": None, "error": None}
     stage = "load"
 
     def timed(label: str, fn: Any) -> Any:
@@ -99,6 +148,8 @@ def run_backend(name: str, con: Any, normalized: Any, cps: list, has_prompts: bo
 
     try:
         target = con if name == "duckdb" else timed("load", lambda: _backend(name, normalized))
+        if texts and name in ("duckdb", "pyspark"):
+            out["text"] = _per_text(name, target, texts, timed)
         p = DetectionParams().resolved()
         tl = timed("features: build", lambda: build_timeline(target, "ev", cps, FeatureParams()))
         for step, seconds in tl.timings.items():
@@ -167,6 +218,7 @@ def run(events_dir: Path, backends: list[str], replay: bool) -> int:
     from distillguard.scoring import ReplaySchedule
 
     loaded = load_events([events_dir], compact=True)
+    texts = distinct_texts(events_dir)
     cps = _checkpoints(loaded.events, ReplaySchedule()) if replay else []
     con = connect()
     started = time.perf_counter()
@@ -176,7 +228,7 @@ def run(events_dir: Path, backends: list[str], replay: bool) -> int:
     normalized = con.sql("SELECT * FROM ev").to_arrow_table() if set(backends) - {"duckdb"} else None
     results = {}
     for name in backends:
-        results[name] = run_backend(name, con, normalized, cps, loaded.has_prompts)
+        results[name] = run_backend(name, con, normalized, cps, loaded.has_prompts, texts)
         if name == "duckdb":
             results[name]["stages"] = {"load": register_s, **results[name]["stages"]}
     print(f"\n{n_events:,} events from {events_dir}, {len(cps)} replay checkpoints\n")
@@ -198,8 +250,13 @@ def run(events_dir: Path, backends: list[str], replay: bool) -> int:
             print(f"{name}: ran every stage")
         if name == "duckdb" or base is None:
             continue
-        for what in ("features", "verdicts"):
-            if r[what] is None and r["error"]:
+        for what in ("text", "features", "verdicts"):
+            if r[what] is None and (r["error"] or what == "text"):
+                continue
+            if what == "text":
+                same = base["text"] is not None and base["text"].equals(r["text"])
+                status |= not same
+                print(f"{name}: per-text tables {'identical to' if same else 'DIFFER from'} duckdb's")
                 continue
             diff = _differs(base[what], r[what], FEATURE_RTOL if what == "features" else 0.0)
             status |= bool(diff)
