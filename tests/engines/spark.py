@@ -1,9 +1,10 @@
 """A local[2] Spark session for the engine tests, or why there is none.
 
-Outside CI a machine without PySpark or Java skips the PySpark tests; in CI (``CI`` set, as
-``.ci/run`` sets it) that is a failure, so a broken install cannot pass as "skipped". The one
-exception: ``.ci/run`` could not install Java (no ``apt-get``, or the install failed) and says
-why in ``DG_JAVA_UNAVAILABLE``; the tests then skip with that reason.
+Outside CI a machine without PySpark or Java skips the PySpark tests; in CI (``CI`` set, or
+``DG_REQUIRE_SPARK``, which ``.ci/run`` sets) that is a failure, so a broken install cannot
+pass as "skipped". The one exception: ``.ci/run`` could not install Java (no ``apt-get``, or
+the install failed) and says why in ``DG_JAVA_UNAVAILABLE``; the tests then skip with that
+reason.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def require_spark() -> None:
     if missing:
         msg = "PySpark tests need " + " and ".join(missing)
         pyspark_missing = missing[0].startswith("pyspark")
-        if os.environ.get("CI") and (pyspark_missing or not no_java):
+        required = os.environ.get("CI") or os.environ.get("DG_REQUIRE_SPARK")
+        if required and (pyspark_missing or not no_java):
             pytest.fail(msg)
         pytest.skip(msg)
 

@@ -15,6 +15,7 @@ def no_java(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     pytest.importorskip("pyspark")
     monkeypatch.delenv("JAVA_HOME", raising=False)
     monkeypatch.delenv("DG_JAVA_UNAVAILABLE", raising=False)
+    monkeypatch.delenv("DG_REQUIRE_SPARK", raising=False)
     monkeypatch.setattr(shutil, "which", lambda name: None)
     return monkeypatch
 
@@ -27,6 +28,13 @@ def test_missing_java_outside_ci_skips_with_the_install_hint(no_java: pytest.Mon
 
 def test_missing_java_in_ci_fails(no_java: pytest.MonkeyPatch) -> None:
     no_java.setenv("CI", "1")
+    with pytest.raises(pytest.fail.Exception, match="need java"):
+        spark.require_spark()
+
+
+def test_missing_java_under_ci_run_fails(no_java: pytest.MonkeyPatch) -> None:
+    no_java.delenv("CI", raising=False)
+    no_java.setenv("DG_REQUIRE_SPARK", "1")
     with pytest.raises(pytest.fail.Exception, match="need java"):
         spark.require_spark()
 
