@@ -178,7 +178,7 @@ def _chat_model(rng: R, t: float, p_reason: float = 0.1) -> str:
 # ---- benign ---------------------------------------------------------------------------------
 def gen_chat(ev: Events, w: World, rng: R, scale: float) -> None:
     """People chatting from home: a session every other day, a few turns each."""
-    for _ in range(int(N_CHAT * scale)):
+    for _ in range(max(1, int(N_CHAT * scale))):
         a = _acct(ev, rng, "benign_chat_user")
         off = COUNTRIES[a.country][1]
         ip = w.home_ip(rng, a.country)
@@ -202,7 +202,7 @@ def gen_chat(ev: Events, w: World, rng: R, scale: float) -> None:
 
 def gen_developer(ev: Events, w: World, rng: R, scale: float) -> None:
     """Builders on SDKs: code questions from home and from a cloud dev box, weekdays mostly."""
-    for _ in range(int(N_DEV * scale)):
+    for _ in range(max(1, int(N_DEV * scale))):
         a = _acct(ev, rng, "benign_developer", tier="paid", ua=_sdk(rng))
         off = COUNTRIES[a.country][1]
         home, box = w.home_ip(rng, a.country), w.cloud_ip(rng, _pick(rng, ("aws", "gcp", "azure", "hetzner")))
@@ -226,7 +226,7 @@ def gen_developer(ev: Events, w: World, rng: R, scale: float) -> None:
 def gen_power(ev: Events, w: World, rng: R, scale: float) -> None:
     """Heavy users who often ask for step-by-step reasoning; a third are maths/CS students or
     tutors whose questions are textbook maths problems."""
-    for i in range(int(N_POWER * scale)):
+    for i in range(max(1, int(N_POWER * scale))):
         a = _acct(ev, rng, "benign_power_user", tier="paid")
         off = COUNTRIES[a.country][1]
         ip = w.home_ip(rng, a.country)
@@ -300,7 +300,10 @@ def gen_eval(ev: Events, w: World, rng: R, scale: float) -> None:
                 w.ip(rng, UNIVERSITY_ASNS) if cloud == "univ" else w.cloud_ip(rng, cloud) for _ in range(2)
             ]
             conc = int(rng.choice([4, 8, 16]))
-            subset = {b: rng.permutation(len(pools[b]))[: int(rng.integers(150, 300))] for b in benches}
+            subset = {
+                b: rng.permutation(len(pools[b]))[: max(5, int(int(rng.integers(150, 300)) * scale))]
+                for b in benches
+            }
             runs = [
                 (d * DAY_S + rng.uniform(1, 3) * 3600, m, "subset")
                 for d in range(DAYS)
@@ -309,7 +312,11 @@ def gen_eval(ev: Events, w: World, rng: R, scale: float) -> None:
             runs.append((RELEASE_S + rng.uniform(2, 18) * 3600, NEW_MODEL, "full"))
             for start, model, kind in runs:
                 for b in benches:
-                    idx = subset[b] if kind == "subset" else np.arange(min(len(pools[b]), 800))
+                    idx = (
+                        subset[b]
+                        if kind == "subset"
+                        else np.arange(min(len(pools[b]), max(5, int(800 * scale))))
+                    )
                     t = start
                     for k, ii in enumerate(idx):
                         if k and k % conc == 0:
@@ -354,7 +361,7 @@ CREW_ROLES = (
 def gen_agents(ev: Events, w: World, rng: R, scale: float) -> None:
     """Unrelated customers of two agent frameworks: the framework's frame as system prompt on
     every call, tools on every call, agent loops of 2-8 calls seconds apart."""
-    for i in range(int(N_AGENT * scale)):
+    for i in range(max(1, int(N_AGENT * scale))):
         crew = i % 2 == 0
         a = _acct(ev, rng, "hardneg_agent_framework", tier="paid", ua=_sdk(rng))
         off = COUNTRIES[a.country][1]
@@ -411,7 +418,7 @@ def gen_tutoring(ev: Events, w: World, rng: R, scale: float) -> None:
     tutor system prompt asking for step-by-step working, each request tagged with the student's
     end_user_id, from cloud egress, school-hours and evening peaks."""
     pay = ev.new_id("pm", rng)
-    students = [ev.new_id("stu", rng) for _ in range(int(3000 * scale))]
+    students = [ev.new_id("stu", rng) for _ in range(max(1, int(3000 * scale)))]
     for env, per_day in (("prod-us", 1400), ("prod-eu", 700), ("staging", 40)):
         a = _acct(
             ev,
@@ -462,7 +469,7 @@ def gen_labelling(ev: Events, w: World, rng: R, scale: float) -> None:
     pay = ev.new_id("pm", rng)
     nat = [w.home_ip(rng, "PH") for _ in range(2)]
     created = -rng.uniform(60, 200) * DAY_S
-    for _ in range(int(25 * scale)):
+    for _ in range(max(1, int(25 * scale))):
         a = _acct(
             ev,
             rng,
@@ -508,7 +515,7 @@ def gen_classic(ev: Events, w: World, rng: R, scale: float) -> None:
     cards = [ev.new_id("pm", rng) for _ in range(CLASSIC_CARDS)]
     pool = w.diverse_instr + w.math_train + w.code_instr
     ua = ("python-requests/2.32.3", TLS["python"])
-    for _slot in range(int(CLASSIC_SLOTS * scale)):
+    for _slot in range(max(1, int(CLASSIC_SLOTS * scale))):
         t = rng.uniform(0, 3600)
         while t < DAYS * DAY_S:
             life = rng.uniform(0.7, 1.3) * CLASSIC_LIFE_H * 3600
@@ -692,7 +699,7 @@ def gen_adaptive(ev: Events, w: World, rng_for, scale: float) -> None:
         ev,
         w,
         rng_for("atk_adaptive_aged"),
-        int(N_ADAPT_AGED * scale),
+        max(2, int(N_ADAPT_AGED * scale)),
         "atk_adaptive_aged",
         "h5-aged",
         SHARE_AGED,
@@ -707,7 +714,7 @@ def gen_adaptive(ev: Events, w: World, rng_for, scale: float) -> None:
         ev,
         w,
         rng_for("atk_adaptive_math"),
-        int(N_ADAPT_MATH * scale),
+        max(2, int(N_ADAPT_MATH * scale)),
         "atk_adaptive_math",
         "h5-math",
         SHARE_MATH,
@@ -722,7 +729,7 @@ def gen_adaptive(ev: Events, w: World, rng_for, scale: float) -> None:
         ev,
         w,
         rng_for("atk_adaptive_lowshare"),
-        int(N_ADAPT_LOWSHARE * scale),
+        max(2, int(N_ADAPT_LOWSHARE * scale)),
         "atk_adaptive_lowshare",
         "h5-lowshare",
         SHARE_LOWSHARE,
