@@ -134,6 +134,12 @@ def register(app: typer.Typer) -> None:
             "(embedded) or pyspark (a local Spark session, or the spark-submit one; needs the spark "
             "extra and Java). docs/engines.md.",
         ),
+        memory_gb: float = typer.Option(
+            None,
+            "--memory-gb",
+            min=0.25,
+            help="Memory budget (GB) of the embedded DuckDB; past it the scan spills to disk (default 3).",
+        ),
         fail_on: FailOn = typer.Option(
             None,
             "--fail-on",
@@ -169,6 +175,7 @@ def register(app: typer.Typer) -> None:
                 share_config=share_config,
                 metadata_only=metadata_only,
                 strict_intel=strict_intel,
+                memory_gb=memory_gb,
             )
             return
         if not inputs:
@@ -196,6 +203,7 @@ def register(app: typer.Typer) -> None:
             progress=output.progress,
             replay=not no_replay,
             backend=backend,
+            memory_gb=memory_gb,
         )
         summary = _summary(result, out)
         if not summary["prompt_text_present"]:

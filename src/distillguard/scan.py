@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import tempfile
 import time
 from collections.abc import Sequence
@@ -256,6 +257,7 @@ def scan(
     report: bool = True,
     preloaded: Any = None,
     backend: Any = None,
+    memory_gb: float | None = None,
 ) -> ScanResult:
     """Scan logs (anything ingest reads, or an event directory) and write the scan directory.
 
@@ -273,7 +275,53 @@ def scan(
     Parquet in the scratch directory and the backend reads them from there. On PySpark the
     per-text enrichment work (templates, MinHash band keys, tags of each distinct text) runs on
     the executors; clustering the distinct texts into families stays here.
+
+    ``memory_gb`` is the embedded DuckDB's memory budget (default :data:`DUCKDB_MEMORY_GB`);
+    past it the scan spills to disk, and a query that cannot spill stops the scan with a
+    :class:`DistillguardError` naming the stage and the budget (not a DuckDB traceback).
     """
+    import duckdb
+
+    try:
+        return _scan(
+            inputs, out, infra=infra, intel=intel, key_file=key_file, share_config=share_config,
+            as_of=as_of, metadata_only=metadata_only, progress=progress, replay=replay, params=params,
+            report=report, preloaded=preloaded, backend=backend, memory_gb=memory_gb,
+        )  # fmt: skip
+    except duckdb.OutOfMemoryException as err:
+        budget = memory_gb or DUCKDB_MEMORY_GB
+        stage = getattr(err, "dg_stage", "scanning")
+        raise DistillguardError(
+            f"DuckDB ran out of its {budget:g} GB memory budget during {stage} "
+            f"({_total_ram_gb():.0f} GB RAM here); rerun with a larger --memory-gb"
+        ) from err
+
+
+def _total_ram_gb() -> float:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+
+
+def _scan(
+    inputs: Sequence[str | Path] | str | Path,
+    out: str | Path,
+    *,
+    infra: Sequence[str | Path] | None,
+    intel: Sequence[str | Path] | str | Path | None,
+    key_file: str | Path | None,
+    share_config: str | Path | None,
+    as_of: dt.datetime | str | None,
+    metadata_only: bool,
+    progress: bool,
+    replay: bool,
+    params: DetectionParams | None,
+    report: bool,
+    preloaded: Any,
+    backend: Any,
+    memory_gb: float | None,
+) -> ScanResult:
+    """The body of :func:`scan` (which turns running out of memory into one line)."""
+    import duckdb
+
     from distillguard import _engine
     from distillguard.features import build_timeline, register_events
     from distillguard.features._source import load_events
@@ -289,80 +337,89 @@ def scan(
     clock = time.perf_counter()
     bar = _progress(progress)
     spill = tempfile.TemporaryDirectory(prefix="dg-scan-spill-")
-    with bar, spill:
-        step = bar.add_task("scan", total=6) if bar else None
+    stages = iter(("features", "detect", "the flagged_at replay", "write", "report"))
+    running = ["load+enrich"]  # the stage an out-of-memory error is reported in
+    try:
+        with bar, spill:
+            step = bar.add_task("scan", total=6) if bar else None
 
-        def tick(name: str) -> None:
-            nonlocal clock
-            now = time.perf_counter()
-            timings[name] = round(now - clock, 3)
-            peak_rss[name] = _peak_rss_gb()
-            clock = now
-            if bar:
-                bar.update(step, advance=1, description=f"scan: {name} done")
+            def tick(name: str) -> None:
+                nonlocal clock
+                running[0] = next(stages, "the end of the scan")
+                now = time.perf_counter()
+                timings[name] = round(now - clock, 3)
+                peak_rss[name] = _peak_rss_gb()
+                clock = now
+                if bar:
+                    bar.update(step, advance=1, description=f"scan: {name} done")
 
-        # the events stream to Parquet batches in the scratch directory, never whole in memory
-        batches = Path(spill.name) / "events"
-        loaded = preloaded or load_events(
-            inputs,
-            infra=infra,
-            metadata_only=metadata_only,
-            as_of=cutoff,
-            spill_dir=batches,
-            text_kernel=_engine.text_kernel(backend),
-        )
-        # share matches frames/templates on raw prompt text, which the loaded events no longer carry;
-        # on raw logs it matches identifiers in the spilled batches, read lazily as a dataset
-        events_for_intel = loaded.event_inputs or [loaded.source.dataset()]
-        intel_signals = _intel(intel, events_for_intel, key_file, share_config)
-        tick("load+enrich")
-        big = loaded.rows >= SCRATCH_DB_MIN_EVENTS
-        duck = backend is not None and backend.name == "duckdb"
-        con = backend.con if duck else connect(DUCKDB_MEMORY_GB, spill.name, on_disk=big)
-        checkpoints = _checkpoints(loaded, params.replay) if replay else []
-        # DuckDB reads the batches and joins the per-text enrich columns itself
-        n_events = register_events(
-            con, loaded.source, "ev", checkpoints_ms=[int(c.timestamp() * 1000) for c in checkpoints]
-        )
-        loaded.source.remove()  # one copy of the events: DuckDB's
-        pa.default_memory_pool().release_unused()
-        engine = (
-            con if backend is None or duck else _on_backend(backend, con, Path(spill.name) / "ev.parquet")
-        )
-        tl = build_timeline(engine, "ev", checkpoints, params.features)
-        tick("features")
-        ctx, result = detect_at(tl, None, has_prompts=loaded.has_prompts, params=params, intel=intel_signals)
-        tick("detect")
-        targets = set(result.scored["account_id"][result.scored["verdict"] == "attack"].tolist())
-        flagged: dict[str, dt.datetime] = {}
-        if replay and targets:
-            flagged = replay_flagged_at(
-                tl,
-                has_prompts=loaded.has_prompts,
-                params=params,
-                targets=targets,
-                intel=intel_signals,
-                progress=bar,
+            # the events stream to Parquet batches in the scratch directory, never whole in memory
+            batches = Path(spill.name) / "events"
+            loaded = preloaded or load_events(
+                inputs,
+                infra=infra,
+                metadata_only=metadata_only,
+                as_of=cutoff,
+                spill_dir=batches,
+                text_kernel=_engine.text_kernel(backend),
             )
-        end = _last_event(tl)
-        for a in targets:
-            flagged.setdefault(a, end)
-        tick("replay")
-        accounts = accounts_table(ctx.features, result.scored, result.campaign_of, flagged)
-        meta = _meta(inputs, loaded, n_events, metadata_only, cutoff, params, accounts, result, timings)
-        meta["replay_checkpoints"] = len(checkpoints)
-        meta["feature_timings_s"] = tl.timings
-        meta["intel"] = _intel_note(intel_signals)
-        _write(out, accounts, result, loaded.quarantine, meta)
-        tick("write")
-        report_note = _write_report_files(out, loaded.event_inputs) if report else "skipped"
-        meta["report"] = report_note
-        tick("report")
-        meta["timings_s"] = timings
-        meta["peak_rss_gb"] = peak_rss
-        (out / "scan_meta.json").write_text(json.dumps(meta, indent=2, default=str, sort_keys=True))
-        if not duck:  # the scan's own connection (a caller's DuckDB backend stays open)
-            con.close()
+            # share matches frames/templates on raw prompt text, which the loaded events no longer carry;
+            # on raw logs it matches identifiers in the spilled batches, read lazily as a dataset
+            events_for_intel = loaded.event_inputs or [loaded.source.dataset()]
+            intel_signals = _intel(intel, events_for_intel, key_file, share_config)
+            tick("load+enrich")
+            big = loaded.rows >= SCRATCH_DB_MIN_EVENTS
+            duck = backend is not None and backend.name == "duckdb"
+            con = backend.con if duck else connect(memory_gb or DUCKDB_MEMORY_GB, spill.name, on_disk=big)
+            checkpoints = _checkpoints(loaded, params.replay) if replay else []
+            # DuckDB reads the batches and joins the per-text enrich columns itself
+            n_events = register_events(
+                con, loaded.source, "ev", checkpoints_ms=[int(c.timestamp() * 1000) for c in checkpoints]
+            )
+            loaded.source.remove()  # one copy of the events: DuckDB's
+            pa.default_memory_pool().release_unused()
+            engine = (
+                con if backend is None or duck else _on_backend(backend, con, Path(spill.name) / "ev.parquet")
+            )
+            tl = build_timeline(engine, "ev", checkpoints, params.features)
+            tick("features")
+            ctx, result = detect_at(
+                tl, None, has_prompts=loaded.has_prompts, params=params, intel=intel_signals
+            )
+            tick("detect")
+            targets = set(result.scored["account_id"][result.scored["verdict"] == "attack"].tolist())
+            flagged: dict[str, dt.datetime] = {}
+            if replay and targets:
+                flagged = replay_flagged_at(
+                    tl,
+                    has_prompts=loaded.has_prompts,
+                    params=params,
+                    targets=targets,
+                    intel=intel_signals,
+                    progress=bar,
+                )
+            end = _last_event(tl)
+            for a in targets:
+                flagged.setdefault(a, end)
+            tick("replay")
+            accounts = accounts_table(ctx.features, result.scored, result.campaign_of, flagged)
+            meta = _meta(inputs, loaded, n_events, metadata_only, cutoff, params, accounts, result, timings)
+            meta["replay_checkpoints"] = len(checkpoints)
+            meta["feature_timings_s"] = tl.timings
+            meta["intel"] = _intel_note(intel_signals)
+            _write(out, accounts, result, loaded.quarantine, meta)
+            tick("write")
+            report_note = _write_report_files(out, loaded.event_inputs) if report else "skipped"
+            meta["report"] = report_note
+            tick("report")
+            meta["timings_s"] = timings
+            meta["peak_rss_gb"] = peak_rss
+            (out / "scan_meta.json").write_text(json.dumps(meta, indent=2, default=str, sort_keys=True))
+            if not duck:  # the scan's own connection (a caller's DuckDB backend stays open)
+                con.close()
+    except duckdb.OutOfMemoryException as err:
+        err.dg_stage = running[0]  # type: ignore[attr-defined]
+        raise
     return ScanResult(out, accounts, result.campaigns, result.signals, result.edges, meta)
 
 
