@@ -16,6 +16,12 @@ an unknown conversation is no evidence); a person who starts a new chat for one 
 a few times, not dozens (``standalone_min``). The share threshold is the larger of a floor and
 the robust baseline (median + z * MAD after the anomaly filter) of the scan's own reasoning
 users, so a product whose users all open one chat per reasoning question does not light up.
+
+Known limits, measured: the cohort (:func:`cohort`) adds a cross-account fact -- many unrelated
+payers on many networks -- but not a second behaviour: both signals stand on the same split, so
+an attack verdict here rests on one trait seen in a crowd, judged against a prior habit rate.
+Harvest sent *inside* the cover conversations, or through logs without conversation ids, shows
+no split at all (bench/holdout5: its three adaptive variants stay 0 with these signals).
 """
 
 from __future__ import annotations
