@@ -266,6 +266,31 @@ def sync_key(ev: ir.Table) -> ir.StringValue:
     )
 
 
+#: Most rows (pairs of accounts times the cells they share) one pass of the synchronized-pairs
+#: self-join may produce on DuckDB. Beyond it the keys are split into slices joined and counted
+#: one at a time: on the 50M-event ``seed`` scenario (192K accounts) the cells of 2 to 100
+#: accounts hold ~416M such rows, and counting them at once ran out of the scan's 3 GB budget.
+#: ``small`` (1M events) has ~0.5M, one pass.
+SYNC_PAIR_ROWS_PER_PASS: int = 25_000_000
+
+
+def _sync_passes(ctx: Any, cell: ir.Table, max_cell: int) -> int:
+    """How many key slices the self-join runs in (1 on other backends: Spark spills a shuffle)."""
+    if backend(ctx).name != "duckdb":
+        return 1
+    c = cell.filter(cell.cell.between(2, max_cell))
+    rows = c.aggregate(r=(c.cell * (c.cell - 1) // 2).sum()).to_pyarrow()["r"][0].as_py() or 0
+    return max(1, -(-int(rows) // SYNC_PAIR_ROWS_PER_PASS))
+
+
+def _pair_cells(a2: ir.Table) -> ir.Table:
+    """(src, dst, key, cp, shared): cells two accounts share, per key and interval."""
+    y = a2.view()
+    xy = a2.join(y, (a2.key == y.key) & (a2.b == y.b) & (a2.aid < y.aid))
+    xy = xy.select(src=a2.aid, dst=y.aid, key=a2.key, cp=a2.cp)
+    return xy.group_by(["src", "dst", "key", "cp"]).aggregate(shared=xy.count())
+
+
 def sync(ctx: Any, bucket_s: int, max_cell: int, min_actions: int, min_shared: int) -> None:
     """SynchroTrap actions (account, key, time bucket: ``act``) and the pair overlaps per
     interval (``pairs``), with the per-interval action counts the per-checkpoint query needs.
@@ -284,13 +309,24 @@ def sync(ctx: Any, bucket_s: int, max_cell: int, min_actions: int, min_shared: i
     elig = tot.filter(tot.total >= min_actions).select("aid")
     a2 = act.join(cell, ["key", "b"]).semi_join(elig, "aid")
     a2 = a2.filter(a2.cell.between(2, max_cell)).select("aid", "key", "b", "cp")
-    y = a2.view()
-    xy = a2.join(y, (a2.key == y.key) & (a2.b == y.b) & (a2.aid < y.aid))
-    xy = xy.select(src=a2.aid, dst=y.aid, key=a2.key, cp=a2.cp)
-    p = xy.group_by(["src", "dst", "key", "cp"]).aggregate(shared=xy.count())
+    passes = _sync_passes(ctx, cell, max_cell)
+    if passes == 1:
+        p = _pair_cells(a2)
+    else:  # one slice of the keys at a time, kept: exact, as every group lies in one key
+        part = ((a2.key.hash() % passes) + passes) % passes
+        con = backend(ctx)
+        name = f"{ctx.src}_pcell"
+        for i in range(passes):
+            rows = _pair_cells(a2.filter(part == i))
+            if i == 0:
+                p = _put(ctx, "pcell", rows)
+            else:
+                con.insert(name, rows)
     g = p.group_by(["src", "dst"]).aggregate(total=p.shared.sum())
     keep = g.filter(g.total >= min_shared).select("src", "dst")
     pairs = _put(ctx, "pairs", p.semi_join(keep, ["src", "dst"]))
+    if passes > 1:
+        _drop(ctx, "pcell")
     used = pairs.select(aid=pairs.src, key=pairs.key).union(pairs.select(aid=pairs.dst, key=pairs.key))
     n = act.semi_join(used, ["aid", "key"])
     _put(ctx, "nk", n.group_by(["aid", "key", "cp"]).aggregate(n=n.count()))
