@@ -21,6 +21,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from distillguard import _duck
 from distillguard.errors import DistillguardError
 from distillguard.state import _decisions as decisions
 
@@ -170,13 +171,12 @@ class ConsoleData:
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         """Run ``sql`` (``{events}`` = the event store) on a private in-memory DuckDB."""
-        import duckdb
 
         files = self.event_files()
         if not files:
             return []
         quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-        con = duckdb.connect()
+        con = _duck.connect()
         try:
             con.execute("SET TimeZone = 'UTC'")
             return con.execute(
@@ -191,10 +191,9 @@ class ConsoleData:
 
         Yields an object whose ``query(sql, params)`` runs with ``{events}`` = those events.
         """
-        import duckdb
 
         files = self.event_files()
-        con = duckdb.connect()
+        con = _duck.connect()
         try:
             con.execute("SET TimeZone = 'UTC'")
             if files:

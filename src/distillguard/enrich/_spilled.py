@@ -19,6 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from distillguard import _duck
 from distillguard.enrich.tags import CAPABILITY_PRIORITY, TagRule
 
 #: Column added to every spilled batch: the event's position in the stream, so the events
@@ -142,11 +143,10 @@ class SpilledEvents:
 
     def to_table(self) -> pa.Table:
         """All enriched events as one Arrow table in input order (tests, small inputs: not the scan)."""
-        import duckdb
 
         if not self.files:
             return pa.table({})
-        con = duckdb.connect()
+        con = _duck.connect()
         try:
             con.execute("SET TimeZone = 'UTC'")
             self.create_view(con, "_dg_enriched")

@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from distillguard import _duck
 from distillguard.enrich._enrich import (
     EnrichParams,
     _builtin_infra,
@@ -164,13 +165,12 @@ class StreamEnricher:
         text field, hashes whose texts are already enriched elsewhere (a state's earlier
         increments): they are not cataloged again, so :meth:`finish_parts` gives new texts only.
         ``text_kernel`` computes the per-text parts (default: :func:`text_parts` in this process)."""
-        import duckdb
 
         self.infra = infra if infra is not None else _builtin_infra()
         self.seed = minhash_seed
         self.params = params or EnrichParams()
         self.text_kernel = text_kernel
-        self._con = duckdb.connect()
+        self._con = _duck.connect()
         self._con.execute("SET preserve_insertion_order = true")
         self._catalogs = {name: _Catalog() for name in HASHED_TEXT}
         for name, hashes in (known or {}).items():

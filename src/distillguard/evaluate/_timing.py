@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
+from distillguard import _duck
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -33,9 +35,8 @@ _US_PER_HOUR = 3_600_000_000
 
 def connect() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection set up for large scans (UTC, no order preservation)."""
-    import duckdb
 
-    con = duckdb.connect()
+    con = _duck.connect()
     con.execute("SET TimeZone = 'UTC'")
     # Aggregates do not need input order; dropping it lets DuckDB stream and spill.
     con.execute("SET preserve_insertion_order = false")

@@ -28,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.json as pj
 
+from distillguard import _duck
 from distillguard.errors import DistillguardError
 from distillguard.ingest._depth import (
     MAX_NESTING_DEPTH,
@@ -51,6 +52,7 @@ _WHITESPACE = np.array([9, 10, 13, 32], dtype=np.uint8)
 
 #: A line with nothing but whitespace (pyarrow reads no row for it).
 _BLANK_LINE = re.compile(rb"(?:\A|\n)[ \t\r]*\n|\n[ \t\r]+\Z")
+
 
 def open_stream(src: SourceFile) -> pa.NativeFile:
     return pa.input_stream(str(src.path), compression="gzip" if src.gzip else None)
@@ -121,9 +123,8 @@ def nonblank_line_numbers(block: bytes, first_line: int) -> np.ndarray:
 
 def json_text(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Each value of a nested column as compact JSON text (DuckDB's ``to_json``)."""
-    import duckdb
 
-    con = duckdb.connect()
+    con = _duck.connect()
     try:
         con.register("nested_values", pa.table({"v": arr}))
         out = con.sql("SELECT to_json(v)::VARCHAR AS j FROM nested_values").to_arrow_table()

@@ -20,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from distillguard import _duck
+
 _SQL = """
 WITH src AS (
     SELECT i, CASE WHEN json_valid(m) AND json_type(m::JSON) = 'ARRAY' THEN m::JSON END AS j
@@ -62,13 +64,12 @@ ORDER BY i
 
 def extract_prompts(messages: pa.Array) -> tuple[pa.Array, pa.Array]:
     """``(prompt, system_prompt)`` string arrays, aligned with ``messages``."""
-    import duckdb
 
     n = len(messages)
     if n == 0:
         return pa.array([], pa.string()), pa.array([], pa.string())
     table = pa.table({"i": pa.array(np.arange(n, dtype=np.int64)), "m": messages.cast(pa.string())})
-    con = duckdb.connect()
+    con = _duck.connect()
     try:
         con.register("messages_in", table)
         out = con.sql(_SQL).to_arrow_table()

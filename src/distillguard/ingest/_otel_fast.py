@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from distillguard import _duck
 from distillguard.ingest._convert import to_string
 
 GENAI_PREFIX = "gen_ai."
@@ -112,9 +113,8 @@ def _hex_ids(ids: pa.Array | None, n: int) -> pa.Array:
     """Hex span/trace ids kept (lower-cased); base64 ones (protobuf JSON) converted."""
     if ids is None:
         return pa.nulls(n, pa.string())
-    import duckdb
 
-    con = duckdb.connect()
+    con = _duck.connect()
     try:
         con.register("ids_in", pa.table({"s": to_string(ids)[0]}))
         out = con.sql(

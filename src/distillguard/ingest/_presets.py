@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from distillguard import _duck
 from distillguard.errors import DistillguardError
 from distillguard.ingest._convert import as_plain, to_int64, to_string, to_timestamp
 from distillguard.ingest._mapping import Mapping
@@ -141,9 +142,8 @@ def derive_otel(table: pa.Table, mapping: Mapping) -> pa.Table:
 
 
 def _sha256_hex(values: pa.Array) -> pa.Array:
-    import duckdb
 
-    con = duckdb.connect()
+    con = _duck.connect()
     try:
         con.register("keys_in", pa.table({"k": values}))
         out = con.sql("SELECT CASE WHEN k IS NULL THEN NULL ELSE sha256(k) END AS h FROM keys_in")

@@ -42,6 +42,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from distillguard import _duck
 from distillguard.ingest._convert import CONVERTERS, TIMESTAMP_US, as_plain, to_string, to_timestamp
 from distillguard.ingest._depth import MAX_NESTING_DEPTH
 from distillguard.ingest._ip import valid_ip_mask
@@ -446,12 +447,11 @@ def rows_as_json(rows: pa.Table, n: int) -> pa.Array:
         return encoded.to_arrow().cast(pa.string())
     except (Exception, pl.exceptions.PanicException):  # a Rust panic is a BaseException
         pass
-    import duckdb
 
     struct = pa.StructArray.from_arrays(
         [c.combine_chunks() for c in rows.columns], names=list(rows.column_names)
     )
-    con = duckdb.connect()
+    con = _duck.connect()
     try:
         con.register("rows_in", pa.table({"r": struct}))
         out = con.sql("SELECT to_json(r)::VARCHAR AS j FROM rows_in").to_arrow_table()

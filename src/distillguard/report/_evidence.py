@@ -14,6 +14,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from distillguard import _duck
+
 #: Stand-in for an edge without an evidence text.
 NO_VALUE = "(no detail recorded)"
 
@@ -85,7 +87,6 @@ def event_values(
     first words (``system_prompt``) that two or more members share, most members first,
     ``per_kind`` of each. One DuckDB pass over the events for all campaigns.
     """
-    import duckdb
 
     if not files or not membership:
         return {}
@@ -97,7 +98,7 @@ def event_values(
     )
     quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
     source = f"read_parquet([{quoted}], union_by_name = true)"
-    con = duckdb.connect()
+    con = _duck.connect()
     try:
         present = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
         card = "e.payment_fingerprint" if "payment_fingerprint" in present else "NULL::VARCHAR"

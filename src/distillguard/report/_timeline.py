@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from distillguard import _duck
 from distillguard.report._display import display_id
 
 _US_PER_HOUR = 3_600_000_000
@@ -53,9 +54,8 @@ def _relation(files: list[str]) -> str:
 
 def count_events(files: list[str]) -> int:
     """Number of events in ``files`` (DuckDB answers from Parquet footers, no scan)."""
-    import duckdb
 
-    con = duckdb.connect()
+    con = _duck.connect()
     try:
         return int(con.execute(f"SELECT count(*) FROM {_relation(files)}").fetchall()[0][0])
     finally:
@@ -68,9 +68,8 @@ def hourly_counts(files: list[str], members: pa.Table, max_buckets: int) -> tupl
     ``members`` has ``ckey`` (campaign index), ``account_id`` and ``drawn`` (bool); members
     not drawn are summed into the null row that feeds only the campaign total.
     """
-    import duckdb
 
-    con = duckdb.connect()
+    con = _duck.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.register("dg_members", members)
