@@ -50,17 +50,17 @@ def counts(ctx: DetectionContext) -> dict[str, np.ndarray]:
     out = {c: np.zeros(ctx.features.num_rows) for c in names}
     ev = _partials.table(ctx, "")
     if ctx.features.num_rows and all(c in ev.columns for c in _NEEDED):
-        if "cp" in ev.columns and ctx.k is not None:
-            ev = ev.filter(ev.cp <= ctx.k)
-        ev = ev.filter(ev.conversation_id.notnull())
-        conv = ev.group_by(["aid", "conversation_id"]).aggregate(cn=ev.count())
-        j = ev.join(conv, ["aid", "conversation_id"])
-        reason = j.reasoning_tokens.fill_null(0) > 0
-        agg = j.group_by("aid").aggregate(
-            r_n=reason.cast("int64").sum(),
-            r_single=(reason & (j.cn == 1)).cast("int64").sum(),
-            o_n=(~reason).cast("int64").sum(),
-            o_multi=((~reason) & (j.cn > 1)).cast("int64").sum(),
+        _partials.ensure(ctx, "standalone_conv", _conversations)
+        conv = _partials.table(ctx, "conv")
+        if "cp" in conv.columns and ctx.k is not None:
+            conv = conv.filter(conv.cp <= ctx.k)
+        # each conversation so far: requests (cn) and reasoning requests (rn) among them
+        c = conv.group_by(["aid", "conversation_id"]).aggregate(cn=conv.n.sum(), rn=conv.r.sum())
+        agg = c.group_by("aid").aggregate(
+            r_n=c.rn.sum(),
+            r_single=(c.rn * (c.cn == 1).cast("int64")).sum(),
+            o_n=(c.cn - c.rn).sum(),
+            o_multi=((c.cn - c.rn) * (c.cn > 1).cast("int64")).sum(),
         )
         tab: pa.Table = agg.to_pyarrow()
         seen = set(ctx.col("aid").astype(np.int64).tolist())
@@ -71,6 +71,19 @@ def counts(ctx: DetectionContext) -> dict[str, np.ndarray]:
             out[c] = ctx.aligned(tab, c)
     ctx.cache[_CACHE] = out
     return out
+
+
+def _conversations(ctx: DetectionContext) -> None:
+    """Partial ``conv``: per (account, conversation, replay interval) its requests (``n``) and
+    reasoning requests (``r``), built once per timeline; each checkpoint sums it up to itself
+    (a conversation may span intervals) instead of reading every event again."""
+    from distillguard.detectors.coordination import _partials
+
+    ev = _partials.table(ctx, "")
+    ev = ev.filter(ev.conversation_id.notnull())
+    keys = ["aid", "conversation_id", *(["cp"] if "cp" in ev.columns else [])]
+    reason = (ev.reasoning_tokens.fill_null(0) > 0).cast("int64")
+    _partials._put(ctx, "conv", ev.group_by(keys).aggregate(n=ev.count(), r=reason.sum()))
 
 
 def trait(ctx: DetectionContext, p: Any) -> tuple[np.ndarray, np.ndarray, float]:
