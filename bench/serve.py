@@ -28,6 +28,7 @@ import datetime as dt
 import http.client
 import json
 import multiprocessing as mp
+import os
 import shutil
 import sys
 import tempfile
@@ -199,7 +200,8 @@ def main() -> int:
     labels = pq.read_table(sim / "labels.parquet").to_pylist()
     lines, ts = _encode(events)
     print(f"{args.scenario} seed {args.seed}: {len(lines):,} events, {len(labels):,} accounts; work {work}")
-    print("machine: shared, 2 cores, loaded by other sessions; figures are what this run saw")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"machine: {os.cpu_count()} cores, load average {load} at the start; figures are what this run saw")
 
     # 1. ingest rate --------------------------------------------------------------------
     for old in ("state-ingest", "state-live"):  # fresh servers: a re-run must not reuse a state
