@@ -290,9 +290,10 @@ def scan(
         )  # fmt: skip
     except duckdb.OutOfMemoryException as err:
         budget = memory_gb or DUCKDB_MEMORY_GB
+        what = f"its {budget:g} GB memory budget" if budget else "memory"
         stage = getattr(err, "dg_stage", "scanning")
         raise DistillguardError(
-            f"DuckDB ran out of its {budget:g} GB memory budget during {stage} "
+            f"DuckDB ran out of {what} during {stage} "
             f"({_total_ram_gb():.0f} GB RAM here); rerun with a larger --memory-gb"
         ) from err
 
