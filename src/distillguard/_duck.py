@@ -1,4 +1,4 @@
-"""An in-process DuckDB connection that never draws DuckDB's own progress bar.
+"""DuckDB connections (in memory or a database file) that never draw DuckDB's own progress bar.
 
 DuckDB prints a progress bar on stdout for queries longer than two seconds, also when stdout
 is a pipe: it would corrupt ``--json`` output and logs (the commands report progress on

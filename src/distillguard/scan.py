@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from distillguard import _duck
 from distillguard.errors import DistillguardError
 from distillguard.schema import QUARANTINE_SCHEMA, conform_quarantine
 
@@ -130,7 +131,6 @@ def connect(
     cap, at most :data:`DUCKDB_MAX_SPILL_GB`, and with ``on_disk`` the scratch database file
     (defaults: an in-memory database with DuckDB's own limit, 80% of RAM).
     """
-    import duckdb
 
     config: dict[str, Any] = {}
     if memory_gb is not None:
@@ -141,10 +141,7 @@ def connect(
         config["max_temp_directory_size"] = f"{int(DUCKDB_MAX_SPILL_GB * 1024)}MiB"
         if on_disk:  # main-catalog tables (events, feature timeline) are stored compressed
             database = str(Path(temp_dir) / "scan.duckdb")
-    con = duckdb.connect(database, config=config)
-    # DuckDB draws a progress bar on stdout for long queries: it would corrupt ``--json`` output
-    # and piped logs (the scan reports its own progress on stderr). A per-connection setting only.
-    con.execute("SET enable_progress_bar = false")
+    con = _duck.connect(database, config=config)  # no DuckDB progress bar on stdout
     con.execute("SET TimeZone = 'UTC'")
     return con
 
@@ -282,47 +279,6 @@ def scan(
     """
     import duckdb
 
-    try:
-        return _scan(
-            inputs, out, infra=infra, intel=intel, key_file=key_file, share_config=share_config,
-            as_of=as_of, metadata_only=metadata_only, progress=progress, replay=replay, params=params,
-            report=report, preloaded=preloaded, backend=backend, memory_gb=memory_gb,
-        )  # fmt: skip
-    except duckdb.OutOfMemoryException as err:
-        budget = memory_gb or DUCKDB_MEMORY_GB
-        what = f"its {budget:g} GB memory budget" if budget else "memory"
-        stage = getattr(err, "dg_stage", "scanning")
-        raise DistillguardError(
-            f"DuckDB ran out of {what} during {stage} "
-            f"({_total_ram_gb():.0f} GB RAM here); rerun with a larger --memory-gb"
-        ) from err
-
-
-def _total_ram_gb() -> float:
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-
-
-def _scan(
-    inputs: Sequence[str | Path] | str | Path,
-    out: str | Path,
-    *,
-    infra: Sequence[str | Path] | None,
-    intel: Sequence[str | Path] | str | Path | None,
-    key_file: str | Path | None,
-    share_config: str | Path | None,
-    as_of: dt.datetime | str | None,
-    metadata_only: bool,
-    progress: bool,
-    replay: bool,
-    params: DetectionParams | None,
-    report: bool,
-    preloaded: Any,
-    backend: Any,
-    memory_gb: float | None,
-) -> ScanResult:
-    """The body of :func:`scan` (which turns running out of memory into one line)."""
-    import duckdb
-
     from distillguard import _engine
     from distillguard.features import build_timeline, register_events
     from distillguard.features._source import load_events
@@ -419,8 +375,12 @@ def _scan(
             if not duck:  # the scan's own connection (a caller's DuckDB backend stays open)
                 con.close()
     except duckdb.OutOfMemoryException as err:
-        err.dg_stage = running[0]  # type: ignore[attr-defined]
-        raise
+        budget = memory_gb or DUCKDB_MEMORY_GB
+        what = f"its {budget:g} GB memory budget" if budget else "memory"
+        raise DistillguardError(
+            f"DuckDB ran out of {what} during {running[0]} "
+            f"({_total_ram_gb():.0f} GB RAM here); rerun with a larger --memory-gb"
+        ) from err
     return ScanResult(out, accounts, result.campaigns, result.signals, result.edges, meta)
 
 
@@ -476,6 +436,10 @@ def _checkpoints(events: Any, schedule: Any) -> list[dt.datetime]:
         first, last = events.time_range
     start = first.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
     return replay_schedule(start, last.astimezone(dt.UTC), schedule)
+
+
+def _total_ram_gb() -> float:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
 
 
 def _peak_rss_gb() -> float:

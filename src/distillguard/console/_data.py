@@ -234,7 +234,7 @@ class ConsoleData:
         import duckdb
 
         try:
-            con = duckdb.connect(str(self.state / "state.duckdb"))
+            con = _duck.connect(str(self.state / "state.duckdb"))
         except duckdb.Error as err:
             raise StateBusy(
                 f"the state is busy (an increment is running?): {str(err).splitlines()[0]}"

@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from distillguard import _duck
 from distillguard.schema import QUARANTINE_SCHEMA
 from distillguard.serve._risk import RiskIndex
 from distillguard.serve._wal import WriteAheadLog, read_segment
@@ -42,9 +43,8 @@ from distillguard.state._store import STATE_DB
 
 def _state_query(state: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
     """A read-only query on the state (only between increments: the child holds the lock)."""
-    import duckdb
 
-    con = duckdb.connect(str(state / STATE_DB), read_only=True)
+    con = _duck.connect(str(state / STATE_DB), read_only=True)
     try:
         con.execute("SET TimeZone = 'UTC'")
         return con.execute(sql, params or []).fetchall()

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from distillguard import _duck
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -42,11 +44,7 @@ _BLOCK = 64  # SHA-256 block size in bytes
 
 def duck() -> duckdb.DuckDBPyConnection:
     """A private in-memory DuckDB connection without progress bars on stderr."""
-    import duckdb
-
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
-    return con
+    return _duck.connect()
 
 
 def arrow(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> pa.Table:

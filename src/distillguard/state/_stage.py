@@ -17,6 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from distillguard import _duck
 from distillguard.ingest._writer import DayPartitionWriter, day_label
 from distillguard.schema import TIMESTAMP
 
@@ -107,13 +108,11 @@ def stage(
     allowed_lateness: dt.timedelta,
 ) -> Staged:
     """Write the new events of ``batches`` under ``staging/events/day=*/`` (see module doc)."""
-    import duckdb
 
     out = Staged()
     floor = None if watermark is None else watermark - allowed_lateness
     writer = DayPartitionWriter(staging / "events")
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
+    con = _duck.connect()
     try:
         for batch in batches:
             table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from distillguard import _duck
 from distillguard.errors import DistillguardError
 
 #: Bumped when the layout or the tables change incompatibly; a state of another version is
@@ -106,8 +107,7 @@ class StateStore:
             )
         self.root.mkdir(parents=True, exist_ok=True)
         try:
-            self.con = duckdb.connect(str(self.root / STATE_DB))
-            self.con.execute("SET enable_progress_bar = false")
+            self.con = _duck.connect(str(self.root / STATE_DB))
         except duckdb.Error as err:
             raise DistillguardError(f"cannot open state {self.root}: {str(err).splitlines()[0]}") from None
         self.con.execute("SET TimeZone = 'UTC'")
