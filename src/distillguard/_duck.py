@@ -17,3 +17,14 @@ def connect(database: str = ":memory:", **kwargs: Any) -> Any:
     con = duckdb.connect(database, **kwargs)
     con.execute("SET enable_progress_bar = false")
     return con
+
+
+def backend(**settings: Any) -> Any:
+    """An Ibis DuckDB backend over :func:`connect` (Ibis sets the session zone to UTC), with
+    DuckDB ``settings`` applied (``preserve_insertion_order=False`` for big aggregations)."""
+    import ibis
+
+    be = ibis.duckdb.from_connection(connect())
+    for name, value in settings.items():
+        be.settings[name] = value
+    return be

@@ -15,6 +15,10 @@ here, so no stage branches on the engine itself:
   account's main /24) to the backend: a native temp table on DuckDB (it joins several times
   faster than a registered Arrow scan), a DataFrame from Arrow on Spark (64-bit unsigned
   hashes as signed, bit for bit: Spark has no unsigned integers), an Ibis memtable elsewhere.
+* :func:`read_parquet` reads Parquet files as one table, columns missing from some files as
+  nulls (DuckDB's ``union_by_name``; other backends read them with their defaults).
+* :func:`epoch_us` is a timestamp as whole epoch microseconds on every engine (DuckDB's
+  ``epoch_us``; PySpark cannot extract microseconds, its own ``unix_micros`` is used).
 * :func:`epoch_days` is a timestamp as fractional days since 1970 with the same bits on every
   engine (Ibis' ``epoch_seconds`` is whole seconds on Spark).
 * :func:`connect_engine` / :func:`spark_backend` give ``scan --engine`` its backend (PySpark
@@ -35,7 +39,9 @@ __all__ = [
     "connect_engine",
     "drop",
     "epoch_days",
+    "epoch_us",
     "keep",
+    "read_parquet",
     "spark_backend",
     "spark_safe",
     "text_kernel",
@@ -88,6 +94,30 @@ def arrow_table(con: Any, name: str, table: pa.Table) -> Any:
     import ibis
 
     return ibis.memtable(table)
+
+
+def read_parquet(con: Any, files: Any, name: str) -> Any:
+    """The Parquet ``files`` as one Ibis table ``name`` on ``con`` (a view: nothing is read
+    yet); on DuckDB a column missing from some files reads as null there."""
+    paths = [str(f) for f in files]
+    if con.name == "duckdb":
+        return con.read_parquet(paths, table_name=name, union_by_name=True)
+    return con.read_parquet(paths, table_name=name)
+
+
+def epoch_us(con: Any, ts: Any) -> Any:
+    """Timestamp ``ts`` (an Ibis column) as whole microseconds since 1970-01-01 UTC (int64)."""
+    if con.name == "pyspark":
+        import ibis
+
+        def unix_micros(t: Any) -> Any:  # Spark's own function (a builtin: no Python runs)
+            ...
+
+        return ibis.udf.scalar.builtin(unix_micros, signature=((ts.type(),), "int64"))(ts)
+    # whole seconds of the timestamp truncated to the second, plus its microsecond field:
+    # integer arithmetic only (a double of epoch microseconds loses nothing today, but
+    # Ibis types ``epoch_seconds`` as an integer that DuckDB returns fractional)
+    return ts.truncate("s").epoch_seconds().cast("int64") * 1_000_000 + ts.microsecond().cast("int64")
 
 
 def epoch_days(con: Any, ts: Any) -> Any:

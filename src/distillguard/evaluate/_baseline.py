@@ -13,15 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from distillguard.evaluate._timing import events_relation
-
-if TYPE_CHECKING:
-    import duckdb
+from distillguard import _engine
+from distillguard.evaluate._timing import events
 
 
 @dataclass(frozen=True)
@@ -52,13 +50,10 @@ class BaselineResult:
     source: str
 
 
-def volumes_from_events(
-    con: duckdb.DuckDBPyConnection, files: Sequence[str], account_id: np.ndarray
-) -> tuple[np.ndarray, int]:
+def volumes_from_events(con: Any, files: Sequence[str], account_id: np.ndarray) -> tuple[np.ndarray, int]:
     """Request count per labelled account (0 when it sent none) and the total event count."""
-    counts = con.sql(
-        f"SELECT account_id, count(*) AS n FROM {events_relation(files)} GROUP BY account_id"
-    ).to_arrow_table()
+    e = events(con, files)
+    counts = e.group_by("account_id").aggregate(n=e.count()).to_pyarrow()
     total = int(np.sum(counts["n"].to_numpy())) if counts.num_rows else 0
     return _align(account_id, counts["account_id"], counts["n"], 0).astype(np.float64), total
 
@@ -83,32 +78,26 @@ def threshold_for(volume: np.ndarray, is_attack: np.ndarray, config: BaselineCon
     return float(np.quantile(benign, config.quantile, method="higher"))
 
 
-def crossing_times(
-    con: duckdb.DuckDBPyConnection, files: Sequence[str], flagged_ids: list[str], threshold: float
-) -> pa.Table:
+def crossing_times(con: Any, files: Sequence[str], flagged_ids: list[str], threshold: float) -> pa.Table:
     """For each flagged account, the time of the request that took it over ``threshold``.
 
     Only the flagged accounts' events are ranked, so the window stays small next to the
     full dataset.
     """
+    import ibis
+
     k = int(np.floor(threshold)) + 1
-    con.register("dg_flagged", pa.table({"account_id": pa.array(flagged_ids, pa.string())}))
-    try:
-        return con.sql(
-            f"""
-            SELECT account_id, t AS flagged_us FROM (
-                SELECT e.account_id, e.t,
-                       row_number() OVER (PARTITION BY e.account_id ORDER BY e.t) AS rn
-                FROM {events_relation(files)} e SEMI JOIN dg_flagged f ON e.account_id = f.account_id
-            ) WHERE rn = {k}
-            """
-        ).to_arrow_table()
-    finally:
-        con.unregister("dg_flagged")
+    e = events(con, files)
+    flagged = _engine.arrow_table(
+        con, "dg_flagged", pa.table({"account_id": pa.array(flagged_ids, pa.string())})
+    )
+    e = e.semi_join(flagged, "account_id")
+    ranked = e.mutate(rn=ibis.row_number().over(group_by="account_id", order_by="t") + 1)
+    return ranked.filter(ranked.rn == k).select("account_id", flagged_us=ranked.t).to_pyarrow()
 
 
 def run_baseline(
-    con: duckdb.DuckDBPyConnection | None,
+    con: Any,
     files: Sequence[str] | None,
     account_id: np.ndarray,
     is_attack: np.ndarray,

@@ -114,7 +114,7 @@ def evaluate(
             }
     finally:
         if con is not None:
-            con.close()
+            con.disconnect()
 
     report: dict[str, Any] = {
         "distillguard_version": __version__,

@@ -8,23 +8,20 @@ moment its ``early_share``-th share of exchanges had been sent (``early_share_at
 ``hours_to_early_share``); a flag at or before it counts as early. Knowing how long a
 campaign gave the detector says whether a miss is a matter of minutes or of days (on
 ``tiny`` the capability sweep reaches 5% in under two hours, the relay in thirteen). The
-events are read with DuckDB straight from the Parquet dataset, so memory stays bounded at
-tens of millions of events.
+events are read straight from the Parquet dataset by Ibis expressions (on DuckDB), so
+memory stays bounded at tens of millions of events.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from distillguard import _duck
-
-if TYPE_CHECKING:
-    import duckdb
+from distillguard import _duck, _engine
 
 #: The issue's target: a campaign counts as caught early when flagged before this share of
 #: its exchanges was sent (reported as ``flagged_early``).
@@ -33,22 +30,18 @@ EARLY_SHARE = 0.05
 _US_PER_HOUR = 3_600_000_000
 
 
-def connect() -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection set up for large scans (UTC, no order preservation)."""
+def connect() -> Any:
+    """An Ibis backend on an in-memory DuckDB connection set up for large scans (UTC, no
+    order preservation: aggregates do not need input order; dropping it lets DuckDB stream
+    and spill)."""
 
-    con = _duck.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    # Aggregates do not need input order; dropping it lets DuckDB stream and spill.
-    con.execute("SET preserve_insertion_order = false")
-    return con
+    return _duck.backend(preserve_insertion_order=False)
 
 
-def events_relation(files: Sequence[str]) -> str:
-    """SQL for the event Parquet ``files`` with ``t`` (epoch microseconds) next to ``account_id``."""
-    quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-    return (
-        f"(SELECT account_id, epoch_us(timestamp) AS t FROM read_parquet([{quoted}], union_by_name = true))"
-    )
+def events(con: Any, files: Sequence[str]) -> Any:
+    """The event Parquet ``files`` as an Ibis table of ``account_id`` and ``t`` (epoch microseconds)."""
+    ev = _engine.read_parquet(con, files, "dg_events")
+    return ev.select("account_id", t=_engine.epoch_us(con, ev.timestamp))
 
 
 def campaign_first_flags(
@@ -63,7 +56,7 @@ def campaign_first_flags(
 
 
 def time_to_detection(
-    con: duckdb.DuckDBPyConnection,
+    con: Any,
     files: Sequence[str],
     members: pa.Table,
     first_flags: pa.Table,
@@ -76,26 +69,24 @@ def time_to_detection(
     ``campaign`` -> ``first_us`` (epoch microseconds). A campaign never flagged harvested
     everything undetected: share 1, hours unknown.
     """
-    con.register("dg_members", members)
-    con.register("dg_first", first_flags)
-    try:
-        rows = con.execute(
-            f"""
-            SELECT m.campaign,
-                   count(*) AS total,
-                   count(*) FILTER (WHERE f.first_us IS NULL OR e.t < f.first_us) AS before,
-                   min(e.t) AS start_us,
-                   any_value(f.first_us) AS first_us
-            FROM {events_relation(files)} e
-            JOIN dg_members m ON e.account_id = m.account_id
-            LEFT JOIN dg_first f ON f.campaign = m.campaign
-            GROUP BY m.campaign
-            ORDER BY m.campaign
-            """
-        ).fetchall()
-    finally:
-        con.unregister("dg_members")
-        con.unregister("dg_first")
+    e = events(con, files)
+    m = _engine.arrow_table(con, "dg_members", members)
+    f = _engine.arrow_table(con, "dg_first", first_flags)
+    jm = e.join(m, "account_id")
+    j = jm.left_join(f, jm.campaign == f.campaign)
+    per = (
+        j.group_by("campaign")
+        .aggregate(
+            total=j.count(),
+            before=j.count(where=j.first_us.isnull() | (j.t < j.first_us)),
+            start_us=j.t.min(),
+            first_us=j.first_us.arbitrary(),
+        )
+        .order_by("campaign")
+        .to_pyarrow()
+    )
+    columns = ("campaign", "total", "before", "start_us", "first_us")
+    rows = list(zip(*(per[c].to_pylist() for c in columns), strict=True))
     deadlines = _early_share_times(con, files, members, {r[0]: r[1] for r in rows}, early_share)
     out = []
     for name, total, before, start_us, first_us in rows:
@@ -135,7 +126,7 @@ def _early_rank(total: int, early_share: float) -> int:
 
 
 def _early_share_times(
-    con: duckdb.DuckDBPyConnection,
+    con: Any,
     files: Sequence[str],
     members: pa.Table,
     totals: dict[str, int],
@@ -150,22 +141,15 @@ def _early_share_times(
             "k": pa.array([_early_rank(int(n), early_share) for n in totals.values()], pa.int64()),
         }
     )
-    con.register("dg_members", members)
-    con.register("dg_ranks", ranks)
-    try:
-        rows = con.execute(
-            f"""
-            SELECT r.campaign, o.t
-            FROM (SELECT m.campaign, e.t,
-                         row_number() OVER (PARTITION BY m.campaign ORDER BY e.t) AS rn
-                  FROM {events_relation(files)} e JOIN dg_members m ON e.account_id = m.account_id) o
-            JOIN dg_ranks r ON r.campaign = o.campaign AND r.k = o.rn
-            """
-        ).fetchall()
-    finally:
-        con.unregister("dg_members")
-        con.unregister("dg_ranks")
-    return {name: int(t) for name, t in rows}
+    import ibis
+
+    e = events(con, files)
+    m = _engine.arrow_table(con, "dg_members", members)
+    r = _engine.arrow_table(con, "dg_ranks", ranks)
+    o = e.join(m, "account_id")
+    o = o.mutate(rn=ibis.row_number().over(group_by="campaign", order_by="t") + 1)
+    hits = o.join(r, [o.campaign == r.campaign, o.rn == r.k]).select(o.campaign, o.t).to_pyarrow()
+    return {name: int(t) for name, t in zip(hits["campaign"].to_pylist(), hits["t"].to_pylist(), strict=True)}
 
 
 def _summary(rows: list[dict[str, Any]], early_share: float) -> dict[str, Any]:

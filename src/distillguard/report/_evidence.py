@@ -14,7 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from distillguard import _duck
+from distillguard import _duck, _engine
 
 #: Stand-in for an edge without an evidence text.
 NO_VALUE = "(no detail recorded)"
@@ -85,51 +85,50 @@ def event_values(
     ``edges.parquet`` says "payment instrument shared by 5 accounts" without naming it; the
     events do. Per campaign: the card fingerprints (``payment``) and the system prompts'
     first words (``system_prompt``) that two or more members share, most members first,
-    ``per_kind`` of each. One DuckDB pass over the events for all campaigns.
+    ``per_kind`` of each. One pass over the events for all campaigns (Ibis, on DuckDB).
     """
 
     if not files or not membership:
         return {}
+    import ibis
+
     members = pa.table(
         {
             "cid": pa.array([c for c, accs in membership.items() for _ in accs], pa.string()),
             "account_id": pa.array([a for accs in membership.values() for a in accs], pa.string()),
         }
     )
-    quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-    source = f"read_parquet([{quoted}], union_by_name = true)"
-    con = _duck.connect()
+    con = _duck.backend()
     try:
-        present = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
-        card = "e.payment_fingerprint" if "payment_fingerprint" in present else "NULL::VARCHAR"
-        system = "trim(e.system_prompt)" if "system_prompt" in present else "NULL::VARCHAR"
-        con.register("dg_members", members)
-        rows = con.execute(
-            f"""
-            WITH ev AS (
-              SELECT m.cid, e.account_id, {card} AS card,
-                     array_to_string(list_slice(string_split({system}, ' '), 1, ?), ' ')
-                       || CASE WHEN len(string_split({system}, ' ')) > ? THEN ' …' ELSE '' END
-                       AS sp
-              FROM {source} e
-              JOIN dg_members m ON e.account_id = m.account_id
+        e = _engine.read_parquet(con, files, "dg_events")
+        m = _engine.arrow_table(con, "dg_members", members)
+        none = ibis.null("string")
+        card = e.payment_fingerprint if "payment_fingerprint" in e.columns else none
+        # spaces only are trimmed (not tabs or newlines), as the words are split on spaces
+        system = e.system_prompt.re_replace(r"^ +| +$", "") if "system_prompt" in e.columns else none
+        words = system.split(" ")
+        sp = words[:SYSTEM_PROMPT_WORDS].join(" ") + ibis.ifelse(
+            words.length() > SYSTEM_PROMPT_WORDS, " …", ""
+        )
+        ev = e.join(m, "account_id").select("cid", "account_id", card=card, sp=sp)
+        cards = ev.filter(ev.card.notnull())
+        prompts = ev.filter(ev.sp.notnull() & (ev.sp != ""))
+        vals = ibis.union(
+            cards.group_by("cid", kind=ibis.literal("payment"), value=cards.card).aggregate(
+                n=cards.account_id.nunique()
             ),
-            vals AS (
-              SELECT cid, 'payment' AS kind, card AS value, count(DISTINCT account_id) AS n
-              FROM ev WHERE card IS NOT NULL GROUP BY ALL
-              UNION ALL
-              SELECT cid, 'system_prompt', sp, count(DISTINCT account_id)
-              FROM ev WHERE sp IS NOT NULL AND sp <> '' GROUP BY ALL
-            )
-            SELECT cid, kind, value, n FROM vals WHERE n >= 2
-            QUALIFY row_number() OVER (PARTITION BY cid, kind ORDER BY n DESC, value) <= ?
-            ORDER BY cid, kind, n DESC, value
-            """,
-            [SYSTEM_PROMPT_WORDS, SYSTEM_PROMPT_WORDS, per_kind],
-        ).fetchall()
+            prompts.group_by("cid", kind=ibis.literal("system_prompt"), value=prompts.sp).aggregate(
+                n=prompts.account_id.nunique()
+            ),
+        )
+        vals = vals.filter(vals.n >= 2)
+        rank = ibis.row_number().over(group_by=["cid", "kind"], order_by=[ibis.desc("n"), "value"])
+        top = vals.mutate(rank=rank)
+        top = top.filter(top.rank < per_kind).order_by(["cid", "kind", ibis.desc("n"), "value"])
+        rows = top.select("cid", "kind", "value", "n").to_pyarrow().to_pylist()
     finally:
-        con.close()
+        con.disconnect()
     out: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for cid, kind, value, n in rows:
-        out.setdefault((cid, kind), []).append({"value": value, "accounts": n})
+    for row in rows:
+        out.setdefault((row["cid"], row["kind"]), []).append({"value": row["value"], "accounts": row["n"]})
     return out

@@ -2,8 +2,8 @@
 
 Synchronised fleets show up as vertical stripes (members active in the same hours) and
 load-balanced ones as an even carpet; that picture convinces a reviewer faster than a
-table. Counts come from the events with one DuckDB pass over the Parquet dataset for all
-campaigns at once; without events the report falls back to each member's first-to-last
+table. Counts come from the events with one pass (Ibis over DuckDB) over the Parquet dataset
+for all campaigns at once; without events the report falls back to each member's first-to-last
 activity span from ``accounts.parquet``.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from distillguard import _duck
+from distillguard import _duck, _engine
 from distillguard.report._display import display_id
 
 _US_PER_HOUR = 3_600_000_000
@@ -46,20 +46,19 @@ class Timeline:
     hidden_members: int = 0
 
 
-def _relation(files: list[str]) -> str:
-    """SQL reading ``files`` as one table (columns missing from some parts read as null)."""
-    quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-    return f"read_parquet([{quoted}], union_by_name = true)"
+def _events(con: Any, files: list[str]) -> Any:
+    """``files`` as one Ibis table (columns missing from some parts read as null)."""
+    return _engine.read_parquet(con, files, "dg_events")
 
 
 def count_events(files: list[str]) -> int:
     """Number of events in ``files`` (DuckDB answers from Parquet footers, no scan)."""
 
-    con = _duck.connect()
+    con = _duck.backend()
     try:
-        return int(con.execute(f"SELECT count(*) FROM {_relation(files)}").fetchall()[0][0])
+        return int(_events(con, files).count().to_pyarrow().as_py())
     finally:
-        con.close()
+        con.disconnect()
 
 
 def hourly_counts(files: list[str], members: pa.Table, max_buckets: int) -> tuple[pa.Table, dict[str, tuple]]:
@@ -68,23 +67,23 @@ def hourly_counts(files: list[str], members: pa.Table, max_buckets: int) -> tupl
     ``members`` has ``ckey`` (campaign index), ``account_id`` and ``drawn`` (bool); members
     not drawn are summed into the null row that feeds only the campaign total.
     """
+    import ibis
 
-    con = _duck.connect()
+    con = _duck.backend()
     try:
-        con.execute("SET TimeZone = 'UTC'")
-        con.register("dg_members", members)
-        source = f"(SELECT account_id, epoch_us(timestamp) AS t FROM {_relation(files)})"
-        spans = con.sql(
-            f"SELECT m.ckey, min(e.t) AS t0, max(e.t) AS t1 FROM {source} e "
-            "JOIN dg_members m ON e.account_id = m.account_id GROUP BY m.ckey"
-        ).to_arrow_table()
+        ev = _events(con, files)
+        source = ev.select("account_id", t=_engine.epoch_us(con, ev.timestamp))
+        m = _engine.arrow_table(con, "dg_members", members)
+        j = source.join(m, "account_id")
+        spans = j.group_by("ckey").aggregate(t0=j.t.min(), t1=j.t.max()).to_pyarrow()
         params: dict[str, tuple] = {}
         for ckey, t0, t1 in zip(*(spans[c].to_pylist() for c in ("ckey", "t0", "t1")), strict=True):
             hours = max(1, math.ceil((t1 - (t0 // _US_PER_HOUR) * _US_PER_HOUR + 1) / _US_PER_HOUR))
             width = max(1, math.ceil(hours / max_buckets))
             start = (t0 // _US_PER_HOUR) * _US_PER_HOUR
             params[ckey] = (start, width, math.ceil(hours / width))
-        con.register(
+        p = _engine.arrow_table(
+            con,
             "dg_params",
             pa.table(
                 {
@@ -94,19 +93,20 @@ def hourly_counts(files: list[str], members: pa.Table, max_buckets: int) -> tupl
                 }
             ),
         )
-        counts = con.sql(
-            f"""
-            SELECT m.ckey, CASE WHEN m.drawn THEN m.account_id END AS account_id,
-                   CAST((e.t - p.start_us) // p.bucket_us AS BIGINT) AS bucket, count(*) AS n
-            FROM {source} e
-            JOIN dg_members m ON e.account_id = m.account_id
-            JOIN dg_params p ON p.ckey = m.ckey
-            GROUP BY ALL
-            ORDER BY ALL
-            """
-        ).to_arrow_table()
+        j = source.join(m, "account_id").join(p, "ckey")
+        # t >= start_us: the floor division is a plain integer division on every engine
+        counts = (
+            j.group_by(
+                ckey=j.ckey,
+                account_id=ibis.ifelse(j.drawn, j.account_id, ibis.null("string")),
+                bucket=((j.t - j.start_us) // j.bucket_us).cast("int64"),
+            )
+            .aggregate(n=j.count())
+            .order_by(["ckey", "account_id", "bucket", "n"])
+            .to_pyarrow()
+        )
     finally:
-        con.close()
+        con.disconnect()
     return counts, params
 
 
