@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from distillguard.share._hashing import FRAME_KIND, arrow, hash_canonical
+from distillguard.share._hashing import FRAME_KIND, hash_canonical
 from distillguard.share._local import canon_map
 
 if TYPE_CHECKING:
@@ -40,14 +40,16 @@ FAMILY_GROUP_ID = "dg:families"
 def _frame_table(con: Any, params: ExportParams) -> str:
     """The connection's frame map, built (prompt tagging is the costly part) only if absent:
     the export's frame and template passes have registered it already."""
+    from ibis.common.exceptions import TableNotFound
+
+    from distillguard.features._timeline import ibis_backend
     from distillguard.share._frames import FRAME_MAP
 
-    found = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = $name AND temporary", {"name": FRAME_MAP}
-    ).fetchall()[0][0]
-    if found:
+    try:
+        ibis_backend(con).table(FRAME_MAP)
         return FRAME_MAP
-    return canon_map(con, FRAME_KIND, frame_words=params.sketch.frame_words)
+    except TableNotFound:
+        return canon_map(con, FRAME_KIND, frame_words=params.sketch.frame_words)
 
 
 def family_frames(con: Any, secret: bytes, params: ExportParams) -> tuple[pa.Table, dict[str, Any]]:
@@ -57,62 +59,50 @@ def family_frames(con: Any, secret: bytes, params: ExportParams) -> tuple[pa.Tab
     ``stats``: accounts (distinct local users of the kept frames), events, flagged
     (flagged users among them), concentration, first_seen, last_seen; empty when none.
     """
+    import ibis
+
+    from distillguard import _engine
+    from distillguard.features._timeline import ibis_backend
+
     mapped = _frame_table(con, params)
-    step = int(params.max_values_per_indicator)
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _family AS
-        WITH per_event AS (
-            SELECT e.account_id, e."timestamp" AS ts, m.canon
-            FROM events e JOIN {mapped} m ON e.prompt = m.raw
-            WHERE m.harvest
-        ),
-        flagged AS (SELECT DISTINCT account_id FROM _members),
-        users AS (
-            SELECT canon, count(DISTINCT account_id) AS n_users,
-                   count(DISTINCT account_id) FILTER (WHERE account_id IN (SELECT account_id FROM flagged))
-                     AS n_flagged,
-                   count(*) AS events, min(ts) AS first_seen, max(ts) AS last_seen
-            FROM per_event GROUP BY canon
-        ),
-        -- a value's use anywhere (harvest prompt or not) counts against it
-        anywhere AS (
-            SELECT m.canon, count(DISTINCT e.account_id) AS n_any
-            FROM events e JOIN {mapped} m ON e.prompt = m.raw
-            WHERE m.canon IN (SELECT canon FROM users)
-            GROUP BY 1
-        )
-        SELECT u.*, a.n_any,
-               (row_number() OVER (ORDER BY u.events DESC, u.canon) - 1) // {step} AS chunk
-        FROM users u JOIN anywhere a USING (canon)
-        WHERE u.n_flagged >= $min_flagged
-          AND a.n_any >= $min_accounts
-          AND u.n_flagged >= $min_share * a.n_any
-        """,
-        {
-            "min_flagged": int(params.family_min_flagged),
-            "min_accounts": int(params.family_min_accounts),
-            "min_share": float(params.family_min_share),
-        },
+    be = ibis_backend(con)
+    e, fm, mb = be.table("events"), be.table(mapped), be.table("_members")
+    on = e.join(fm, e.prompt == fm.raw)
+    p = on.filter(on.harvest).select("account_id", "canon", ts=on.timestamp)
+    flagged = mb.select("account_id").distinct().mutate(is_flagged=True)
+    p = p.left_join(flagged, p.account_id == flagged.account_id)
+    users = p.group_by("canon").aggregate(
+        n_users=p.account_id.nunique(),
+        n_flagged=p.account_id.nunique(where=p.is_flagged.notnull()),
+        events=p.count(),
+        first_seen=p.ts.min(),
+        last_seen=p.ts.max(),
     )
-    rows = arrow(con, "SELECT * FROM _family ORDER BY chunk, events DESC, canon")
-    stats = arrow(
-        con,
-        f"""
-        WITH used AS (
-            SELECT DISTINCT e.account_id FROM events e JOIN {mapped} m ON e.prompt = m.raw
-            WHERE m.canon IN (SELECT canon FROM _family)
-        )
-        SELECT count(*) AS accounts,
-               count(*) FILTER (WHERE account_id IN (SELECT account_id FROM _members)) AS flagged,
-               (SELECT count(*) FROM events e  -- each event once, however many of its frames match
-                 WHERE e.prompt IN (SELECT raw FROM {mapped} WHERE canon IN (SELECT canon FROM _family)))
-                 AS events,
-               (SELECT count(DISTINCT (e.account_id, m.canon)) FROM events e JOIN {mapped} m
-                 ON e.prompt = m.raw WHERE m.canon IN (SELECT canon FROM _family)) AS pairs
-        FROM used
-        """,
-    ).to_pylist()[0]
+    # a value's use anywhere (harvest prompt or not) counts against it
+    a = on.filter(on.canon.isin(users.canon))
+    anywhere = a.group_by("canon").aggregate(n_any=a.account_id.nunique())
+    u = users.join(anywhere, "canon")
+    u = u.filter(
+        (u.n_flagged >= int(params.family_min_flagged))
+        & (u.n_any >= int(params.family_min_accounts))
+        & (u.n_flagged >= float(params.family_min_share) * u.n_any)
+    )
+    rank = ibis.row_number().over(order_by=[ibis.desc("events"), "canon"])
+    family = _engine.keep(be, "_family", u.mutate(chunk=rank // int(params.max_values_per_indicator)))
+    rows = family.order_by(["chunk", ibis.desc("events"), "canon"]).to_pyarrow()
+    hit = on.filter(on.canon.isin(family.canon))
+    used = hit.select("account_id").distinct()
+
+    def count(table: Any) -> int:
+        return int(table.count().to_pyarrow().as_py())
+
+    stats = {
+        "accounts": count(used),
+        "flagged": count(used.filter(used.account_id.isin(mb.account_id))),
+        # each event once, however many of its frames match
+        "events": count(e.filter(e.prompt.isin(fm.filter(fm.canon.isin(family.canon)).raw))),
+        "pairs": count(hit.select("account_id", "canon").distinct()),
+    }
     hashes = hash_canonical(rows.column("canon"), secret, FRAME_KIND, con=con)
     values = rows.select(["chunk", "events", "first_seen", "last_seen"]).append_column("hmac", hashes)
     accounts = int(stats["accounts"] or 0)

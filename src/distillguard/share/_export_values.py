@@ -1,8 +1,9 @@
 """What each export group shares, per kind: keyed values, their counts, what is withheld.
 
-All of it runs in DuckDB over the ``events`` view and the ``_members`` table
-(``campaign_id, account_id, level``). Output rows carry keyed hashes or keyed sketches
-only; canonical values and template texts stay in this process.
+All of it is Ibis expressions (run on the export's DuckDB connection) over the ``events``
+view and the ``_members`` table (``campaign_id, account_id, level``). Output rows carry
+keyed hashes or keyed sketches only; canonical values and template texts stay in this
+process.
 
 Withholding (why partners can trust even weak intel): a value used by more than
 ``max_outside_accounts`` local accounts outside the group is not exported. For a campaign,
@@ -20,26 +21,34 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from distillguard.share._hashing import FRAME_KIND, SOURCE_COLUMNS, arrow, hash_canonical
+from distillguard.share._frames import FRAME_MAP
+from distillguard.share._hashing import FRAME_KIND, SOURCE_COLUMNS, hash_canonical
 from distillguard.share._local import canon_map, local_sketches
 
 if TYPE_CHECKING:
     from distillguard.share._export import ExportParams
 
-_OUTSIDE = """
-usage AS (
-    SELECT p.{value},
-           count(DISTINCT p.account_id) FILTER (WHERE mb.level IS NULL) AS n_clear,
-           count(DISTINCT p.account_id) FILTER (WHERE mb.level = 'suspicious') AS n_weak
-    FROM per_event p LEFT JOIN _members mb USING (account_id)
-    WHERE p.{value} IN (SELECT {value} FROM grp)
-    GROUP BY 1
-)"""
+
+def _allowed_levels(kind: str, params: ExportParams) -> list[str]:
+    return ["campaign"] + (["suspicious"] if kind in params.weak_kinds else [])
 
 
-def _allowed_levels(kind: str, params: ExportParams) -> str:
-    levels = ["'campaign'"] + (["'suspicious'"] if kind in params.weak_kinds else [])
-    return ", ".join(levels)
+def _outside(per_event: Any, members: Any, grp: Any, value: str) -> Any:
+    """``grp`` (campaign_id, level, ``value``, ...) with ``outside``: the local accounts
+    outside the group using the value (whatever prompt it appeared in, see the module
+    docstring), suspicious ones counted against campaigns only."""
+    import ibis
+
+    p = per_event.filter(per_event[value].isin(grp[value]))
+    p = p.left_join(members, p.account_id == members.account_id)
+    usage = p.group_by(value).aggregate(
+        n_clear=p.account_id.nunique(where=p.level.isnull()),
+        n_weak=p.account_id.nunique(where=p.level == "suspicious"),
+    )
+    scored = grp.join(usage, value)
+    return scored.select(
+        *grp.columns, outside=scored.n_clear + ibis.ifelse(scored.level == "campaign", scored.n_weak, 0)
+    )
 
 
 def kind_values(con: Any, kind: str, secret: bytes, params: ExportParams) -> tuple[pa.Table, pa.Table, int]:
@@ -49,75 +58,48 @@ def kind_values(con: Any, kind: str, secret: bytes, params: ExportParams) -> tup
     events). ``stats``: campaign_id, chunk, accounts, events (distinct accounts and
     occurrences behind each chunk: the partner's typical member volume).
     """
+    import ibis
+
+    from distillguard import _engine
+    from distillguard.features._timeline import ibis_backend
+
     mapped = canon_map(con, kind, frame_words=params.sketch.frame_words)
-    harvest = "m.harvest" if kind == FRAME_KIND else "TRUE"
-    step = int(params.max_values_per_indicator)
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _kept AS
-        WITH per_event AS (
-            SELECT e.account_id, e."timestamp" AS ts, m.canon, {harvest} AS harvest
-            FROM events e JOIN {mapped} m ON e."{SOURCE_COLUMNS[kind]}" = m.raw
-        ),
-        grp AS (
-            SELECT mb.campaign_id, any_value(mb.level) AS level, p.canon, count(*) AS events,
-                   min(ts) AS first_seen, max(ts) AS last_seen
-            FROM per_event p JOIN _members mb USING (account_id)
-            WHERE p.harvest AND mb.level IN ({_allowed_levels(kind, params)})
-            GROUP BY mb.campaign_id, p.canon
-        ),
-        {_OUTSIDE.format(value="canon")},
-        scored AS (
-            SELECT grp.*, n_clear + CASE WHEN level = 'campaign' THEN n_weak ELSE 0 END AS outside
-            FROM grp JOIN usage USING (canon)
-        )
-        SELECT *, (row_number() OVER (PARTITION BY campaign_id ORDER BY events DESC, canon) - 1)
-                  // {step} AS chunk
-        FROM scored WHERE outside <= {int(params.max_outside_accounts)}
-        """
+    be = ibis_backend(con)
+    e, m, mb = be.table("events"), be.table(mapped), be.table("_members")
+    source = e[SOURCE_COLUMNS[kind]]
+    frames = kind == FRAME_KIND
+    per_event = e.join(m, source == m.raw).select(
+        e.account_id, ts=e.timestamp, canon=m.canon, harvest=m.harvest if frames else ibis.literal(True)
     )
-    withheld = con.execute(
-        f"""
-        WITH per_event AS (
-            SELECT e.account_id, m.canon, {harvest} AS harvest
-            FROM events e JOIN {mapped} m ON e."{SOURCE_COLUMNS[kind]}" = m.raw
-        ),
-        grp AS (
-            SELECT DISTINCT mb.campaign_id, mb.level, p.canon
-            FROM per_event p JOIN _members mb USING (account_id)
-            WHERE p.harvest AND mb.level IN ({_allowed_levels(kind, params)})
-        )
-        SELECT count(*) FROM grp ANTI JOIN _kept USING (campaign_id, canon)
-        """
-    ).fetchall()[0][0]
-    rows = arrow(con, "SELECT * FROM _kept ORDER BY campaign_id, chunk, events DESC, canon")
+    p = per_event.join(mb, "account_id")
+    p = p.filter(p.harvest & p.level.isin(_allowed_levels(kind, params)))
+    grp = p.group_by("campaign_id", "canon").aggregate(
+        level=p.level.arbitrary(), events=p.count(), first_seen=p.ts.min(), last_seen=p.ts.max()
+    )
+    grp = grp.select("campaign_id", "level", "canon", "events", "first_seen", "last_seen")
+    scored = _outside(per_event, mb, grp, "canon")
+    scored = scored.filter(scored.outside <= int(params.max_outside_accounts))
+    rank = ibis.row_number().over(group_by="campaign_id", order_by=[ibis.desc("events"), "canon"])
+    kept = _engine.keep(be, "_kept", scored.mutate(chunk=rank // int(params.max_values_per_indicator)))
+    offered = p.select("campaign_id", "level", "canon").distinct()
+    withheld = offered.anti_join(kept, ["campaign_id", "canon"]).count().to_pyarrow().as_py()
+    rows = kept.order_by(["campaign_id", "chunk", ibis.desc("events"), "canon"]).to_pyarrow()
     # events count each event once per chunk (a prompt's head and tail frames are one event),
     # as share match counts them on the partner's side: the heavy-user rule compares the two
-    stats = arrow(
-        con,
-        f"""
-        WITH hits AS (
-            SELECT DISTINCT m.raw, m.canon, k.campaign_id, k.chunk
-            FROM {mapped} m JOIN _kept k ON k.canon = m.canon
-            {"WHERE m.harvest" if kind == FRAME_KIND else ""}
-        ),
-        per_raw AS (SELECT raw, campaign_id, chunk, list(canon) AS canons FROM hits GROUP BY ALL),
-        per_event AS (
-            SELECT h.campaign_id, h.chunk, e.account_id, h.canons
-            FROM events e JOIN per_raw h ON e."{SOURCE_COLUMNS[kind]}" = h.raw
-            JOIN _members mb ON mb.account_id = e.account_id AND mb.campaign_id = h.campaign_id
-        ),
-        pairs AS (
-            SELECT campaign_id, chunk, count(DISTINCT (account_id, canon)) AS pairs
-            FROM (SELECT DISTINCT campaign_id, chunk, account_id, unnest(canons) AS canon FROM per_event)
-            GROUP BY 1, 2
-        )
-        SELECT campaign_id, chunk, count(DISTINCT account_id) AS accounts, count(*) AS events,
-               any_value(pairs.pairs) AS pairs
-        FROM per_event JOIN pairs USING (campaign_id, chunk)
-        GROUP BY 1, 2 ORDER BY 1, 2
-        """,
+    hm = m.filter(m.harvest) if frames else m
+    hits = hm.join(kept, hm.canon == kept.canon).select(hm.raw, hm.canon, kept.campaign_id, kept.chunk)
+    hits = hits.distinct()
+    per_raw = hits.select("raw", "campaign_id", "chunk").distinct()
+    ev = e.join(per_raw, source == per_raw.raw)
+    ev = ev.join(mb, [ev.account_id == mb.account_id, ev.campaign_id == mb.campaign_id])
+    counts = ev.group_by("campaign_id", "chunk").aggregate(
+        accounts=ev.account_id.nunique(), events=ev.count()
     )
+    used = e.join(hits, source == hits.raw)
+    used = used.join(mb, [used.account_id == mb.account_id, used.campaign_id == mb.campaign_id])
+    used = used.select("campaign_id", "chunk", "account_id", "canon").distinct()
+    pairs = used.group_by("campaign_id", "chunk").aggregate(pairs=used.count())
+    stats = counts.join(pairs, ["campaign_id", "chunk"]).order_by(["campaign_id", "chunk"]).to_pyarrow()
     hashes = hash_canonical(rows.column("canon"), secret, kind, con=con)
     values = rows.select(["campaign_id", "chunk", "events", "first_seen", "last_seen"]).append_column(
         "hmac", hashes
@@ -133,53 +115,43 @@ def template_values(
     The suspicious group shares harvest templates only. Returns (rows, signatures,
     stats per group: accounts and events behind the kept templates, withheld count).
     """
+    import ibis
+
+    from distillguard import _engine
+    from distillguard.features._timeline import ibis_backend
     from distillguard.share._frames import frame_map
 
     frame_map(con, params.sketch.frame_words)  # registers _map_template and harvest flags
-    weak_ok = "template" in params.weak_kinds
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _tmpl_all AS
-        WITH harvest AS (SELECT raw, bool_or(harvest) AS harvest FROM _map_frame GROUP BY raw),
-        per_event AS (
-            SELECT e.account_id, t.template, h.harvest
-            FROM events e JOIN _map_template t ON e.prompt = t.raw JOIN harvest h ON h.raw = t.raw
-        ),
-        grp AS (
-            SELECT mb.campaign_id, any_value(mb.level) AS level, p.template, count(*) AS events
-            FROM per_event p JOIN _members mb USING (account_id)
-            WHERE mb.level = 'campaign' OR ({str(weak_ok).upper()} AND p.harvest)
-            GROUP BY mb.campaign_id, p.template
-            HAVING count(*) >= {int(params.min_template_events)}
-        ),
-        {_OUTSIDE.format(value="template")}
-        SELECT grp.*, n_clear + CASE WHEN level = 'campaign' THEN n_weak ELSE 0 END AS outside
-        FROM grp JOIN usage USING (template)
-        """
-    )
+    be = ibis_backend(con)
+    e, t, mb = be.table("events"), be.table("_map_template"), be.table("_members")
+    fm = be.table(FRAME_MAP)
+    harvest = fm.group_by("raw").aggregate(harvest=fm.harvest.any())
+    per_event = e.join(t, e.prompt == t.raw).join(harvest, t.raw == harvest.raw)
+    per_event = per_event.select(e.account_id, t.template, harvest.harvest)
+    p = per_event.join(mb, "account_id")
+    wanted = p.level == "campaign"
+    if "template" in params.weak_kinds:
+        wanted |= p.harvest
+    p = p.filter(wanted)
+    grp = p.group_by("campaign_id", "template").aggregate(level=p.level.arbitrary(), events=p.count())
+    grp = grp.filter(grp.events >= int(params.min_template_events))
+    grp = grp.select("campaign_id", "level", "template", "events")
+    every = _engine.keep(be, "_tmpl_all", _outside(per_event, mb, grp, "template"))
     cap = int(params.max_outside_accounts)
-    withheld = con.execute(f"SELECT count(*) FROM _tmpl_all WHERE outside > {cap}").fetchall()[0][0]
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _tmpl_kept AS
-        SELECT * FROM (
-            SELECT *, row_number() OVER (PARTITION BY campaign_id ORDER BY events DESC, template) AS rk
-            FROM _tmpl_all WHERE outside <= {cap}
-        ) WHERE rk <= {int(params.max_templates_per_campaign)}
-        """
+    withheld = every.filter(every.outside > cap).count().to_pyarrow().as_py()
+    kept = every.filter(every.outside <= cap)
+    kept = kept.mutate(
+        rk=ibis.row_number().over(group_by="campaign_id", order_by=[ibis.desc("events"), "template"]) + 1
     )
-    rows = arrow(con, "SELECT * FROM _tmpl_kept ORDER BY campaign_id, rk")
-    stats = arrow(
-        con,
-        """
-        SELECT k.campaign_id, count(DISTINCT e.account_id) AS accounts, count(*) AS events,
-               count(DISTINCT (e.account_id, t.template)) AS pairs
-        FROM events e JOIN _map_template t ON e.prompt = t.raw
-        JOIN _members mb ON mb.account_id = e.account_id
-        JOIN _tmpl_kept k ON k.campaign_id = mb.campaign_id AND k.template = t.template
-        GROUP BY 1 ORDER BY 1
-        """,
-    )
+    kept = _engine.keep(be, "_tmpl_kept", kept.filter(kept.rk <= int(params.max_templates_per_campaign)))
+    rows = kept.order_by(["campaign_id", "rk"]).to_pyarrow()
+    used = e.join(t, e.prompt == t.raw).join(mb, "account_id")
+    used = used.join(kept, [used.campaign_id == kept.campaign_id, used.template == kept.template])
+    used = used.select(used.campaign_id, used.account_id, used.template)
+    counts = used.group_by("campaign_id").aggregate(accounts=used.account_id.nunique(), events=used.count())
+    distinct = used.distinct()
+    pairs = distinct.group_by("campaign_id").aggregate(pairs=distinct.count())
+    stats = counts.join(pairs, "campaign_id").order_by("campaign_id").to_pyarrow()
     sigs, _ = local_sketches(rows.column("template").combine_chunks(), secret, params.sketch)
     return rows.drop_columns(["template"]), sigs, stats, int(withheld)
 

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from distillguard.share._local import template_map
 
@@ -63,34 +62,23 @@ def frame_map(
     coincide). ``harvest`` says whether the prompt carries a harvest tag; matching does not
     need it (``with_harvest=False`` skips tagging and sets it true).
     """
-    template_map(con)
-    prompts = arrow_col(con, "SELECT raw FROM _map_template")
+    import ibis
+
+    from distillguard import _engine
+    from distillguard.features._timeline import ibis_backend
+
+    be = ibis_backend(con)
+    t = be.table(template_map(con))
+    prompts = t.select("raw").to_pyarrow()["raw"].combine_chunks()
     harvest = harvest_mask(prompts, tags) if with_harvest else np.ones(len(prompts), dtype=bool)
-    con.register("_frame_harvest", pa.table({"raw": prompts, "harvest": pa.array(harvest, pa.bool_())}))
+    flags = pa.table({"raw": prompts, "harvest": pa.array(harvest, pa.bool_())})
+    h = _engine.arrow_table(be, "_frame_harvest", flags)
+    w = t.join(h, "raw")
+    ws = w.template.split(" ")
     k = int(words)
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {FRAME_MAP} AS
-        WITH w AS (
-            SELECT t.raw, string_split(t.template, ' ') AS ws, h.harvest
-            FROM _map_template t JOIN _frame_harvest h USING (raw)
-        )
-        SELECT raw, 'head' || chr(31) || array_to_string(ws[1:{k}], ' ') AS canon, harvest FROM w
-        UNION ALL
-        SELECT raw, 'tail' || chr(31) || array_to_string(ws[-{k}:], ' ') AS canon, harvest FROM w
-        """
-    )
-    con.unregister("_frame_harvest")
+    # the side is part of the value: head and tail frames of a prompt never coincide
+    head = w.select("raw", canon=ibis.literal("head\x1f") + ws[:k].join(" "), harvest=w.harvest)
+    tail = w.select("raw", canon=ibis.literal("tail\x1f") + ws[-k:].join(" "), harvest=w.harvest)
+    _engine.keep(be, FRAME_MAP, ibis.union(head, tail))
+    _engine.drop(be, "_frame_harvest")
     return FRAME_MAP
-
-
-def arrow_col(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Array:
-    """First column of a query as one Arrow array."""
-    col = con.sql(sql).to_arrow_table().column(0)
-    return col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
-
-
-def frame_values(con: duckdb.DuckDBPyConnection) -> tuple[pa.Array, pa.Array]:
-    """(raw prompt, canonical frame) of every registered frame row (for keyed maps)."""
-    table = con.sql(f"SELECT raw, canon FROM {FRAME_MAP}").to_arrow_table()
-    return table.column("raw"), pc.cast(table.column("canon"), pa.string())
