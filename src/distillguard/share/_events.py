@@ -1,7 +1,7 @@
 """Event inputs for sharing: event directories, Parquet files, or in-memory tables.
 
 Sharing reads only a few columns (account, time, identifiers, prompt), so inputs are
-exposed to DuckDB as one projected relation ``events`` with the missing optional columns
+exposed to DuckDB as one projected view ``events`` (an Ibis expression) with the missing optional columns
 filled with nulls; nothing is materialized in Python.
 """
 
@@ -79,20 +79,26 @@ def resolve_sources(inputs: Sequence[EventSource] | EventSource) -> list[pa.Tabl
 
 def register_events(con: duckdb.DuckDBPyConnection, sources: list[Any], name: str = "events") -> None:
     """Create view ``name`` over all sources with :data:`SHARE_COLUMNS` (missing -> null)."""
-    selects = []
+    import ibis
+
+    from distillguard.features._timeline import ibis_backend
+
+    be = ibis_backend(con)
+    parts = []
     for i, src in enumerate(sources):
         alias = f"_dg_src{i}"
+        # Arrow tables and datasets are scanned in place (DuckDB's Python API: no copy)
         con.register(alias, src)
         present = set(src.schema.names)
         if not {"account_id", "timestamp"} <= present:
             raise DistillguardError("event input lacks account_id/timestamp columns")
-        cols = []
+        t = be.table(alias)
+        columns = {}
         for col in SHARE_COLUMNS:
-            typ = "TIMESTAMPTZ" if col == "timestamp" else "VARCHAR"
-            expr = f'CAST("{col}" AS {typ})' if col in present else f"CAST(NULL AS {typ})"
-            cols.append(f'{expr} AS "{col}"')
-        selects.append(f"SELECT {', '.join(cols)} FROM {alias}")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS " + " UNION ALL ".join(selects))
+            typ = "timestamp('UTC')" if col == "timestamp" else "string"
+            columns[col] = t[col].cast(typ) if col in present else ibis.null(typ)
+        parts.append(t.select(**columns))
+    be.create_view(name, ibis.union(*parts), overwrite=True)
 
 
 def events_from_scan_meta(scan_dir: Path) -> list[str]:

@@ -15,11 +15,19 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from distillguard.share._hashing import FRAME_KIND, KIND_COLUMNS, arrow, canonicalize, hash_canonical
+from distillguard.share._hashing import FRAME_KIND, KIND_COLUMNS, canonicalize, hash_canonical
 from distillguard.share._sketch import SketchParams, band_keys, keyed_signatures, normalize_templates
 
 if TYPE_CHECKING:
     import duckdb
+
+
+def _distinct(con: duckdb.DuckDBPyConnection, column: str) -> pa.Table:
+    """The distinct non-null values of ``events.<column>``, as column ``raw``."""
+    from distillguard.features._timeline import ibis_backend
+
+    e = ibis_backend(con).table("events")
+    return e.filter(e[column].notnull()).select(raw=e[column]).distinct().to_pyarrow()
 
 
 def canon_map(
@@ -36,7 +44,7 @@ def canon_map(
         return frame_map(con, frame_words, with_harvest=with_harvest)
     col = KIND_COLUMNS[kind]
     name = f"_map_{kind}"
-    raw = arrow(con, f'SELECT DISTINCT "{col}" AS raw FROM events WHERE "{col}" IS NOT NULL')
+    raw = _distinct(con, col)
     canon = canonicalize(kind, raw.column("raw"))
     table = pa.table({"raw": raw.column("raw"), "canon": canon}).filter(pc.is_valid(canon))
     con.register(name, table)
@@ -48,7 +56,9 @@ def keyed_map(
 ) -> str:
     """Register ``_keyed_<kind>_<n>(raw, hmac)``: every local value's keyed hash under one key."""
     mapped = canon_map(con, kind, frame_words=frame_words, with_harvest=False)
-    table = arrow(con, f"SELECT raw, canon FROM {mapped}")
+    from distillguard.features._timeline import ibis_backend
+
+    table = ibis_backend(con).table(mapped).select("raw", "canon").to_pyarrow()
     hashes = hash_canonical(table.column("canon"), secret, kind, con=con)
     name = f"_keyed_{kind}_{re.sub(r'[^A-Za-z0-9]', '_', key_id)}"
     con.register(name, pa.table({"raw": table.column("raw"), "hmac": hashes}))
@@ -57,7 +67,7 @@ def keyed_map(
 
 def template_map(con: duckdb.DuckDBPyConnection) -> str:
     """Register ``_map_template(raw, template)`` for every distinct non-empty prompt."""
-    raw = arrow(con, "SELECT DISTINCT prompt AS raw FROM events WHERE prompt IS NOT NULL")
+    raw = _distinct(con, "prompt")
     prompts = raw.column("raw").combine_chunks()
     templates = normalize_templates(prompts) if len(prompts) else pa.array([], pa.string())
     table = pa.table({"raw": prompts, "template": templates})
