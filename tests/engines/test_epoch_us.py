@@ -61,3 +61,19 @@ def test_pyspark_epoch_us(tmp_path: Path) -> None:
     t = _engine.arrow_table(con, "dg_moments", pa.table({"i": list(range(len(MOMENTS))), "timestamp": ts}))
     out = t.select("i", u=_engine.epoch_us(con, t.timestamp)).order_by("i").to_pyarrow()
     assert out["u"].to_pylist() == _expected()
+
+
+def test_portable_epoch_us_equals_duckdbs(tmp_path: Path) -> None:
+    """The arithmetic other backends get (DuckDB and Spark use their own function)."""
+
+    class Other:
+        name = "polars"
+
+    files = _write(tmp_path)
+    con = _duck.backend()
+    try:
+        ev = _engine.read_parquet(con, files[:1], "dg_events")
+        out = ev.select(t=_engine.epoch_us(Other(), ev.timestamp)).to_pyarrow()
+    finally:
+        con.disconnect()
+    assert out["t"].to_pylist() == _expected()
