@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from distillguard.share._config import ShareConfig, load_config
 from distillguard.share._events import EventSource, register_events, resolve_sources
-from distillguard.share._hashing import arrow, duck
+from distillguard.share._hashing import duck
 from distillguard.share._intel_io import IntelLimits, load_intel, report_skips
 from distillguard.share._keys import load_keyring
 from distillguard.share._match_core import find_matches
@@ -47,15 +47,26 @@ class MatchResult:
 def _sightings(matches: pa.Table, identity_id: str, marking: Any, now: datetime) -> list[Any]:
     import stix2
 
-    con = duck()
-    con.register("_m", matches)
-    per = arrow(
-        con,
-        """SELECT indicator_id, any_value(kind) AS kind, sum(events)::BIGINT AS events,
-                  count(DISTINCT account_id)::BIGINT AS accounts, min(first_seen) AS fs, max(last_seen) AS ls
-           FROM _m GROUP BY 1 ORDER BY 1""",
-    ).to_pylist()
-    con.close()
+    from distillguard import _duck, _engine
+
+    con = _duck.backend()
+    try:
+        m = _engine.arrow_table(con, "_m", matches)
+        per = (
+            m.group_by("indicator_id")
+            .aggregate(
+                kind=m.kind.arbitrary(),
+                events=m.events.sum().cast("int64"),
+                accounts=m.account_id.nunique().cast("int64"),
+                fs=m.first_seen.min(),
+                ls=m.last_seen.max(),
+            )
+            .order_by("indicator_id")
+            .to_pyarrow()
+            .to_pylist()
+        )
+    finally:
+        con.disconnect()
     out = []
     for row in per:
         out.append(
