@@ -230,3 +230,54 @@ def test_decode_process_pool_gives_the_same_answers(tmp_path):
         rt.decode_pool.shutdown(wait=True)
     seg = read_segment(next(serve_paths(state)["wal"].glob("seg-*.open")))
     assert sum(t.num_rows for t in seg.events) == 9
+
+
+def test_risk_answers_are_encoded_once_per_index_and_policy():
+    """A known account's answer is cached as bytes; a new policy or index re-encodes it."""
+    idx = RiskIndex({"bad": AccountRisk(0.9, "attack", "C1", ("a", "b"), None)}, {"C1": ["bad"]})
+    block, soft = ActionPolicy(), ActionPolicy(attack="verify")
+    body, known = idx.answer("bad", block, 1)
+    assert known and json.loads(body) == idx.lookup("bad", block, 1)
+    assert idx.answer("bad", block, 1)[0] is body  # the cached bytes
+    assert json.loads(idx.answer("bad", soft, 1)[0])["action"] == "verify"
+    assert json.loads(idx.answer("bad", soft, 2)[0])["reasons"] == ["a", "b"]
+    body, known = idx.answer('who"?', block, 1)
+    assert not known and json.loads(body) == idx.lookup('who"?', block, 1)
+    assert json.loads(idx.answer("nobody", soft, 1)[0]) == idx.lookup("nobody", soft, 1)
+    assert 'who"?' not in idx._encoded  # unknown ids are not kept
+
+
+def test_increments_start_every_interval_not_interval_after_the_last_ended(tmp_path):
+    """The cadence is max(interval, scoring time), not their sum."""
+    import itertools
+    import time
+
+    from distillguard.serve._worker import IncrementWorker
+
+    w = IncrementWorker(
+        tmp_path,
+        None,
+        interval_s=0.5,
+        timeout_s=10,
+        scan_options={},
+        allowed_lateness_h=None,
+        on_index=lambda *a: None,
+        on_result=lambda *a: None,
+    )
+    starts: list[float] = []
+
+    def slow_increment() -> dict:
+        starts.append(time.monotonic())
+        time.sleep(0.2 if len(starts) < 3 else 1.0)  # shorter, then longer than the interval
+        return {"increment": None}
+
+    w._increment = slow_increment
+    w.start()
+    deadline = time.monotonic() + 10
+    while len(starts) < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    w.stop()
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert len(gaps) >= 4
+    assert all(0.45 < g < 0.68 for g in gaps[:2]), gaps  # 0.5 start to start, not 0.7
+    assert all(0.95 < g < 1.35 for g in gaps[2:4]), gaps  # longer than the interval: 1.0, not 1.5

@@ -43,7 +43,9 @@ def serve(
     config: Path = typer.Option(
         None, "--config", help="TOML file of ServeParams (actions, webhooks, limits)."
     ),
-    interval: float = typer.Option(None, "--increment-interval", help="Seconds between increments."),
+    interval: float = typer.Option(
+        None, "--increment-interval", help="Seconds from one increment's start to the next's."
+    ),
     tokens: Path = typer.Option(None, "--tokens", help="Tokens file (default DIR/serve/tokens.json)."),
     infra: Path = typer.Option(None, "--infra", help="Offline IP feeds for scoring (as scan --infra)."),
     lateness: float = typer.Option(None, "--allowed-lateness", help="Hours of lateness merged (state)."),

@@ -65,7 +65,9 @@ class ServeParams:
     """Limits and timings of the server (written to ``/v1/admin/status``)."""
 
     increment_interval_s: float = param(
-        60.0, "seconds between background increments (closed WAL segments -> the state)"
+        60.0,
+        "seconds from the start of one background increment (closed WAL segments -> the state) to"
+        " the start of the next; one that takes longer is followed at once",
     )
     segment_max_bytes: int = param(
         64 << 20,

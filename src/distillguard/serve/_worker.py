@@ -1,7 +1,11 @@
 """The background worker: closed WAL segments -> one state increment -> a fresh risk index.
 
-Runs every ``increment_interval_s`` and on demand (``POST /v1/admin/increment``), one
-increment at a time. Steps, each safe to interrupt with SIGKILL:
+Starts an increment every ``increment_interval_s`` (measured start to start: one that
+scores for longer than the interval is followed at once, so the cadence is the larger of
+the two, not their sum) and on demand (``POST /v1/admin/increment``), one increment at a
+time. Why start to start: time to detection is the cadence plus one scoring, and waiting
+a whole interval after a long scoring added the scoring time twice. Steps, each safe to
+interrupt with SIGKILL:
 
 1. If ``pending.json`` names an increment the state already committed, its segments are
    in the state: delete them (a crash after the commit, before the deletion).
@@ -145,14 +149,15 @@ class IncrementWorker:
             child.terminate()
 
     def _loop(self) -> None:
-        first = True
+        began: float | None = None
         while not self._stop.is_set():
-            if not first:
-                self._wake.wait(self.interval_s)
+            if began is not None:
+                # the rest of the interval since the last one began (none if it ran longer)
+                self._wake.wait(max(0.0, self.interval_s - (time.monotonic() - began)))
                 self._wake.clear()
-            first = False
             if self._stop.is_set():
                 return
+            began = time.monotonic()
             try:
                 self.run_once()
             except Exception as err:  # keep serving; the error is in /v1/admin/status
