@@ -268,11 +268,25 @@ def create_app(config: ConsoleConfig) -> Any:
             ).fetchall()
             revealed = _revealed(con, reveal, f"account {account_id}")
         st, new = review_status(decision, row["verdict"], evidence)
+        import ibis
+
         events = data.query(
-            "SELECT timestamp, model, input_tokens, output_tokens, client_ip, payment_fingerprint,"
-            " user_agent, system_prompt, prompt FROM {events} WHERE account_id = ?"
-            " ORDER BY timestamp DESC LIMIT ?",
-            [account_id, ACCOUNT_EVENTS],
+            lambda ev: (
+                ev.filter(ev.account_id == account_id)
+                .select(
+                    "timestamp",
+                    "model",
+                    "input_tokens",
+                    "output_tokens",
+                    "client_ip",
+                    "payment_fingerprint",
+                    "user_agent",
+                    "system_prompt",
+                    "prompt",
+                )
+                .order_by(ibis.desc("timestamp"))
+                .limit(ACCOUNT_EVENTS)
+            )
         )
         ips = sorted({e[4] for e in events if e[4]})
         ipinfo = data.describe_ips(ips)

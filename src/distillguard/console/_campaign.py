@@ -125,11 +125,23 @@ def attach_values(data: Any, groups: list[Group]) -> None:
 
 def _attach(local: Any, data: Any, groups: list[Group], every: list[str]) -> None:
     cards: dict[str, set[str]] = {}
-    for acc, card in local.query(
-        "SELECT DISTINCT account_id, payment_fingerprint FROM {events}"
-        " WHERE account_id IN (SELECT unnest(?)) AND payment_fingerprint IS NOT NULL",
-        [every],
-    ):
+    import ibis
+
+    def members(ev: Any, accounts: list[str]) -> Any:
+        return ev.join(data.accounts_table(ev, accounts), "account_id")
+
+    def top(ev: Any, column: str, limit: int) -> Any:
+        """Values of ``column`` by distinct accounts using them, most first."""
+        known = ev.filter(ev[column].notnull())
+        counts = known.group_by(column).aggregate(n=known.account_id.nunique())
+        return counts.order_by([ibis.desc("n"), column]).limit(limit)
+
+    cards_of = local.query(
+        lambda ev: (
+            ev.filter(ev.payment_fingerprint.notnull()).select("account_id", "payment_fingerprint").distinct()
+        )
+    )
+    for acc, card in cards_of:
         cards.setdefault(acc, set()).add(card)
     for g in groups:
         if g.kind == "payment":
@@ -147,12 +159,7 @@ def _attach(local: Any, data: Any, groups: list[Group], every: list[str]) -> Non
             info = data.describe_ips([ip]).get(ip, {}) if ip else {}
             g.values.append({"name": "IP", "value": display_id(ip), "detail": _ip_detail(info)})
         elif g.kind == "system_prompt":
-            rows = local.query(
-                "SELECT system_prompt, count(DISTINCT account_id) AS n FROM {events}"
-                " WHERE account_id IN (SELECT unnest(?)) AND system_prompt IS NOT NULL"
-                " GROUP BY 1 ORDER BY n DESC, 1 LIMIT 1",
-                [g.members],
-            )
+            rows = local.query(lambda ev, g=g: top(members(ev, g.members), "system_prompt", 1))
             if rows:
                 words = (rows[0][0] or "").split()
                 head = " ".join(words[:SYSTEM_PROMPT_WORDS])
@@ -166,11 +173,12 @@ def _attach(local: Any, data: Any, groups: list[Group], every: list[str]) -> Non
                     }
                 )
         elif g.kind == "created_together":
-            rows = local.query(
-                "SELECT min(account_created_at), max(account_created_at) FROM {events}"
-                " WHERE account_id IN (SELECT unnest(?))",
-                [g.members],
-            )
+
+            def created(ev: Any, g: Group = g) -> Any:
+                mine = members(ev, g.members)
+                return mine.aggregate(lo=mine.account_created_at.min(), hi=mine.account_created_at.max())
+
+            rows = local.query(created)
             if rows and rows[0][0] is not None:
                 lo, hi = rows[0]
                 g.values.append(
@@ -185,12 +193,7 @@ def _attach(local: Any, data: Any, groups: list[Group], every: list[str]) -> Non
                 {"name": g.kind, "value": display_id(g.label) or "(no detail recorded)", "detail": ""}
             )
         if g.kind in ("template", "system_prompt", "sync", "profile"):
-            rows = local.query(
-                "SELECT prompt, count(DISTINCT account_id) AS n FROM {events}"
-                " WHERE account_id IN (SELECT unnest(?)) AND prompt IS NOT NULL"
-                " GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?",
-                [g.members, SAMPLE_PROMPTS],
-            )
+            rows = local.query(lambda ev, g=g: top(members(ev, g.members), "prompt", SAMPLE_PROMPTS))
             g.prompts = [{"text": _cut(p), "redacted": redact(p), "accounts": n} for p, n in rows]
 
 
@@ -209,12 +212,16 @@ def _ip_detail(info: dict[str, Any]) -> str:
 
 def shared_ips(data: Any, members: list[str]) -> list[dict[str, Any]]:
     """Client IPs used by two or more members (most members first), with ASN and kind."""
-    rows = data.query(
-        "SELECT client_ip, count(DISTINCT account_id) AS n, count(*) AS requests FROM {events}"
-        " WHERE account_id IN (SELECT unnest(?)) AND client_ip IS NOT NULL"
-        " GROUP BY 1 HAVING n >= 2 ORDER BY n DESC, requests DESC, 1 LIMIT ?",
-        [members, TOP_IPS],
-    )
+    import ibis
+
+    def shared(ev: Any) -> Any:
+        mine = ev.join(data.accounts_table(ev, members), "account_id")
+        mine = mine.filter(mine.client_ip.notnull())
+        ips = mine.group_by("client_ip").aggregate(n=mine.account_id.nunique(), requests=mine.count())
+        ips = ips.filter(ips.n >= 2)
+        return ips.order_by([ibis.desc("n"), ibis.desc("requests"), "client_ip"]).limit(TOP_IPS)
+
+    rows = data.query(shared)
     info = data.describe_ips([r[0] for r in rows])
     return [
         {"ip": display_id(ip), "accounts": n, "requests": req, "detail": _ip_detail(info.get(ip, {}))}

@@ -155,63 +155,84 @@ class ConsoleData:
                 for a in (src, dst):
                     if a in wanted:
                         terms[a].update(words)
-        for row in self.query(
-            "SELECT account_id, list(DISTINCT payment_fingerprint), list(DISTINCT client_ip),"
-            " list(DISTINCT api_key_id) FROM {events} WHERE account_id IN (SELECT unnest(?))"
-            " GROUP BY account_id",
-            [flagged],
-        ):
-            for values in row[1:]:
-                terms[row[0]].update(str(v).lower() for v in values or [] if v is not None)
+
+        def values(ev: Any) -> Any:
+            mine = ev.join(self.accounts_table(ev, flagged), "account_id")
+            return mine.group_by("account_id").aggregate(
+                cards=mine.payment_fingerprint.collect(distinct=True),
+                ips=mine.client_ip.collect(distinct=True),
+                keys=mine.api_key_id.collect(distinct=True),
+            )
+
+        for row in self.query(values):
+            for found in row[1:]:
+                terms[row[0]].update(str(v).lower() for v in found or [] if v is not None)
         return terms
 
     # -- the event store ----------------------------------------------------------------
     def event_files(self) -> list[str]:
         return sorted(str(p) for p in (self.state / "store" / "events").glob("day=*/*.parquet"))
 
-    def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-        """Run ``sql`` (``{events}`` = the event store) on a private in-memory DuckDB."""
+    @staticmethod
+    def accounts_table(ev: Any, accounts: list[str]) -> Any:
+        """``accounts`` as a one-column (``account_id``) in-memory table to join ``ev`` with."""
+        import ibis
+
+        return ibis.memtable(pa.table({"account_id": pa.array(sorted(set(accounts)), pa.string())}))
+
+    def query(self, build: Any) -> list[tuple[Any, ...]]:
+        """Rows of ``build(events)``: an Ibis expression over the event store (``events``, an
+        Ibis table of its Parquet files), run on a private in-memory DuckDB."""
 
         files = self.event_files()
         if not files:
             return []
-        quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-        con = _duck.connect()
+        con = _duck.backend()
         try:
-            con.execute("SET TimeZone = 'UTC'")
-            return con.execute(
-                sql.format(events=f"read_parquet([{quoted}], union_by_name = true)"), params or []
-            ).fetchall()
+            return _rows(build(_engine_read(con, files)))
         finally:
-            con.close()
+            con.disconnect()
 
     @contextlib.contextmanager
     def events_of(self, accounts: list[str]) -> Iterator[Any]:
         """The events of ``accounts`` read once into a private DuckDB, for many small queries.
 
-        Yields an object whose ``query(sql, params)`` runs with ``{events}`` = those events.
+        Yields an object whose ``query(build)`` gives the rows of ``build(events)``, an Ibis
+        expression over those events.
         """
 
-        files = self.event_files()
-        con = _duck.connect()
+        from distillguard import _engine
+
+        con = _duck.backend()
         try:
-            con.execute("SET TimeZone = 'UTC'")
+            files = self.event_files()
             if files:
-                quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-                con.execute(
-                    "CREATE TABLE ev AS SELECT account_id, client_ip, payment_fingerprint, system_prompt,"
-                    f" prompt, account_created_at FROM read_parquet([{quoted}], union_by_name = true)"
-                    " WHERE account_id IN (SELECT unnest(?))",
-                    [accounts],
+                ev = _engine_read(con, files)
+                ev = ev.join(self.accounts_table(ev, accounts), "account_id")
+                ev = ev.select(
+                    "account_id",
+                    "client_ip",
+                    "payment_fingerprint",
+                    "system_prompt",
+                    "prompt",
+                    "account_created_at",
                 )
+                ev = _engine.keep(con, "ev", ev)
             else:
-                con.execute(
-                    "CREATE TABLE ev (account_id VARCHAR, client_ip VARCHAR, payment_fingerprint VARCHAR,"
-                    " system_prompt VARCHAR, prompt VARCHAR, account_created_at TIMESTAMPTZ)"
+                empty = pa.schema(
+                    [
+                        ("account_id", pa.string()),
+                        ("client_ip", pa.string()),
+                        ("payment_fingerprint", pa.string()),
+                        ("system_prompt", pa.string()),
+                        ("prompt", pa.string()),
+                        ("account_created_at", pa.timestamp("us", "UTC")),
+                    ]
                 )
-            yield _Local(con)
+                ev = _engine.arrow_table(con, "ev", empty.empty_table())
+            yield _Local(ev)
         finally:
-            con.close()
+            con.disconnect()
 
     def infra(self) -> Any:
         if self._infra is None:
@@ -264,12 +285,23 @@ class ConsoleData:
         return {a: snap.evidence.get(a, []) for a in accounts}
 
 
-class _Local:
-    def __init__(self, con: Any) -> None:
-        self.con = con
+def _engine_read(con: Any, files: list[str]) -> Any:
+    from distillguard import _engine
 
-    def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-        return self.con.execute(sql.format(events="ev"), params or []).fetchall()
+    return _engine.read_parquet(con, files, "dg_events")
+
+
+def _rows(expr: Any) -> list[tuple[Any, ...]]:
+    table = expr.to_pyarrow()
+    return list(zip(*(table[c].to_pylist() for c in table.column_names), strict=True))
+
+
+class _Local:
+    def __init__(self, events: Any) -> None:
+        self.events = events
+
+    def query(self, build: Any) -> list[tuple[Any, ...]]:
+        return _rows(build(self.events))
 
 
 def review_status(decision: dict[str, Any] | None, verdict: str, items: list[str]) -> tuple[str, list[str]]:
