@@ -164,7 +164,7 @@ def detect_at(
     """
     from distillguard.campaigns import find_campaigns
     from distillguard.detectors import DetectionContext, run_detectors
-    from distillguard.detectors.base import concat_signals
+    from distillguard.detectors.base import concat_signals, timed
     from distillguard.scoring import score_accounts
 
     p = params.resolved()
@@ -175,13 +175,15 @@ def detect_at(
 
         seen = pc.is_in(intel["account_id"], ctx.features["account_id"])
         signals = concat_signals([signals, intel.filter(seen)])
-    first = score_accounts(ctx.features, signals, p.scoring)
+    with timed(ctx, "scoring"):
+        first = score_accounts(ctx.features, signals, p.scoring)
     if only is not None:
         lift = set(first["account_id"][first["verdict"] == "suspicious"].tolist()) & only
         if not lift:
             return ctx, first
         only = lift
-    result = find_campaigns(ctx, signals, p.scoring, p.campaigns, first=first, only=only)
+    with timed(ctx, "campaigns"):
+        result = find_campaigns(ctx, signals, p.scoring, p.campaigns, first=first, only=only)
     return ctx, result
 
 
@@ -330,6 +332,7 @@ def scan(
             con = backend.con if duck else connect(memory_gb or DUCKDB_MEMORY_GB, spill.name, on_disk=big)
             checkpoints = _checkpoints(loaded, params.replay) if replay else []
             # DuckDB reads the batches and joins the per-text enrich columns itself
+            registered = time.perf_counter()
             n_events = register_events(
                 con, loaded.source, "ev", checkpoints_ms=[int(c.timestamp() * 1000) for c in checkpoints]
             )
@@ -338,12 +341,14 @@ def scan(
             engine = (
                 con if backend is None or duck else _on_backend(backend, con, Path(spill.name) / "ev.parquet")
             )
+            register_s = round(time.perf_counter() - registered, 3)
             tl = build_timeline(engine, "ev", checkpoints, params.features)
             tick("features")
             ctx, result = detect_at(
                 tl, None, has_prompts=loaded.has_prompts, params=params, intel=intel_signals
             )
             tick("detect")
+            detect_timings = {k: round(v, 3) for k, v in tl.cache.get("_timings", {}).items()}
             targets = set(result.scored["account_id"][result.scored["verdict"] == "attack"].tolist())
             flagged: dict[str, dt.datetime] = {}
             if replay and targets:
@@ -362,7 +367,8 @@ def scan(
             accounts = accounts_table(ctx.features, result.scored, result.campaign_of, flagged)
             meta = _meta(inputs, loaded, n_events, metadata_only, cutoff, params, accounts, result, timings)
             meta["replay_checkpoints"] = len(checkpoints)
-            meta["feature_timings_s"] = tl.timings
+            meta["feature_timings_s"] = {"register_events": register_s, **tl.timings}
+            meta["detect_timings_s"] = detect_timings  # the final pass only, not the replay's
             meta["intel"] = _intel_note(intel_signals)
             _write(out, accounts, result, loaded.quarantine, meta)
             tick("write")

@@ -1,4 +1,4 @@
-"""The synchronized-pairs self-join split into key slices (large inputs) gives what one pass gives."""
+"""The synchronized-pairs self-join split into account slices (large inputs) gives what one pass gives."""
 
 from __future__ import annotations
 
@@ -39,7 +39,9 @@ def _scan_keeping_pairs(tiny_dir: Path, out: Path, monkeypatch: pytest.MonkeyPat
     return kept[0]
 
 
-def test_key_slices_match_one_pass(tiny_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_account_slices_match_one_pass(
+    tiny_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     one = _scan_keeping_pairs(tiny_dir, tmp_path / "one", monkeypatch)
     assert one.num_rows > 100  # tiny has synchronized pairs: the comparison means something
     passes: list[int] = []

@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow as pa
 
 from distillguard.detectors.automation import AutomationDetector
-from distillguard.detectors.base import FAMILIES, DetectionContext, Detector, concat_signals
+from distillguard.detectors.base import FAMILIES, DetectionContext, Detector, concat_signals, timed
 from distillguard.detectors.coordination import CoordinationDetector
 from distillguard.detectors.extraction import ExtractionDetector
 from distillguard.detectors.traffic import TrafficDetector
@@ -43,7 +43,8 @@ def run_detectors(ctx: DetectionContext, detectors: list[Detector] | None = None
     for det in detectors or default_detectors():
         if det.needs_prompts and not ctx.has_prompts:
             continue
-        tables.append(det.detect(ctx))
+        with timed(ctx, det.family):
+            tables.append(det.detect(ctx))
     return concat_signals(tables)
 
 

@@ -8,7 +8,10 @@ named threshold; ``scoring`` decides verdicts.
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
@@ -27,6 +30,18 @@ def documented(params: Any, prefix: str = "") -> dict[str, dict[str, Any]]:
     for f in fields(params):
         out[f"{prefix}{f.name}"] = {"value": getattr(params, f.name), "doc": f.metadata.get("doc", "")}
     return out
+
+
+@contextmanager
+def timed(ctx: Any, name: str) -> Iterator[None]:
+    """Add the seconds of the ``with`` body to ``ctx.shared["_timings"][name]`` (summed over
+    checkpoints): ``scan_meta.json``'s ``detect_timings_s`` says where detection spends."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        spent = ctx.shared.setdefault("_timings", {})
+        spent[name] = spent.get(name, 0.0) + time.perf_counter() - started
 
 
 def param(default: Any, doc: str) -> Any:

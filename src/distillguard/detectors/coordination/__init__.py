@@ -27,10 +27,11 @@ of" the context's checkpoint from partial tables built once (:mod:`._partials`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 
-from distillguard.detectors.base import DetectionContext, Detector, param
+from distillguard.detectors.base import DetectionContext, Detector, param, timed
 
 
 class CoordinationDetector(Detector):
@@ -376,14 +377,26 @@ class CoordinationDetector(Detector):
         )
 
         p = self.params
-        out = [_accounts.payment(ctx, p), _accounts.created(ctx, p), _accounts.replacements(ctx, p)]
+        steps: list[tuple[str, Any]] = [
+            ("payment", lambda: [_accounts.payment(ctx, p)]),
+            ("created", lambda: [_accounts.created(ctx, p)]),
+            ("replacements", lambda: [_accounts.replacements(ctx, p)]),
+        ]
         if ctx.has_prompts:
-            out.extend(_content.templates(ctx, p))
-            out.extend(_system.system_prompts(ctx, p))
-        out.append(_network.sync(ctx, p))
-        out.append(_network.infra(ctx, p))
-        out.append(_profile.profile(ctx, p))
-        out.append(_meta_fleet.hiding_cards(ctx, p))
-        out.append(_meta_fleet.shaped_cohorts(ctx, p))
-        out.append(_standalone.cohort(ctx, p, self.family))
+            steps += [
+                ("templates", lambda: _content.templates(ctx, p)),
+                ("system_prompts", lambda: _system.system_prompts(ctx, p)),
+            ]
+        steps += [
+            ("sync", lambda: [_network.sync(ctx, p)]),
+            ("infra", lambda: [_network.infra(ctx, p)]),
+            ("profile", lambda: [_profile.profile(ctx, p)]),
+            ("hiding_cards", lambda: [_meta_fleet.hiding_cards(ctx, p)]),
+            ("shaped_cohorts", lambda: [_meta_fleet.shaped_cohorts(ctx, p)]),
+            ("standalone_cohort", lambda: [_standalone.cohort(ctx, p, self.family)]),
+        ]
+        out: list[pa.Table] = []
+        for name, run in steps:
+            with timed(ctx, f"coordination.{name}"):
+                out.extend(run())
         return _meta_fleet.own_customer(ctx, p, out)

@@ -267,15 +267,16 @@ def sync_key(ev: ir.Table) -> ir.StringValue:
 
 
 #: Most rows (pairs of accounts times the cells they share) one pass of the synchronized-pairs
-#: self-join may produce on DuckDB. Beyond it the keys are split into slices joined and counted
-#: one at a time: on the 50M-event ``seed`` scenario (192K accounts) the cells of 2 to 100
-#: accounts hold ~416M such rows, and counting them at once ran out of the scan's 3 GB budget.
+#: self-join may produce on DuckDB. Beyond it the pairs are built in slices of their first
+#: account, and each slice keeps only the pairs that reach ``min_shared`` before the next one
+#: runs: on the 50M-event ``seed`` scenario (192K accounts) the cells of 2 to 100 accounts hold
+#: ~416M such rows, and counting them at once ran out of the scan's 3 GB budget.
 #: ``small`` (1M events) has ~0.5M, one pass.
 SYNC_PAIR_ROWS_PER_PASS: int = 25_000_000
 
 
 def _sync_passes(ctx: Any, cell: ir.Table, max_cell: int) -> int:
-    """How many key slices the self-join runs in (1 on other backends: Spark spills a shuffle)."""
+    """How many slices the self-join runs in (1 on other backends: Spark spills a shuffle)."""
     if backend(ctx).name != "duckdb":
         return 1
     c = cell.filter(cell.cell.between(2, max_cell))
@@ -283,12 +284,20 @@ def _sync_passes(ctx: Any, cell: ir.Table, max_cell: int) -> int:
     return max(1, -(-int(rows) // SYNC_PAIR_ROWS_PER_PASS))
 
 
-def _pair_cells(a2: ir.Table) -> ir.Table:
-    """(src, dst, key, cp, shared): cells two accounts share, per key and interval."""
+def _pair_cells(left: ir.Table, a2: ir.Table) -> ir.Table:
+    """(src, dst, key, cp, shared): cells two accounts share, per key and interval, for the
+    pairs whose first account (``src``, the smaller id) has its actions in ``left``."""
     y = a2.view()
-    xy = a2.join(y, (a2.key == y.key) & (a2.b == y.b) & (a2.aid < y.aid))
-    xy = xy.select(src=a2.aid, dst=y.aid, key=a2.key, cp=a2.cp)
+    xy = left.join(y, (left.key == y.key) & (left.b == y.b) & (left.aid < y.aid))
+    xy = xy.select(src=left.aid, dst=y.aid, key=left.key, cp=left.cp)
     return xy.group_by(["src", "dst", "key", "cp"]).aggregate(shared=xy.count())
+
+
+def _surviving(rows: ir.Table, min_shared: int) -> ir.Table:
+    """The rows of the pairs that share at least ``min_shared`` cells over the whole input
+    (counts only grow with time: a pair below it now is below it at every checkpoint)."""
+    g = rows.group_by(["src", "dst"]).aggregate(total=rows.shared.sum())
+    return rows.semi_join(g.filter(g.total >= min_shared).select("src", "dst"), ["src", "dst"])
 
 
 def sync(ctx: Any, bucket_s: int, max_cell: int, min_actions: int, min_shared: int) -> None:
@@ -311,22 +320,23 @@ def sync(ctx: Any, bucket_s: int, max_cell: int, min_actions: int, min_shared: i
     a2 = a2.filter(a2.cell.between(2, max_cell)).select("aid", "key", "b", "cp")
     passes = _sync_passes(ctx, cell, max_cell)
     if passes == 1:
-        p = _pair_cells(a2)
-    else:  # one slice of the keys at a time, kept: exact, as every group lies in one key
-        part = ((a2.key.hash() % passes) + passes) % passes
+        pairs = _put(ctx, "pairs", _surviving(_pair_cells(a2, a2), min_shared))
+    else:  # one slice of the first accounts at a time: exact, as a pair's rows all lie in its src's slice
         con = backend(ctx)
-        name = f"{ctx.src}_pcell"
+        slice_name, kept_name, a2_name = f"{ctx.src}_pslice", f"{ctx.src}_pkept", f"{ctx.src}_a2"
+        a2 = _engine.keep(con, a2_name, a2)  # read by every slice: computed once
+        part = ((a2.aid.hash() % passes) + passes) % passes
         for i in range(passes):
-            rows = _pair_cells(a2.filter(part == i))
+            rows = _engine.keep(con, slice_name, _pair_cells(a2.filter(part == i), a2))
+            sure = _surviving(rows, min_shared)
             if i == 0:
-                p = _put(ctx, "pcell", rows)
+                con.create_table(kept_name, sure, temp=True, overwrite=True)
             else:
-                con.insert(name, rows)
-    g = p.group_by(["src", "dst"]).aggregate(total=p.shared.sum())
-    keep = g.filter(g.total >= min_shared).select("src", "dst")
-    pairs = _put(ctx, "pairs", p.semi_join(keep, ["src", "dst"]))
-    if passes > 1:
-        _drop(ctx, "pcell")
+                con.insert(kept_name, sure)
+            _engine.drop(con, slice_name)
+        pairs = _put(ctx, "pairs", con.table(kept_name))
+        for name in (kept_name, a2_name):
+            _engine.drop(con, name)
     used = pairs.select(aid=pairs.src, key=pairs.key).union(pairs.select(aid=pairs.dst, key=pairs.key))
     n = act.semi_join(used, ["aid", "key"])
     _put(ctx, "nk", n.group_by(["aid", "key", "cp"]).aggregate(n=n.count()))
