@@ -99,6 +99,7 @@ class _Conn:
         self.parser = httptools.HttpResponseParser(self)
         self.due = 0.0
         self.done = False
+        self.busy = False
 
     def on_message_complete(self) -> None:
         self.done = True
@@ -120,35 +121,59 @@ def _load(
     2-core machine is CPU the server gets.
     """
     import selectors
+    from collections import deque
 
     auth = f"Host: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n"
     heads = [f"GET /v1/accounts/{a}/risk HTTP/1.1\r\n{auth}".encode() for a in ids]
     sel = selectors.SelectSelector()  # select(): a timeout in microseconds
-    pool = [_Conn(port) for _ in range(connections)]
-    for c in pool:
-        sel.register(c.sock, selectors.EVENT_READ, c)
-    idle = list(pool)
-    waiting: list[tuple[float, int]] = []  # (due, request) with every connection busy
+    pool: set[_Conn] = set()
+    idle: deque[_Conn] = deque()  # round robin: every connection stays in use (and open)
+    waiting: deque[tuple[float, int]] = deque()  # (due, request) while every connection is busy
     lat: list[float] = []
     late: list[float] = []  # scheduled -> sent: the generator's own delay (included in lat)
     errors = 0
+
+    def fresh() -> _Conn:
+        c = _Conn(port)
+        pool.add(c)
+        sel.register(c.sock, selectors.EVENT_READ, c)
+        return c
+
+    def drop(c: _Conn) -> None:
+        pool.discard(c)
+        sel.unregister(c.sock)
+        c.sock.close()
+
+    def free(c: _Conn) -> None:
+        """``c`` can take a request: the oldest waiting one, else it joins the idle ones."""
+        nonlocal errors
+        while waiting:
+            due, k = waiting.popleft()
+            c.due, c.done, c.busy = due, False, True
+            try:
+                c.sock.sendall(heads[k % len(heads)])
+            except OSError:  # closed under us: this request failed, try the next on a new one
+                errors += 1
+                drop(c)
+                c = fresh()
+                continue
+            late.append(time.perf_counter() - due)
+            return
+        c.busy = False
+        idle.append(c)
+
+    for _ in range(connections):
+        free(fresh())
     n = int(rate * seconds)
     start = time.perf_counter()
     i = 0
-
-    def send(c: _Conn, due: float, k: int) -> None:
-        c.due, c.done = due, False
-        c.sock.sendall(heads[k % len(heads)])
-        late.append(time.perf_counter() - due)
-
     while (i < n or len(idle) < len(pool)) and time.perf_counter() < start + seconds + 10:
         now = time.perf_counter()
         while i < n and start + i / rate <= now:
-            if idle:
-                send(idle.pop(), start + i / rate, i)
-            else:
-                waiting.append((start + i / rate, i))
+            waiting.append((start + i / rate, i))
             i += 1
+        while waiting and idle:
+            free(idle.popleft())
         timeout = max(0.0, start + i / rate - time.perf_counter()) if i < n else 0.05
         for key, _ in sel.select(timeout):
             c = key.data
@@ -157,24 +182,19 @@ def _load(
                 if not data:
                     raise ConnectionError("closed by the server")
                 c.parser.feed_data(data)
-            except Exception:  # the request in flight is an error; a new connection replaces it
-                errors += 1
-                sel.unregister(c.sock)
-                c.sock.close()
-                pool.remove(c)
-                c = _Conn(port)
-                pool.append(c)
-                sel.register(c.sock, selectors.EVENT_READ, c)
-            else:
-                if not c.done:
-                    continue
+            except Exception:
+                # an idle keep-alive connection the server closed is no error; one with a
+                # request in flight is. Either way a new connection takes its place.
+                errors += c.busy
+                if not c.busy:
+                    idle.remove(c)
+                drop(c)
+                free(fresh())
+                continue
+            if c.done:
                 lat.append(time.perf_counter() - c.due)
                 errors += c.parser.get_status_code() != 200
-            if waiting:
-                due, k = waiting.pop(0)
-                send(c, due, k)
-            else:
-                idle.append(c)
+                free(c)
     for c in pool:
         c.sock.close()
     out.put(
