@@ -82,6 +82,18 @@ def _only(sus: np.ndarray, only: set[str] | None) -> np.ndarray:
     return np.asarray(sorted(set(sus.tolist()) & only), dtype=object)
 
 
+def _card_mates(ctx: DetectionContext, acc: np.ndarray, mask: np.ndarray, proven: np.ndarray) -> np.ndarray:
+    """Accounts of ``acc[mask]`` on a payment instrument that also pays for a proven attacker."""
+    pay = ctx.col("payment")
+    known = np.array([v is not None for v in pay.tolist()], dtype=bool)
+    if not known.any() or not len(proven):
+        return acc[:0]
+    is_proven = np.isin(acc.astype(str), np.asarray(proven, dtype=str))
+    cards = set(pay[known & is_proven].astype(str).tolist())
+    on = known & np.isin(pay.astype(str), np.asarray(sorted(cards), dtype=str))
+    return acc[mask & on]
+
+
 def _link_columns(
     acc: np.ndarray, links: dict[str, tuple[str, int, float, list[str]]]
 ) -> tuple[np.ndarray, ...]:
@@ -159,19 +171,29 @@ def fleet_group_lift(
         return final, signals
     acc = final["account_id"]
     own = np.asarray(first["score"], dtype=np.float64) >= sp.member_min_own_score
+    proven = acc[(final["verdict"] == "attack") & own]
+    common = {
+        "min_proven": p.fleet_min_proven,
+        "min_share": p.fleet_min_share,
+        "max_group": p.corroborated_max_group,
+        "min_other": p.fleet_min_other,
+        "coincidence_kinds": tuple(p.fleet_coincidence_kinds),
+        "solo_kinds": tuple(p.fleet_solo_kinds),
+    }
     links = fleet_group_links(
         ctx,
         _only(acc[final["verdict"] == "suspicious"], only),
-        acc[(final["verdict"] == "attack") & own],
+        proven,
         p.graph,
         kinds=tuple(p.fleet_kinds),
-        min_proven=p.fleet_min_proven,
-        min_share=p.fleet_min_share,
-        max_group=p.corroborated_max_group,
-        min_other=p.fleet_min_other,
-        coincidence_kinds=tuple(p.fleet_coincidence_kinds),
-        solo_kinds=tuple(p.fleet_solo_kinds),
+        **common,
     )
+    # a card mostly held by proven attackers is the operator's own instrument: its silent
+    # accounts (a hydra slot's thinnest, no signal of their own) are the operator's too
+    solo = tuple(k for k in p.fleet_solo_kinds if k in p.fleet_kinds)
+    mates = _card_mates(ctx, acc, final["verdict"] == "clear", proven) if solo else acc[:0]
+    if len(mates):
+        links.update(fleet_group_links(ctx, _only(mates, only), proven, p.graph, kinds=solo, **common))
     if not links:
         return final, signals
     hit, kind, n_proven, share, other = _link_columns(acc, links)

@@ -35,7 +35,7 @@ class ClusterParams:
     )
     min_accounts: int = param(3, "accounts (attack verdict) a cluster needs to be a campaign")
     strong_kinds: tuple[str, ...] = param(
-        ("payment", "template", "sync", "system_prompt"),
+        ("payment", "template", "sync", "system_prompt", "wave"),
         "edge kinds that alone make membership strong (others need a second kind)",
     )
     strong_inside_share: float = param(0.5, "share of a member's edge weight inside its cluster to be strong")
@@ -46,11 +46,12 @@ class ClusterParams:
         "split between two campaigns by the generic links (templates, signup bursts) of a few",
     )
     link_kinds: tuple[str, ...] = param(
-        ("payment", "template", "system_prompt"),
+        ("payment", "template", "system_prompt", "wave"),
         "edge kinds that connect accounts into one group for the verdict lift. Shared datacenter "
         "IPs, creation bursts and lockstep pairs corroborate inside a group but do not chain groups "
         "together: one stray lockstep pair must not make five evaluation harnesses on a public "
-        "system prompt part of a fleet",
+        "system prompt part of a fleet. An older-model signup wave (``wave``) links: its members "
+        "are only the payers focused on the one model its binomial test found in excess",
     )
 
 

@@ -37,6 +37,11 @@ class GraphParams:
     weight_cohort: float = param(
         0.6, "edge weight of being in one harvest-shaped signup cohort of unrelated payers (metadata)"
     )
+    weight_wave: float = param(
+        0.6,
+        "edge weight of being in one signup week of unrelated payers steering to an older model far "
+        "beyond the population's rate (metadata, coordination._wave)",
+    )
     seed: int = param(0, "seed of the expander links")
     specific_size: int = param(
         50,
@@ -170,6 +175,12 @@ def shared_groups(
     if coh is not None and coh.num_rows:
         k, m = _touching(np.asarray(coh["key"].to_pylist()), np.asarray(coh["account_id"].to_pylist()), cand)
         out.append(("cohort", k, m, p.weight_cohort, "harvest-shaped signup cohort {key} ({n} accounts)"))
+    wave = ctx.cache.get("wave_members")
+    if wave is not None and wave.num_rows:
+        k, m = _touching(
+            np.asarray(wave["key"].to_pylist()), np.asarray(wave["account_id"].to_pylist()), cand
+        )
+        out.append(("wave", k, m, p.weight_wave, "older-model signup wave {key} ({n} accounts)"))
     thr = ctx.cache.get("created_threshold")
     if thr is not None:
         created = ctx.micros("created_at")

@@ -180,7 +180,16 @@ def build_timeline(con: Any, src: str, checkpoints: list[dt.datetime], params: A
         expr = features(cum, parts["attr"], parts["rt"], parts["pv"], caps)
     timings["grid"] = round(time.perf_counter() - started, 3)
     return Timeline(
-        con, src, list(checkpoints), table, timings=timings, expr=expr, backend=backend, parts=parts
+        con,
+        src,
+        list(checkpoints),
+        table,
+        # the minority (older) models the features counted, for detectors that key on the model
+        cache={"minority_models": minor.to_pylist()},
+        timings=timings,
+        expr=expr,
+        backend=backend,
+        parts=parts,
     )
 
 

@@ -52,6 +52,7 @@ class CoordinationDetector(Detector):
         "card_lockstep",
         "card_opened_together",
         "standalone_cohort",
+        "arbitrage_wave",
     )
 
     @dataclass(frozen=True)
@@ -364,6 +365,41 @@ class CoordinationDetector(Detector):
         standalone_cohort_alpha: float = param(
             1e-6, "binomial chance of that many trait holders at the habit rate below which they are a cohort"
         )
+        # metadata-only older-model signup wave (:mod:`._wave`): base rate from the scan's population
+        wave_bucket_days: float = param(
+            7.0, "signup window (days) of an older-model wave (judged in two phases)"
+        )
+        wave_max_age_days: float = param(
+            90.0,
+            "only windows opened this many days or fewer before the input's first request are judged: "
+            "long-standing customers kept the model current when they signed up (a cohort effect)",
+        )
+        wave_min_requests: int = param(
+            3, "requests an account needs before its model focus is judged (fleet accounts are thin)"
+        )
+        wave_minority_share: float = param(
+            0.5,
+            "share of an account's traffic on one minority (older) model above which it focuses on "
+            "it (strictly above: two of four requests is no focus)",
+        )
+        wave_min_payers: int = param(5, "trait-holding payers (a customer's keys count once) a window needs")
+        wave_min_lift: float = param(
+            3.0, "trait holders of a window as a multiple of the population's rate times its payers, at least"
+        )
+        wave_max_chance: float = param(
+            1e-6,
+            "binomial chance of so many trait holders among a window's payers at the population's rate, "
+            "below which the window is one operator's signup wave",
+        )
+        wave_full_surprise: float = param(12.0, "-log10 chance at which arbitrage_wave is certain")
+        wave_base_floor: float = param(
+            0.005,
+            "floor of the measured trait rate: about one customer in 200 keeps to an older model by "
+            "habit (a prior bound, so a population with almost none is no proof)",
+        )
+        wave_filter_rounds: int = param(
+            3, "fit / drop fired windows / refit rounds of the population's trait rate (anomaly filter)"
+        )
 
     def _detect(self, ctx: DetectionContext) -> list[pa.Table]:
         from distillguard.detectors import _standalone
@@ -374,6 +410,7 @@ class CoordinationDetector(Detector):
             _network,
             _profile,
             _system,
+            _wave,
         )
 
         p = self.params
@@ -394,6 +431,7 @@ class CoordinationDetector(Detector):
             ("hiding_cards", lambda: [_meta_fleet.hiding_cards(ctx, p)]),
             ("shaped_cohorts", lambda: [_meta_fleet.shaped_cohorts(ctx, p)]),
             ("standalone_cohort", lambda: [_standalone.cohort(ctx, p, self.family)]),
+            ("arbitrage_waves", lambda: [_wave.arbitrage_waves(ctx, p)]),
         ]
         out: list[pa.Table] = []
         for name, run in steps:
