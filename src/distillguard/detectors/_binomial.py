@@ -25,3 +25,9 @@ def binomial_tail(k: np.ndarray, n: np.ndarray, p: float) -> np.ndarray:
         log_term = log_fact[n] - log_fact[j] - log_fact[rest] + j * math.log(p) + (n - j) * math.log1p(-p)
         out += np.where(ok, np.exp(np.where(ok, log_term, 0.0)), 0.0)
     return np.clip(out, 0.0, 1.0)
+
+
+def log_surprise(chance: np.ndarray) -> np.ndarray:
+    """``-log10`` of a chance under the null (floored at 1e-300): the scale the binomial
+    detectors ramp their strength on, from their ``max_chance`` to a full-strength surprise."""
+    return -np.log10(np.maximum(np.asarray(chance, dtype=np.float64), 1e-300))

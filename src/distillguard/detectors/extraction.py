@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from distillguard.detectors._binomial import binomial_tail
+from distillguard.detectors._binomial import binomial_tail, log_surprise
 from distillguard.detectors._robust import filtered_baseline
 from distillguard.detectors.base import DetectionContext, Detector, param, ramp, signal_rows
 
@@ -82,7 +82,7 @@ class ExtractionDetector(Detector):
             chance[thin] = binomial_tail(hits[thin], n[thin], rate)
         fired = thin & (chance < p.thin_alpha)
         # a bare crossing ("possible"), rising as the count grows less likely
-        surprise = -np.log10(np.maximum(chance, 1e-300))
+        surprise = log_surprise(chance)
         alpha_s = -np.log10(max(p.thin_alpha, 1e-300))
         strength = np.where(fired, ramp(surprise, alpha_s, 2 * alpha_s), 0.0)
         return signal_rows(

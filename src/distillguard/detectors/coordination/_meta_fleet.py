@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from distillguard.detectors._binomial import binomial_tail
+from distillguard.detectors._binomial import binomial_tail, log_surprise
 from distillguard.detectors.base import DetectionContext, ramp, signal_rows
 
 FAMILY = "coordination"
@@ -80,7 +80,7 @@ def hiding_cards(ctx: DetectionContext, p: Any) -> pa.Table:
         & (k >= p.hide_min_share * np.maximum(m, 1.0))
         & (tail <= p.hide_max_chance)
     )
-    surprise = -np.log10(np.maximum(tail, 1e-300))
+    surprise = log_surprise(tail)
     strength = np.where(
         ok[card], ramp(surprise[card], -np.log10(p.hide_max_chance), p.hide_full_surprise), 0.0
     )
@@ -191,7 +191,7 @@ def shaped_cohorts(ctx: DetectionContext, p: Any) -> pa.Table:
             "key": pa.array(best_key[fired].tolist(), pa.string()),
         }
     )
-    surprise = -np.log10(np.maximum(best_tail, 1e-300))
+    surprise = log_surprise(best_tail)
     strength = np.where(fired, ramp(surprise, -np.log10(p.cohort_max_chance), p.cohort_full_surprise), 0.0)
     return signal_rows(
         acc,

@@ -47,7 +47,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 
-from distillguard.detectors._binomial import binomial_tail
+from distillguard.detectors._binomial import binomial_tail, log_surprise
 from distillguard.detectors.base import DetectionContext, ramp, signal_rows
 
 FAMILY = "coordination"
@@ -217,7 +217,7 @@ def arbitrage_waves(ctx: DetectionContext, p: Any) -> pa.Table:
             "key": pa.array([k for _, k_s in links for k in k_s.tolist()], pa.string()),
         }
     )
-    surprise = -np.log10(np.maximum(best_tail, 1e-300))
+    surprise = log_surprise(best_tail)
     strength = np.where(fired_acc, ramp(surprise, -np.log10(p.wave_max_chance), p.wave_full_surprise), 0.0)
     return signal_rows(
         acc,
