@@ -82,7 +82,9 @@ class Server:
         cmd = [sys.executable, "-m", "distillguard.cli", "serve", "--state", str(state)]
         cmd += ["--port", str(self.port), "--increment-interval", str(interval), *(extra or [])]
         self.log = open(state.parent / f"server-{self.port}.log", "wb")  # noqa: SIM115
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        # a killed server's increment cannot remove its scratch directory: keep it beside the state
+        env = {**os.environ, "TMPDIR": str(state.parent)}
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 60.0) -> None:

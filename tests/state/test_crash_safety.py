@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
@@ -29,6 +30,8 @@ run_increment(sys.argv[1], [sys.argv[2]], scan_options={"progress": False, "repo
 
 def _run(state, part, crash_at=None) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k != "DG_STATE_CRASH_AT"}
+    # a killed scan cannot remove its scratch directory: keep it in the test's own tmp_path
+    env["TMPDIR"] = str(Path(state).parent)
     if crash_at:
         env["DG_STATE_CRASH_AT"] = crash_at
     return subprocess.Popen([sys.executable, "-c", RUN, str(state), str(part)], env=env)
