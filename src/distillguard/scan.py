@@ -131,7 +131,6 @@ def connect(
     cap, at most :data:`DUCKDB_MAX_SPILL_GB`, and with ``on_disk`` the scratch database file
     (defaults: an in-memory database with DuckDB's own limit, 80% of RAM).
     """
-
     config: dict[str, Any] = {}
     if memory_gb is not None:
         config["memory_limit"] = f"{int(memory_gb * 1024)}MiB"
@@ -336,12 +335,12 @@ def scan(
             n_events = register_events(
                 con, loaded.source, "ev", checkpoints_ms=[int(c.timestamp() * 1000) for c in checkpoints]
             )
+            register_s = round(time.perf_counter() - registered, 3)
             loaded.source.remove()  # one copy of the events: DuckDB's
             pa.default_memory_pool().release_unused()
             engine = (
                 con if backend is None or duck else _on_backend(backend, con, Path(spill.name) / "ev.parquet")
             )
-            register_s = round(time.perf_counter() - registered, 3)
             tl = build_timeline(engine, "ev", checkpoints, params.features)
             tick("features")
             ctx, result = detect_at(

@@ -165,22 +165,17 @@ def shared_groups(
         hashes = np.asarray([f"{int(v) & _U64:016x}" for v in sysp["sh"].to_pylist()], dtype=object)
         k, m = _touching(hashes, np.asarray(sysp["account_id"].to_pylist()), cand)
         out.append((kind, k, m, p.weight_system, "harvest system prompt {key} shared by {n} accounts"))
-    prof = ctx.cache.get("profile_members")
-    if prof is not None and prof.num_rows:
-        k, m = _touching(
-            np.asarray(prof["key"].to_pylist()), np.asarray(prof["account_id"].to_pylist()), cand
-        )
-        out.append(("profile", k, m, p.weight_profile, "shared unusual profile ({n} accounts)"))
-    coh = ctx.cache.get("cohort_members")
-    if coh is not None and coh.num_rows:
-        k, m = _touching(np.asarray(coh["key"].to_pylist()), np.asarray(coh["account_id"].to_pylist()), cand)
-        out.append(("cohort", k, m, p.weight_cohort, "harvest-shaped signup cohort {key} ({n} accounts)"))
-    wave = ctx.cache.get("wave_members")
-    if wave is not None and wave.num_rows:
-        k, m = _touching(
-            np.asarray(wave["key"].to_pylist()), np.asarray(wave["account_id"].to_pylist()), cand
-        )
-        out.append(("wave", k, m, p.weight_wave, "older-model signup wave {key} ({n} accounts)"))
+    # metadata groups the detectors kept as (account_id, key) members
+    for kind, name, weight, label in (
+        ("profile", "profile_members", p.weight_profile, "shared unusual profile ({n} accounts)"),
+        ("cohort", "cohort_members", p.weight_cohort, "harvest-shaped signup cohort {key} ({n} accounts)"),
+        ("wave", "wave_members", p.weight_wave, "older-model signup wave {key} ({n} accounts)"),
+    ):
+        group = ctx.cache.get(name)
+        if group is not None and group.num_rows:
+            keys, ids = np.asarray(group["key"].to_pylist()), np.asarray(group["account_id"].to_pylist())
+            k, m = _touching(keys, ids, cand)
+            out.append((kind, k, m, weight, label))
     thr = ctx.cache.get("created_threshold")
     if thr is not None:
         created = ctx.micros("created_at")

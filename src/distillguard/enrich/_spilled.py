@@ -143,7 +143,6 @@ class SpilledEvents:
 
     def to_table(self) -> pa.Table:
         """All enriched events as one Arrow table in input order (tests, small inputs: not the scan)."""
-
         if not self.files:
             return pa.table({})
         con = _duck.connect()

@@ -165,7 +165,6 @@ class StreamEnricher:
         text field, hashes whose texts are already enriched elsewhere (a state's earlier
         increments): they are not cataloged again, so :meth:`finish_parts` gives new texts only.
         ``text_kernel`` computes the per-text parts (default: :func:`text_parts` in this process)."""
-
         self.infra = infra if infra is not None else _builtin_infra()
         self.seed = minhash_seed
         self.params = params or EnrichParams()

@@ -123,7 +123,6 @@ def nonblank_line_numbers(block: bytes, first_line: int) -> np.ndarray:
 
 def json_text(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Each value of a nested column as compact JSON text (DuckDB's ``to_json``)."""
-
     con = _duck.connect()
     try:
         con.register("nested_values", pa.table({"v": arr}))

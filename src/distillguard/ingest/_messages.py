@@ -64,7 +64,6 @@ ORDER BY i
 
 def extract_prompts(messages: pa.Array) -> tuple[pa.Array, pa.Array]:
     """``(prompt, system_prompt)`` string arrays, aligned with ``messages``."""
-
     n = len(messages)
     if n == 0:
         return pa.array([], pa.string()), pa.array([], pa.string())

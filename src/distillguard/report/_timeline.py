@@ -53,7 +53,6 @@ def _events(con: Any, files: list[str]) -> Any:
 
 def count_events(files: list[str]) -> int:
     """Number of events in ``files`` (DuckDB answers from Parquet footers, no scan)."""
-
     con = _duck.backend()
     try:
         return int(_events(con, files).count().to_pyarrow().as_py())

@@ -47,7 +47,6 @@ from distillguard.state._store import STATE_DB
 
 def _state_query(state: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
     """A read-only query on the state (only between increments: the child holds the lock)."""
-
     con = _duck.connect(str(state / STATE_DB), read_only=True)
     try:
         con.execute("SET TimeZone = 'UTC'")

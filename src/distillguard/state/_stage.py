@@ -108,7 +108,6 @@ def stage(
     allowed_lateness: dt.timedelta,
 ) -> Staged:
     """Write the new events of ``batches`` under ``staging/events/day=*/`` (see module doc)."""
-
     out = Staged()
     floor = None if watermark is None else watermark - allowed_lateness
     writer = DayPartitionWriter(staging / "events")

@@ -47,6 +47,15 @@ def _groups(keys: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return inv, counts
 
 
+def payer_index(ctx: DetectionContext) -> np.ndarray:
+    """A dense payer number per account (its payment instrument, else the account itself): the
+    trials of the group tests, so one customer's keys opened together count once."""
+    pay = ctx.col("payment")
+    known = np.array([v is not None for v in pay.tolist()], dtype=bool)
+    payer = np.where(known, pay.astype(str), ctx.accounts.astype(str))
+    return np.unique(payer, return_inverse=True)[1].astype(np.int64)
+
+
 def rotating(ctx: DetectionContext, p: Any) -> tuple[np.ndarray, np.ndarray]:
     """(judged, hiding): busy accounts, and those hopping across many networks (not relay egress)."""
     n = ctx.col("n", 0.0)
@@ -154,13 +163,9 @@ def shaped_cohorts(ctx: DetectionContext, p: Any) -> pa.Table:
             else float(shaped[eligible].mean())
         )
         base = min(max(base, 1e-3), 1.0 - 1e-3)
-        pay = ctx.col("payment")
-        payer = np.where(
-            np.array([v is not None for v in pay.tolist()], dtype=bool), pay.astype(str), acc.astype(str)
-        )
         shaped &= ~colocated
         grouped = eligible & ~colocated
-        pay_idx = np.unique(payer, return_inverse=True)[1].astype(np.int64)
+        pay_idx = payer_index(ctx)
         for phase, b in enumerate(buckets):
             inv, counts = _groups(b, grouped)
             # trials are payers, not accounts: one customer's keys opened together count once

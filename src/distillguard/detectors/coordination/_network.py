@@ -47,6 +47,15 @@ def sites(ctx: DetectionContext, p: Any) -> np.ndarray:
     return ctx.cache["sites"]
 
 
+def behind_nat(ctx: DetectionContext, p: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(site, known, nat)`` per account: :func:`sites`, whether it has one, and whether that
+    site is shared by ``nat_min_accounts`` or more (a campus or office NAT)."""
+    site = sites(ctx, p)
+    known = np.array([x is not None for x in site.tolist()], dtype=bool)
+    _, inv, counts = np.unique(np.where(known, site, "").astype(str), return_inverse=True, return_counts=True)
+    return site, known, known & (counts[inv] >= p.nat_min_accounts)
+
+
 def ids(ctx: DetectionContext, aids: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """Account ids (strings) of integer ids."""
     return ctx.accounts[ctx.positions(np.asarray(aids))]
@@ -135,12 +144,7 @@ def sync(ctx: DetectionContext, p: Any) -> pa.Table:
     if pairs.num_rows:
         s_pos = ctx.positions(pairs["src"].to_numpy())
         d_pos = ctx.positions(pairs["dst"].to_numpy())
-        site = sites(ctx, p)
-        known = np.array([x is not None for x in site.tolist()], dtype=bool)
-        _, inv, counts = np.unique(
-            np.where(known, site, "").astype(str), return_inverse=True, return_counts=True
-        )
-        nat = known & (counts[inv] >= p.nat_min_accounts)
+        site, known, nat = behind_nat(ctx, p)
         same = known[s_pos] & (site[s_pos] == site[d_pos])
         # NAT-aware: a pair behind one site, or both behind busy shared sites (campus NATs), is
         # explained by where they sit, not by a common operator

@@ -36,7 +36,7 @@ Benign look-alikes kept out on purpose:
 Members are only the trait holders of a fired window (a fleet week's other signups are
 ordinary customers). Needs signup dates and the model of each request, no prompt text, so
 it runs in every mode; it is coordination (cross-account) evidence and links its members in
-the campaign graph (kind ``cohort``, key ``wave:<window>``).
+the campaign graph (kind ``wave``, key ``<model> wave<phase>:<window>``).
 """
 
 from __future__ import annotations
@@ -49,23 +49,13 @@ import pyarrow as pa
 
 from distillguard.detectors._binomial import binomial_tail, log_surprise
 from distillguard.detectors.base import DetectionContext, ramp, signal_rows
+from distillguard.detectors.coordination._meta_fleet import payer_index
+from distillguard.detectors.coordination._network import behind_nat
 
 FAMILY = "coordination"
 
 #: Microseconds per day.
 _DAY_US = 86_400e6
-
-
-def _behind_nat(ctx: DetectionContext, p: Any) -> np.ndarray:
-    """Accounts whose main non-datacenter network is shared by ``nat_min_accounts`` or more."""
-    from distillguard.detectors.coordination._network import sites
-
-    site = sites(ctx, p)
-    known = np.array([x is not None for x in site.tolist()], dtype=bool)
-    if not known.any():
-        return known
-    _, inv, counts = np.unique(np.where(known, site, "").astype(str), return_inverse=True, return_counts=True)
-    return known & (counts[inv] >= p.nat_min_accounts)
 
 
 def minority_models(ctx: DetectionContext) -> list[str]:
@@ -163,14 +153,10 @@ def arbitrage_waves(ctx: DetectionContext, p: Any) -> pa.Table:
     fidx, fshare = focus(ctx, minor)
     if minor:
         start = float(np.nanmin(first))
-        eligible = known & (ctx.col("n", 0.0) >= p.wave_min_requests) & ~_behind_nat(ctx, p)
+        eligible = known & (ctx.col("n", 0.0) >= p.wave_min_requests) & ~behind_nat(ctx, p)[2]
         recent = eligible & (created >= start - p.wave_max_age_days * _DAY_US)
         focused = np.where(eligible & (fshare > p.wave_minority_share), fidx, -1)
-        pay = ctx.col("payment")
-        payer = np.where(
-            np.array([v is not None for v in pay.tolist()], dtype=bool), pay.astype(str), acc.astype(str)
-        )
-        pay_idx = np.unique(payer, return_inverse=True)[1].astype(np.int64)
+        pay_idx = payer_index(ctx)
         n_pay = int(pay_idx.max()) + 1
         for phase, offset in enumerate((0.0, 0.5)):
             b = np.floor(np.where(known, created, 0.0) / (p.wave_bucket_days * _DAY_US) + offset)
@@ -182,17 +168,17 @@ def arbitrage_waves(ctx: DetectionContext, p: Any) -> pa.Table:
             u_recent = np.zeros(len(uniq), dtype=bool)
             u_recent[uinv[recent]] = True
             window = uniq // n_pay
+            test = ok & u_recent
+            tot = np.bincount(uinv, weights=eligible.astype(float), minlength=len(uniq))
             for mi, model in enumerate(minor):
                 # a unit has the trait when most of its accounts focus on this model
                 hit = np.bincount(uinv, weights=(focused == mi).astype(float), minlength=len(uniq))
-                tot = np.bincount(uinv, weights=eligible.astype(float), minlength=len(uniq))
                 trait = ok & (hit >= 0.5 * np.maximum(tot, 1.0))
                 # the population's rate for this model, refitted without the units of windows
                 # that fire (an anomaly filter: a large fleet cannot raise its own bar)
                 keep = ok.copy()
                 for _ in range(p.wave_filter_rounds + 1):
                     base = max(p.wave_base_floor, float(trait[keep].mean()) if keep.any() else 0.0)
-                    test = ok & u_recent
                     inv, k, m, tail, fired = _tests(window, test, trait, base, p)
                     new_keep = ok & ~(test & fired[inv])
                     if (new_keep == keep).all():
