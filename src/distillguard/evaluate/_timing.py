@@ -34,7 +34,6 @@ def connect() -> Any:
     """An Ibis backend on an in-memory DuckDB connection set up for large scans (UTC, no
     order preservation: aggregates do not need input order; dropping it lets DuckDB stream
     and spill)."""
-
     return _duck.backend(preserve_insertion_order=False)
 
 

@@ -87,7 +87,6 @@ def event_values(
     first words (``system_prompt``) that two or more members share, most members first,
     ``per_kind`` of each. One pass over the events for all campaigns (Ibis, on DuckDB).
     """
-
     if not files or not membership:
         return {}
     import ibis
