@@ -34,11 +34,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from distillguard.schema import SIGNALS_SCHEMA
 from distillguard.share._events import EventSource, register_events, resolve_sources
-from distillguard.share._hashing import arrow, duck
+from distillguard.share._hashing import duck
 from distillguard.share._intel_io import IntelLimits, IntelSet, load_intel, report_skips
 from distillguard.share._keys import KeyRing, load_keyring
 from distillguard.share._match_core import find_matches
@@ -109,117 +111,200 @@ class IntelParams:
     """Caps on each intel file's size, indicator count and nesting (over a cap: skipped)."""
 
 
-_PER_PARTNER = """
-WITH m AS (
-    SELECT _m.*, coalesce(_m.confidence, $default_conf) AS conf,
-           kind <> 'payment' AND (
-             (member_events IS NOT NULL AND events > $ratio * greatest(member_events, 1.0))
-             OR (pair_events IS NOT NULL
-                 AND events > $value_ratio * matched_values * greatest(pair_events, 1.0))
-           ) AS heavy
-    FROM _m
-), eff AS (
-    SELECT m.*, CASE WHEN heavy THEN 0.0 ELSE _w.w * least(1.0, conf / $full_conf) END AS e
-    FROM m JOIN _w USING (kind)
-)
-SELECT account_id, kind, partner_id, any_value(partner_name) AS partner_name,
-       max(e) AS e, max(CASE WHEN e > 0 THEN conf END) AS conf, bool_and(heavy) AS heavy,
-       sum(CASE WHEN e > 0 THEN matched_values ELSE 0 END) AS vals,
-       max(CASE WHEN e > 0 THEN events ELSE 0 END) AS ev, max(account_events) AS total,
-       min(first_seen) FILTER (WHERE e > 0) AS fs, max(last_seen) FILTER (WHERE e > 0) AS ls,
-       max(jaccard) FILTER (WHERE e > 0) AS jac
-FROM eff GROUP BY 1, 2, 3
-"""
-
-_PER_KIND = """
-WITH per AS (
-    SELECT account_id, kind, count(*) FILTER (WHERE e > 0) AS partners,
-           count(*) FILTER (WHERE heavy) AS heavy_partners,
-           string_agg(DISTINCT partner_name, ', ' ORDER BY partner_name) FILTER (WHERE e > 0) AS names,
-           1 - exp(sum(ln(1 - least(e, 0.999)))) AS pooled, max(conf) AS max_conf, min(conf) AS min_conf,
-           sum(vals) AS vals, max(ev) AS ev, max(total) AS total, min(fs) AS fs, max(ls) AS ls,
-           max(jac) AS jac
-    FROM _p GROUP BY 1, 2
-)
-SELECT per.* FROM per LEFT JOIN _k USING (kind)
-WHERE partners >= greatest($min_partners, coalesce(_k.min_partners, 0))
-  AND (max_conf >= $full_conf OR partners >= $min_weak)
-"""
+#: Names of the tables signals_from_matches puts on its backend (dropped after).
+_TABLES = ("_intel_matches", "_intel_weights", "_intel_partners", "_intel_kind_min")
 
 
-def signals_from_matches(matches: pa.Table, params: IntelParams) -> pa.Table:
-    """SIGNALS_SCHEMA rows from ``find_matches`` output (vectorized in DuckDB)."""
+def _pooled(per: pa.Table) -> np.ndarray:
+    """Per row of ``per`` (one per account, kind and partner): its (account, kind) group's
+    ``1 - exp(sum(ln(1 - min(e, 0.999))))``, the terms added in ascending order of ``e``.
+
+    The order of the additions is fixed by the values alone (ties are equal values), so the
+    sum does not depend on the order of the rows nor on the engine that produced them."""
+    if not len(per):
+        return np.zeros(0, dtype=np.float64)
+
+    def codes(name: str) -> np.ndarray:
+        enc = pc.dictionary_encode(per[name].combine_chunks(), null_encoding="encode")
+        return enc.indices.to_numpy(zero_copy_only=False)
+
+    account, kind = codes("account_id"), codes("kind")
+    e = per["e"].to_numpy(zero_copy_only=False).astype(np.float64)
+    order = np.lexsort((e, kind, account))
+    a, k = account[order], kind[order]
+    starts = np.flatnonzero(np.r_[True, (a[1:] != a[:-1]) | (k[1:] != k[:-1])])
+    terms = np.log(1.0 - np.minimum(e[order], 0.999))
+    pooled = 1.0 - np.exp(np.add.reduceat(terms, starts))
+    out = np.empty(len(e), dtype=np.float64)
+    out[order] = np.repeat(pooled, np.diff(np.r_[starts, len(e)]))
+    return out
+
+
+def _per_partner(con: Any, matches: pa.Table, params: IntelParams) -> pa.Table:
+    """One row per (account, kind, partner): the partner's best effective weight ``e`` and
+    what its contributing (``e > 0``) indicators matched."""
+    import ibis
+
+    from distillguard import _engine
+
+    m = _engine.arrow_table(con, "_intel_matches", matches)
+    weights = pa.table(
+        {
+            "kind": pa.array(list(params.kind_weight), pa.string()),
+            "w": pa.array([float(v) for v in params.kind_weight.values()], pa.float64()),
+        }
+    )
+    w = _engine.arrow_table(con, "_intel_weights", weights)
+    x = m.join(w, m.kind == w.kind).select(m, w=w.w)
+    conf = ibis.coalesce(x.confidence, params.default_confidence)
+    by_member = x.member_events.notnull() & (
+        x.events > params.member_max_ratio * ibis.greatest(x.member_events, 1.0)
+    )
+    by_value = x.pair_events.notnull() & (
+        x.events > params.value_max_ratio * x.matched_values * ibis.greatest(x.pair_events, 1.0)
+    )
+    x = x.mutate(conf=conf, heavy=(x.kind != "payment") & (by_member | by_value))
+    x = x.mutate(e=ibis.ifelse(x.heavy, 0.0, x.w * ibis.least(1.0, x.conf / params.full_confidence)))
+    pos = x.e > 0
+    per = x.group_by(["account_id", "kind", "partner_id"]).aggregate(
+        # max, not any value: a partner id's name is one name; if not, the same one wins always
+        partner_name=x.partner_name.max(),
+        e=x.e.max(),
+        conf=x.conf.max(where=pos),
+        heavy=x.heavy.all(),
+        vals=ibis.ifelse(pos, x.matched_values, 0).sum(),
+        ev=ibis.ifelse(pos, x.events, 0).max(),
+        total=x.account_events.max(),
+        fs=x.first_seen.min(where=pos),
+        ls=x.last_seen.max(where=pos),
+        jac=x.jaccard.max(where=pos),
+    )
+    return per.to_pyarrow()
+
+
+def _confidence_text(low: Any, high: Any) -> Any:
+    """``70`` or ``45-70``: confidences in percent, DuckDB's round (half away from zero)."""
+    import ibis
+
+    def pct(v: Any) -> Any:
+        return (100 * v).round().cast("int32").cast("string")
+
+    return ibis.ifelse(low == high, pct(high), pct(low) + "-" + pct(high))
+
+
+def _signals(con: Any, per: pa.Table, params: IntelParams) -> pa.Table:
+    """The kinds that fire, per account, as SIGNALS_SCHEMA columns (``per`` has ``pooled``)."""
+    import ibis
+
+    from distillguard import _engine
+
+    p = _engine.arrow_table(con, "_intel_partners", per)
+    mins = pa.table(
+        {
+            "kind": pa.array(list(params.kind_min_partners), pa.string()),
+            "min_partners": pa.array([int(v) for v in params.kind_min_partners.values()], pa.int64()),
+        }
+    )
+    k = _engine.arrow_table(con, "_intel_kind_min", mins)
+    pos = p.e > 0
+    g = p.group_by(["account_id", "kind"]).aggregate(
+        partners=p.count(where=pos),
+        heavy_partners=p.count(where=p.heavy),
+        names=p.partner_name.collect(distinct=True, order_by=p.partner_name, where=pos).join(", "),
+        pooled=p.pooled.max(),  # one value per (account, kind): see _pooled
+        max_conf=p.conf.max(),
+        min_conf=p.conf.min(),
+        vals=p.vals.sum(),
+        ev=p.ev.max(),
+        total=p.total.max(),
+        fs=p.fs.min(),
+        ls=p.ls.max(),
+        jac=p.jac.max(),
+    )
+    r = g.left_join(k, g.kind == k.kind).select(
+        *(g[c] for c in g.columns), kind_min=ibis.coalesce(k.min_partners, 0)
+    )
+    r = r.filter(
+        r.partners >= ibis.greatest(params.min_partners, r.kind_min),
+        (r.max_conf >= params.full_confidence) | (r.partners >= params.min_weak_partners),
+    )
+    template = r.kind == "template"
+    coverage = ibis.ifelse(r.kind == "payment", 1.0, ibis.least(1.0, (r.ev / r.total) / params.full_coverage))
+    needed = ibis.ifelse(r.max_conf >= params.full_confidence, params.min_partners, params.min_weak_partners)
+    evidence = (
+        r.partners.cast("string")
+        + " independent partner(s) ("
+        + r.names
+        + "), confidence "
+        + _confidence_text(r.min_conf, r.max_conf)
+        + ": "
+        + r.vals.cast("string")
+        + " keyed "
+        + r.kind
+        + " value(s), "
+        + r.ev.cast("string")
+        + "/"
+        + r.total.cast("string")
+        + " events, "
+        + r.fs.strftime("%Y-%m-%d")
+        + ".."
+        + r.ls.strftime("%Y-%m-%d")
+        + ibis.ifelse(template, ", Jaccard " + r.jac.round(2).cast("string"), "")
+        + ibis.ifelse(
+            r.heavy_partners > 0,
+            "; " + r.heavy_partners.cast("string") + " partner(s) ignored: heavy user",
+            "",
+        )
+    )
+    out = r.select(
+        "account_id",
+        family=ibis.literal(FAMILY),
+        signal="intel_" + r.kind + "_match",
+        strength=ibis.least(params.max_strength, r.pooled * coverage),
+        value=ibis.ifelse(template, r.jac, r.partners.cast("float64")),
+        threshold=ibis.ifelse(
+            template, params.sketch.min_jaccard, ibis.greatest(r.kind_min, needed).cast("float64")
+        ),
+        evidence=evidence,
+    )
+    return out.order_by(["account_id", ibis.desc("strength"), "signal"]).to_pyarrow()
+
+
+def signals_from_matches(matches: pa.Table, params: IntelParams, *, con: Any = None) -> pa.Table:
+    """SIGNALS_SCHEMA rows from ``find_matches`` output, one per (account, kind that fires),
+    ordered by account, strength (descending) and signal.
+
+    Ibis expressions on ``con`` (default: a private in-memory DuckDB, closed after; a given
+    backend keeps its tables but not the ones put on it here). The evidence text is DuckDB's
+    formatting (confidences rounded half away from zero, integers without a decimal point,
+    dates in UTC). Two steps: per (account, kind, partner) the partner's effective weight
+    ``e_p`` and what it matched, then per (account, kind) the pooled strength and the rules of
+    the module docstring.
+
+    The pooled ``1 - prod(1 - e_p)`` (as ``1 - exp(sum(ln(1 - min(e_p, 0.999))))``) is not
+    an engine's SUM: an aggregate adds the partners in whatever order it meets them, and
+    floating-point addition is not associative, so the same matches could give strengths
+    that differ in the last bits with the input's row order or the engine. The per-partner
+    rows are collected instead (at most accounts x kinds x partners rows, small beside the
+    events) and each (account, kind)'s terms are added in numpy in ascending order of
+    ``e_p`` (:func:`_pooled`): the strength depends on the matches alone.
+    """
     if not len(matches):
         return SIGNALS_SCHEMA.empty_table()
-    con = duck()
-    con.register("_m", matches)
-    con.register(
-        "_w",
-        pa.table({"kind": list(params.kind_weight), "w": [float(v) for v in params.kind_weight.values()]}),
-    )
-    per_partner = arrow(
-        con,
-        _PER_PARTNER,
-        {
-            "default_conf": params.default_confidence,
-            "ratio": params.member_max_ratio,
-            "value_ratio": params.value_max_ratio,
-            "full_conf": params.full_confidence,
-        },
-    )
-    con.register("_p", per_partner)
-    con.register(
-        "_k",
-        pa.table(
-            {
-                "kind": pa.array(list(params.kind_min_partners), pa.string()),
-                "min_partners": pa.array([int(v) for v in params.kind_min_partners.values()], pa.int64()),
-            }
-        ),
-    )
-    rows = arrow(
-        con,
-        _PER_KIND,
-        {
-            "min_partners": params.min_partners,
-            "full_conf": params.full_confidence,
-            "min_weak": params.min_weak_partners,
-        },
-    )
-    coverage = "CASE WHEN kind = 'payment' THEN 1.0 ELSE least(1.0, (ev / total) / $full) END"
-    con.register("_r", rows)
-    out = arrow(
-        con,
-        f"""
-        SELECT account_id, '{FAMILY}' AS family, 'intel_' || kind || '_match' AS signal,
-               least($cap, pooled * {coverage}) AS strength,
-               CASE WHEN kind = 'template' THEN jac ELSE partners::DOUBLE END AS value,
-               CASE WHEN kind = 'template' THEN $jmin
-                    ELSE greatest(coalesce(_k.min_partners, 0),
-                                  CASE WHEN max_conf >= $full_conf THEN $min_partners
-                                       ELSE $min_weak END)::DOUBLE END AS threshold,
-               partners || ' independent partner(s) (' || names || '), confidence '
-                 || CASE WHEN min_conf = max_conf THEN round(100 * max_conf)::INT::VARCHAR
-                         ELSE round(100 * min_conf)::INT || '-' || round(100 * max_conf)::INT END
-                 || ': ' || vals || ' keyed ' || kind || ' value(s), '
-                 || ev || '/' || total || ' events, ' || strftime(fs, '%Y-%m-%d') || '..'
-                 || strftime(ls, '%Y-%m-%d')
-                 || CASE WHEN kind = 'template' THEN ', Jaccard ' || round(jac, 2) ELSE '' END
-                 || CASE WHEN heavy_partners > 0
-                         THEN '; ' || heavy_partners || ' partner(s) ignored: heavy user' ELSE '' END
-                 AS evidence
-        FROM _r LEFT JOIN _k USING (kind) ORDER BY account_id, strength DESC, signal
-        """,
-        {
-            "cap": params.max_strength,
-            "full": params.full_coverage,
-            "jmin": params.sketch.min_jaccard,
-            "min_partners": params.min_partners,
-            "min_weak": params.min_weak_partners,
-            "full_conf": params.full_confidence,
-        },
-    )
-    con.close()
+    from distillguard import _duck, _engine
+
+    own = con is None
+    be = _duck.backend() if own else con
+    try:
+        per = _per_partner(be, matches, params)
+        per = per.append_column("pooled", pa.array(_pooled(per), pa.float64()))
+        out = _signals(be, per, params)
+    finally:
+        if own:
+            be.disconnect()
+        else:
+            for name in _TABLES:
+                _engine.drop(be, name)
     return out.cast(SIGNALS_SCHEMA)
 
 
