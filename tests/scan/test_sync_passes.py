@@ -22,21 +22,56 @@ def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _scan_keeping_pairs(tiny_dir: Path, out: Path, monkeypatch: pytest.MonkeyPatch) -> pa.Table:
-    """Scan ``tiny_dir`` and return the kept ``pairs`` partial, sorted."""
-    kept: list[pa.Table] = []
+PAIR_ORDER = [(c, "ascending") for c in ("src", "dst", "key", "cp")]
+
+
+def _scan_keeping_pairs(
+    tiny_dir: Path, out: Path, monkeypatch: pytest.MonkeyPatch, also: str | None = None
+) -> pa.Table | tuple[pa.Table, pa.Table]:
+    """Scan ``tiny_dir`` and return the kept ``pairs`` partial, sorted (and the ``also`` partial)."""
+    kept: dict[str, list[pa.Table]] = {"pairs": [], also or "": []}
     real = _partials._put
 
     def put(ctx: Any, name: str, expr: Any) -> Any:
         t = real(ctx, name, expr)
-        if name == "pairs":
-            kept.append(t.to_pyarrow().sort_by([(c, "ascending") for c in ("src", "dst", "key", "cp")]))
+        if name in kept:
+            kept[name].append(t.to_pyarrow())
         return t
 
     monkeypatch.setattr(_partials, "_put", put)
     scan([tiny_dir], out, progress=False, report=False, replay=False)
-    assert len(kept) == 1
-    return kept[0]
+    assert len(kept["pairs"]) == 1
+    pairs = kept["pairs"][0].sort_by(PAIR_ORDER)
+    return (pairs, kept[also][0]) if also else pairs
+
+
+def test_pairs_are_every_pair_cell_of_the_synchronized_pairs(
+    tiny_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pairs found by counting (src, dst) alone, then their cells, are exactly the cells of
+    all pairs (per key and interval) filtered to the pairs reaching ``sync_min_shared``."""
+    from distillguard import _duck
+    from distillguard.detectors.coordination import CoordinationDetector
+
+    pairs, act = _scan_keeping_pairs(tiny_dir, tmp_path / "out", monkeypatch, also="act")
+    p = CoordinationDetector.Params()
+    con = _duck.connect()
+    con.register("act", act)
+    reference = con.sql(
+        f"""
+        WITH tot AS (SELECT aid FROM act GROUP BY aid HAVING count(*) >= {p.sync_min_actions}),
+        cell AS (SELECT key, b, count(*) AS cell FROM act GROUP BY key, b),
+        a2 AS (SELECT a.aid, a.key, a.b, a.cp FROM act a JOIN cell USING (key, b)
+               WHERE a.aid IN (SELECT aid FROM tot) AND cell BETWEEN 2 AND {p.sync_max_cell}),
+        pc AS (SELECT x.aid AS src, y.aid AS dst, x.key, x.cp, count(*) AS shared
+               FROM a2 x JOIN a2 y ON x.key = y.key AND x.b = y.b AND x.aid < y.aid GROUP BY ALL)
+        SELECT * FROM pc WHERE (src, dst) IN
+            (SELECT (src, dst) FROM pc GROUP BY src, dst HAVING sum(shared) >= {p.sync_min_shared})
+        """
+    ).to_arrow_table()
+    con.close()
+    assert pairs.num_rows > 100
+    assert reference.cast(pairs.schema).sort_by(PAIR_ORDER).equals(pairs)
 
 
 def test_account_slices_match_one_pass(

@@ -267,11 +267,11 @@ def sync_key(ev: ir.Table) -> ir.StringValue:
 
 
 #: Most rows (pairs of accounts times the cells they share) one pass of the synchronized-pairs
-#: self-join may produce on DuckDB. Beyond it the pairs are built in slices of their first
-#: account, and each slice keeps only the pairs that reach ``min_shared`` before the next one
-#: runs: on the 50M-event ``seed`` scenario (192K accounts) the cells of 2 to 100 accounts hold
-#: ~416M such rows, and counting them at once ran out of the scan's 3 GB budget.
-#: ``small`` (1M events) has ~0.5M, one pass.
+#: self-join may produce on DuckDB. Beyond it the pairs that reach ``min_shared`` are found in
+#: slices of their first account, each slice counting its pairs before the next one runs: on
+#: the 50M-event ``seed`` scenario (192K accounts) the cells of 2 to 100 accounts hold ~416M
+#: such rows, and counting them at once ran out of the scan's 3 GB budget. ``small`` (1M
+#: events) has ~0.5M, one pass.
 SYNC_PAIR_ROWS_PER_PASS: int = 25_000_000
 
 
@@ -284,20 +284,31 @@ def _sync_passes(ctx: Any, cell: ir.Table, max_cell: int) -> int:
     return max(1, -(-int(rows) // SYNC_PAIR_ROWS_PER_PASS))
 
 
-def _pair_cells(left: ir.Table, a2: ir.Table) -> ir.Table:
-    """(src, dst, key, cp, shared): cells two accounts share, per key and interval, for the
-    pairs whose first account (``src``, the smaller id) has its actions in ``left``."""
+def _joined(left: ir.Table, a2: ir.Table) -> ir.Table:
+    """(src, dst, key, cp): one row per cell two accounts share, for the pairs whose first
+    account (``src``, the smaller id) has its actions in ``left``."""
     y = a2.view()
     xy = left.join(y, (left.key == y.key) & (left.b == y.b) & (left.aid < y.aid))
-    xy = xy.select(src=left.aid, dst=y.aid, key=left.key, cp=left.cp)
+    return xy.select(src=left.aid, dst=y.aid, key=left.key, cp=left.cp)
+
+
+def _synchronized(left: ir.Table, a2: ir.Table, min_shared: int) -> ir.Table:
+    """(src, dst) of the pairs sharing at least ``min_shared`` cells over the whole input
+    (counts only grow with time: a pair below it now is below it at every checkpoint).
+    Grouped by the pair alone: the self-join's rows are mostly pairs that share one or two
+    cells, and a two-integer key is the cheapest way to count and drop them."""
+    xy = _joined(left, a2)
+    g = xy.group_by(["src", "dst"]).aggregate(total=xy.count())
+    return g.filter(g.total >= min_shared).select("src", "dst")
+
+
+def _pair_cells(a2: ir.Table, sure: ir.Table) -> ir.Table:
+    """(src, dst, key, cp, shared) of the ``sure`` pairs: the cells they share per key and
+    interval. Only the actions of accounts in a sure pair take part in the self-join."""
+    aids = sure.select(aid=sure.src).union(sure.select(aid=sure.dst))
+    a3 = a2.semi_join(aids, "aid")
+    xy = _joined(a3, a3).semi_join(sure, ["src", "dst"])
     return xy.group_by(["src", "dst", "key", "cp"]).aggregate(shared=xy.count())
-
-
-def _surviving(rows: ir.Table, min_shared: int) -> ir.Table:
-    """The rows of the pairs that share at least ``min_shared`` cells over the whole input
-    (counts only grow with time: a pair below it now is below it at every checkpoint)."""
-    g = rows.group_by(["src", "dst"]).aggregate(total=rows.shared.sum())
-    return rows.semi_join(g.filter(g.total >= min_shared).select("src", "dst"), ["src", "dst"])
 
 
 def sync(ctx: Any, bucket_s: int, max_cell: int, min_actions: int, min_shared: int) -> None:
@@ -319,24 +330,23 @@ def sync(ctx: Any, bucket_s: int, max_cell: int, min_actions: int, min_shared: i
     a2 = act.join(cell, ["key", "b"]).semi_join(elig, "aid")
     a2 = a2.filter(a2.cell.between(2, max_cell)).select("aid", "key", "b", "cp")
     passes = _sync_passes(ctx, cell, max_cell)
+    con = backend(ctx)
+    kept_name, a2_name = f"{ctx.src}_pkept", f"{ctx.src}_a2"
+    a2 = _engine.keep(con, a2_name, a2)  # read by every slice and by the cells of the sure pairs
     if passes == 1:
-        pairs = _put(ctx, "pairs", _surviving(_pair_cells(a2, a2), min_shared))
-    else:  # one slice of the first accounts at a time: exact, as a pair's rows all lie in its src's slice
-        con = backend(ctx)
-        slice_name, kept_name, a2_name = f"{ctx.src}_pslice", f"{ctx.src}_pkept", f"{ctx.src}_a2"
-        a2 = _engine.keep(con, a2_name, a2)  # read by every slice: computed once
+        sure = _engine.keep(con, kept_name, _synchronized(a2, a2, min_shared))
+    else:  # one slice of first accounts at a time: exact, as a pair's rows all lie in its src's slice
         part = ((a2.aid.hash() % passes) + passes) % passes
         for i in range(passes):
-            rows = _engine.keep(con, slice_name, _pair_cells(a2.filter(part == i), a2))
-            sure = _surviving(rows, min_shared)
+            sliced = _synchronized(a2.filter(part == i), a2, min_shared)
             if i == 0:
-                con.create_table(kept_name, sure, temp=True, overwrite=True)
+                con.create_table(kept_name, sliced, temp=True, overwrite=True)
             else:
-                con.insert(kept_name, sure)
-            _engine.drop(con, slice_name)
-        pairs = _put(ctx, "pairs", con.table(kept_name))
-        for name in (kept_name, a2_name):
-            _engine.drop(con, name)
+                con.insert(kept_name, sliced)
+        sure = con.table(kept_name)
+    pairs = _put(ctx, "pairs", _pair_cells(a2, sure))
+    for name in (kept_name, a2_name):
+        _engine.drop(con, name)
     used = pairs.select(aid=pairs.src, key=pairs.key).union(pairs.select(aid=pairs.dst, key=pairs.key))
     n = act.semi_join(used, ["aid", "key"])
     _put(ctx, "nk", n.group_by(["aid", "key", "cp"]).aggregate(n=n.count()))
