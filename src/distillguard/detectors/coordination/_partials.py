@@ -302,13 +302,25 @@ def _synchronized(left: ir.Table, a2: ir.Table, min_shared: int) -> ir.Table:
     return g.filter(g.total >= min_shared).select("src", "dst")
 
 
-def _pair_cells(a2: ir.Table, sure: ir.Table) -> ir.Table:
-    """(src, dst, key, cp, shared) of the ``sure`` pairs: the cells they share per key and
-    interval. Only the actions of accounts in a sure pair take part in the self-join."""
-    aids = sure.select(aid=sure.src).union(sure.select(aid=sure.dst))
-    a3 = a2.semi_join(aids, "aid")
-    xy = _joined(a3, a3).semi_join(sure, ["src", "dst"])
+def _pair_cells(left: ir.Table, a3: ir.Table, sure: ir.Table) -> ir.Table:
+    """(src, dst, key, cp, shared) of the ``sure`` pairs whose first account has its actions
+    in ``left``: the cells they share per key and interval (``a3``: the actions of accounts
+    in a sure pair, the only ones that take part)."""
+    xy = _joined(left, a3).semi_join(sure, ["src", "dst"])
     return xy.group_by(["src", "dst", "key", "cp"]).aggregate(shared=xy.count())
+
+
+def _in_slices(con: Any, name: str, passes: int, part: ir.Value, build: Any) -> ir.Table:
+    """``build(mask)`` for each of ``passes`` slices of ``part``, kept as one table ``name``
+    (one slice's self-join at a time; one pass: ``build(None)`` kept)."""
+    if passes == 1:
+        return _engine.keep(con, name, build(None))
+    for i in range(passes):
+        if i == 0:
+            con.create_table(name, build(part == i), temp=True, overwrite=True)
+        else:
+            con.insert(name, build(part == i))
+    return con.table(name)
 
 
 def sync(ctx: Any, bucket_s: int, max_cell: int, min_actions: int, min_shared: int) -> None:
@@ -331,21 +343,29 @@ def sync(ctx: Any, bucket_s: int, max_cell: int, min_actions: int, min_shared: i
     a2 = a2.filter(a2.cell.between(2, max_cell)).select("aid", "key", "b", "cp")
     passes = _sync_passes(ctx, cell, max_cell)
     con = backend(ctx)
-    kept_name, a2_name = f"{ctx.src}_pkept", f"{ctx.src}_a2"
-    a2 = _engine.keep(con, a2_name, a2)  # read by every slice and by the cells of the sure pairs
-    if passes == 1:
-        sure = _engine.keep(con, kept_name, _synchronized(a2, a2, min_shared))
-    else:  # one slice of first accounts at a time: exact, as a pair's rows all lie in its src's slice
-        part = ((a2.aid.hash() % passes) + passes) % passes
-        for i in range(passes):
-            sliced = _synchronized(a2.filter(part == i), a2, min_shared)
-            if i == 0:
-                con.create_table(kept_name, sliced, temp=True, overwrite=True)
-            else:
-                con.insert(kept_name, sliced)
-        sure = con.table(kept_name)
-    pairs = _put(ctx, "pairs", _pair_cells(a2, sure))
-    for name in (kept_name, a2_name):
+    names = [f"{ctx.src}_{n}" for n in ("a2", "psure", "a3", "pcells")]
+    a2 = _engine.keep(con, names[0], a2)  # read by every slice
+    # slices of first accounts: exact, as all rows of a pair lie in its src's slice
+    part = ((a2.aid.hash() % passes) + passes) % passes
+    sure = _in_slices(
+        con,
+        names[1],
+        passes,
+        part,
+        lambda m: _synchronized(a2 if m is None else a2.filter(m), a2, min_shared),
+    )
+    aids = sure.select(aid=sure.src).union(sure.select(aid=sure.dst))
+    a3 = _engine.keep(con, names[2], a2.semi_join(aids, "aid"))
+    part3 = ((a3.aid.hash() % passes) + passes) % passes
+    cells = _in_slices(
+        con,
+        names[3],
+        passes,
+        part3,
+        lambda m: _pair_cells(a3 if m is None else a3.filter(m), a3, sure),
+    )
+    pairs = _put(ctx, "pairs", cells)
+    for name in names:
         _engine.drop(con, name)
     used = pairs.select(aid=pairs.src, key=pairs.key).union(pairs.select(aid=pairs.dst, key=pairs.key))
     n = act.semi_join(used, ["aid", "key"])
