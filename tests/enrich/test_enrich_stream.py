@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 
 from distillguard.enrich import enrich
-from distillguard.enrich._stream import StreamEnricher, text_hashes
+from distillguard.enrich._stream import SPILL_WRITES_IN_FLIGHT, StreamEnricher, text_hashes
 
 _WRAPPERS = (
     "Solve the following problem. Think step by step and show all reasoning: {}",
@@ -97,9 +97,12 @@ def test_batches_spill_to_parquet_and_memory_stays_flat(tmp_path) -> None:
     ]
     se = StreamEnricher(spill_dir=tmp_path)
     se.add(copies[0])  # every distinct text is in the catalog from here on
+    se._written()  # batches being written in the background are held until written
     held = pa.total_allocated_bytes()
     for copy in copies[1:]:
         se.add(copy)
+        assert len(se._writes) <= SPILL_WRITES_IN_FLIGHT
+    se._written()
     assert pa.total_allocated_bytes() - held < table.nbytes / 4  # kept batches would be ~3x table
     files = sorted(tmp_path.rglob("*.parquet"))
     assert len(files) == 8 and sum(pq.read_metadata(f).num_rows for f in files) == 8 * 3000

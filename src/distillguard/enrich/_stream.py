@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,10 @@ SPILL_ROW_GROUP_ROWS = 122_880
 #: Codec of the spilled batches: written and read once, so speed beats size (lz4 writes
 #: about twice as fast as zstd for ~1.4x the bytes).
 SPILL_COMPRESSION = "lz4"
+#: Spilled batches being written in the background at most: the writer (Parquet encoding and
+#: lz4, which release the GIL) overlaps with hashing the next batch, and memory stays at a
+#: few batches.
+SPILL_WRITES_IN_FLIGHT = 2
 #: String columns unique per event, written without a Parquet dictionary (building one for
 #: them costs write time and saves nothing); every other string column gets one.
 SPILL_PLAIN_COLUMNS: tuple[str, ...] = ("event_id", "conversation_id")
@@ -182,6 +188,8 @@ class StreamEnricher:
         )
         self._files: list[Path] = []
         self._schemas: list[pa.Schema] = []
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dg-spill")
+        self._writes: deque[Future[None]] = deque()
         self.rows = 0  #: events added
         self.rows_with_prompt = 0  #: events with non-null prompt text
         self.batches_seen = 0  #: non-empty batches added
@@ -228,23 +236,38 @@ class StreamEnricher:
         self.time_range = (min(lo, mm["min"]), max(hi, mm["max"]))
 
     def _spill(self, table: pa.Table) -> None:
+        """Write ``table`` as the next batch file, in the background (see ``SPILL_WRITES_IN_FLIGHT``)."""
         assert self._tmp is not None
         path = Path(self._tmp.name) / f"batch-{len(self._files):06d}.parquet"
         strings = [f for f in table.schema if pa.types.is_string(f.type) or pa.types.is_dictionary(f.type)]
         dictionary = [f.name for f in strings if f.name not in SPILL_PLAIN_COLUMNS]
-        pq.write_table(
-            table,
-            path,
-            row_group_size=SPILL_ROW_GROUP_ROWS,
-            compression=SPILL_COMPRESSION,
-            use_dictionary=dictionary,
-            write_statistics=False,
+        while len(self._writes) >= SPILL_WRITES_IN_FLIGHT:
+            self._writes.popleft().result()  # a failed write raises here, on the caller's thread
+        self._writes.append(
+            self._writer.submit(
+                pq.write_table,
+                table,
+                path,
+                row_group_size=SPILL_ROW_GROUP_ROWS,
+                compression=SPILL_COMPRESSION,
+                use_dictionary=dictionary,
+                write_statistics=False,
+            )
         )
         self._files.append(path)
         self._schemas.append(table.schema)
 
+    def _written(self) -> None:
+        """Wait until every spilled batch is on disk (re-raises a failed write)."""
+        while self._writes:
+            self._writes.popleft().result()
+
     def close(self) -> None:
         """Release the hashing connection, and the spilled batches unless handed out (idempotent)."""
+        for write in self._writes:
+            write.cancel()
+        self._writer.shutdown(wait=True)
+        self._writes.clear()
         self._con.close()
         if self._tmp is not None:
             self._tmp.cleanup()
@@ -276,6 +299,8 @@ class StreamEnricher:
         """
         if self._tmp is None:
             raise RuntimeError("StreamEnricher.finish_parts after finish")
+        self._written()
+        self._writer.shutdown(wait=True)
         prompt, system = self._parts()
         files, owner = list(self._files), self._tmp
         self._tmp = None
@@ -286,6 +311,8 @@ class StreamEnricher:
         """The enriched events as spilled Parquet batches plus per-text tables (see ``SpilledEvents``)."""
         if self._tmp is None:
             raise RuntimeError("StreamEnricher.finish_spilled called twice")
+        self._written()
+        self._writer.shutdown(wait=True)
         prompt, system, spec = self._per_text()
         schema = pa.unify_schemas(self._schemas, promote_options="permissive") if self._schemas else None
         out = SpilledEvents(

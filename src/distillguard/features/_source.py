@@ -40,6 +40,11 @@ STREAM_BATCH_ROWS = 1_000_000
 #: than enriching, so a short single-threaded queue costs nothing.
 READ_AHEAD_BATCHES = 1
 READ_AHEAD_FILES = 1
+#: Rebatched tables read and validated ahead, by one thread, while the previous one is
+#: enriched: ingest (parsing, validation, duplicate marking) and enrichment (hashing, IP
+#: lookups, the spill) each spend most of their time in Arrow, numpy or DuckDB, outside the
+#: GIL, so on two cores they overlap. One table waits at most: memory grows by one batch.
+PREFETCH_TABLES = 1
 
 
 @dataclass
@@ -136,6 +141,52 @@ def _rebatch(
         yield pa.concat_tables(buf, promote_options="permissive")
 
 
+def _prefetched(tables: Iterator[pa.Table], depth: int = PREFETCH_TABLES) -> Iterator[pa.Table]:
+    """``tables`` in order, produced by a background thread at most ``depth`` ahead.
+
+    An exception in the producer is raised here, in the consumer's thread; a consumer that
+    stops early (or fails) stops the producer before this generator returns.
+    """
+    import queue
+    import threading
+
+    done = object()
+    slots: queue.Queue[Any] = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for table in tables:
+                if not put(table):
+                    return
+            put(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+
+    worker = threading.Thread(target=produce, name="dg-ingest", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
 def load_events(
     inputs: Sequence[str | Path],
     *,
@@ -163,7 +214,7 @@ def load_events(
     ip_infra = IpInfra.from_paths([str(p) for p in infra]) if infra else default_infra()
     enricher = StreamEnricher(ip_infra, spill_dir=spill_dir, text_kernel=text_kernel)
     try:
-        for table in stream:
+        for table in _prefetched(stream):
             enricher.add(table)
         if not enricher.rows:
             raise DistillguardError("no valid events in the input (see quarantine)")
