@@ -9,8 +9,7 @@ from fuzz_corpus import CASES, Case, run_case
 
 #: Corpus cases that still fail, with the finding they track (/tmp/dg/fuzz_findings.md).
 #: Strict: a case that starts passing fails here until its mark is removed.
-XFAIL: dict[str, str] = {
-}
+XFAIL: dict[str, str] = {}
 
 
 def _param(case: Case) -> object:

@@ -20,8 +20,7 @@ SLOW_EXAMPLES = 10_000
 #: Bugs found by this suite and routed to their owners (``/tmp/dg/fuzz_findings.md``), by the
 #: finding's signature prefix. A generated input that hits one is reported as xfail, not
 #: hidden; the corpus holds a strict case for each. Empty once they are fixed.
-KNOWN_OPEN: dict[str, str] = {
-}
+KNOWN_OPEN: dict[str, str] = {}
 
 
 def _fuzz(target: Target, examples: int, *, derandomize: bool) -> None:
