@@ -102,41 +102,29 @@ class SpilledEvents:
         added = set(self.spec.added)
         return [c for c in self.schema.names if c != ROW_COLUMN and c not in added]
 
-    def parquet_sql(self) -> str:
-        """The spilled batches as they are on disk (input columns, hashes, ROW_COLUMN), in row order."""
+    def view_sql(self, name: str) -> str:
+        """SELECT of the enriched events (input columns, then enrich's, then ROW_COLUMN)."""
         if not self.files or self.schema is None:
             raise ValueError("no spilled events")
         files = ", ".join("'" + str(f).replace("'", "''") + "'" for f in self.files)
-        return f"read_parquet([{files}], union_by_name = true)"
-
-    def view_sql(self, name: str, base: str | None = None, carry: tuple[str, ...] = ()) -> str:
-        """SELECT of the enriched events (input columns, then enrich's, then ROW_COLUMN).
-
-        ``base`` reads the batches from another relation than :meth:`parquet_sql` (one that
-        has their columns, e.g. the batches beside more columns), and ``carry`` names more
-        of its columns to pass through, last.
-        """
-        source = base or self.parquet_sql()
-        columns = set(self.schema.names) if self.schema is not None else set()
+        columns = set(self.schema.names)
         items = [f"e.{_q(c)}" for c in self._base_columns()]
         items += [f"p.{_q(c)}" for c in self.spec.template]
         items += [f"{self.spec.tag_sql(n, f, columns)} AS {_q(n)}" for n, _, f in self.spec.rules]
-        items += [f"e.{_q(c)}" for c in carry]
         inner = (
             f"SELECT {', '.join(items)}, e.{ROW_COLUMN} "
-            f"FROM {source} e "
+            f"FROM read_parquet([{files}], union_by_name = true) e "
             f"LEFT JOIN {name}__ptext p ON e.prompt_hash = p.prompt_hash "
             f"LEFT JOIN {name}__stext s ON e.system_hash = s.system_hash"
         )
         cap = self.spec.capability_sql()
         return f"SELECT * EXCLUDE ({ROW_COLUMN}), {cap} AS capability, {ROW_COLUMN} FROM ({inner})"
 
-    def create_view(self, con: Any, name: str, base: str | None = None, carry: tuple[str, ...] = ()) -> None:
-        """Register the per-text tables and create the temporary view ``name`` of the enriched
-        events (``base``, ``carry``: see :meth:`view_sql`)."""
+    def create_view(self, con: Any, name: str) -> None:
+        """Register the per-text tables and create the temporary view ``name`` of the enriched events."""
         con.register(f"{name}__ptext", self.prompt_text)
         con.register(f"{name}__stext", self.system_text)
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {self.view_sql(name, base, carry)}")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {self.view_sql(name)}")
 
     def drop_view(self, con: Any, name: str) -> None:
         """Undo :meth:`create_view` (the connection lets go of the per-text tables)."""

@@ -7,8 +7,9 @@ only the view ``ev`` (or a time-bounded copy of it for replay), never the raw ta
 
 This loader stays DuckDB SQL on purpose: it writes the scan's own DuckDB table, choosing
 per input schema among SQL source expressions (DuckDB's ``hash()`` of prompt text among
-them), and the derived columns come from numpy. The feature queries that read the table
-are Ibis expressions; another backend is given the normalized rows as Arrow.
+them), and puts the derived columns (SQL windows over a narrow projection) beside the wide
+rows by position. The feature queries that read the table are Ibis expressions; another
+backend reads the normalized rows from Parquet.
 """
 
 from __future__ import annotations
@@ -223,9 +224,8 @@ def register_events(
     same gaps, so they serve every replay checkpoint; ties in time need no tie-break, equal
     times give the same gaps in either order) and ``cp``, the replay interval of the event:
     the number of checkpoints at or before it, so "the events seen before checkpoint k" is
-    ``cp <= k``. ``as_of`` keeps only events at or before it. From an Arrow table rows keep the
-    input order; from spilled batches, the order DuckDB's per-text joins give (every reader
-    aggregates).
+    ``cp <= k``. ``as_of`` keeps only events at or before it. Rows keep the input order unless
+    the positional pairing failed (see :func:`_create_with_derived`; every reader aggregates).
     """
     import datetime as dt
 
@@ -235,34 +235,10 @@ def register_events(
     from distillguard.enrich._spilled import ROW_COLUMN
 
     raw, src, derived = f"{name}__raw", f"{name}__src", f"{name}__derived"
-    checkpoints = checkpoints_ms or []
     if isinstance(table, pa.Table):
         rows = pa.array(np.arange(table.num_rows, dtype=np.int64))
         plain = table.drop_columns([c for c in (ROW_COLUMN,) if c in table.column_names])
         con.register(raw, plain.append_column(ROW_COLUMN, rows))
-    elif as_of is None:
-        # the derived columns beside the batches as they are read from disk, before any join:
-        # two plain scans in row order pair up reliably (after the per-text joins they did not
-        # always, and the keyed fallback sorted the wide rows: 326 of 877 s on 50M events)
-        parquet = table.parquet_sql()
-        con.execute(f"CREATE OR REPLACE TABLE {derived} AS {_derived_sql(parquet, ROW_COLUMN, checkpoints)}")
-        paired = f"{name}__paired"
-        carry = (*(f"_dg_{c}" for c, _ in DERIVED_COLUMNS), _DERIVED_ROW)
-        picks = ", ".join(f"d._dg_{c}" for c, _ in DERIVED_COLUMNS)
-        con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {paired} AS SELECT e.*, {picks}, d._dg_row AS {_DERIVED_ROW} "
-            f"FROM {parquet} e POSITIONAL JOIN {derived} d"
-        )
-        table.create_view(con, raw, base=paired, carry=carry)
-        schema = con.sql(f"SELECT * FROM {raw} LIMIT 0").to_arrow_table().schema
-        names = [n for n in schema.names if n != ROW_COLUMN and not n.startswith("_dg_")]
-        types = {f.name: f.type for f in schema}
-        view = view_sql(set(names), raw, tag_expressions(names, types))
-        _create_beside(con, name, view, raw, derived)
-        for drop in (f"DROP TABLE {derived}", f"DROP VIEW {paired}"):
-            con.execute(drop)
-        table.drop_view(con, raw)
-        return _finish(con, name)
     else:
         table.create_view(con, raw)
     where = ""
@@ -274,7 +250,7 @@ def register_events(
     names = [n for n in schema.names if n != ROW_COLUMN]
     types = {f.name: f.type for f in schema}
     # main-catalog tables: compressed on disk when the connection has a database file
-    con.execute(f"CREATE OR REPLACE TABLE {derived} AS {_derived_sql(src, ROW_COLUMN, checkpoints)}")
+    con.execute(f"CREATE OR REPLACE TABLE {derived} AS {_derived_sql(src, ROW_COLUMN, checkpoints_ms or [])}")
     _create_with_derived(con, name, view_sql(set(names), src, tag_expressions(names, types)), src, derived)
     con.execute(f"DROP TABLE {derived}")
     con.execute(f"DROP VIEW {src}")
@@ -282,36 +258,8 @@ def register_events(
         con.unregister(raw)
     else:
         table.drop_view(con, raw)
-    return _finish(con, name)
-
-
-def _finish(con: Any, name: str) -> int:
-    """The account lookup ``{name}_accts``; returns the event count of ``name``."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_accts AS SELECT DISTINCT aid, account_id FROM {name}")
     return int(con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
-
-
-#: The derived table's own row number, carried beside the batches' ROW_COLUMN to check the pairing.
-_DERIVED_ROW = "_dg_drow"
-
-
-def _create_beside(con: Any, name: str, view: str, src: str, derived: str) -> None:
-    """Table ``name``: the ``view`` of ``src``, whose rows carry their derived columns (as
-    ``_dg_*``, paired by position with the batches), checked row by row: should a row carry
-    another row's derived values, the table is rebuilt with a keyed join (slower, same result)."""
-    from distillguard.enrich._spilled import ROW_COLUMN
-
-    cols = ", ".join(f"{src}._dg_{c} AS {c}" for c, _ in DERIVED_COLUMNS)
-    pair = f"{src}.{ROW_COLUMN} AS _dg_left, {src}.{_DERIVED_ROW} AS _dg_right"
-    beside = f", {cols}, {pair} FROM {src}"
-    con.execute(f"CREATE OR REPLACE TABLE {name} AS {view.replace(f' FROM {src}', beside)}")
-    if _rows_paired(con, name):
-        con.execute(f"ALTER TABLE {name} DROP COLUMN _dg_left")
-        con.execute(f"ALTER TABLE {name} DROP COLUMN _dg_right")
-        return
-    cols = ", ".join(f"d._dg_{c} AS {c}" for c, _ in DERIVED_COLUMNS)
-    keyed = f", {cols} FROM {src} JOIN {derived} d ON {src}.{ROW_COLUMN} = d._dg_row"
-    con.execute(f"CREATE OR REPLACE TABLE {name} AS {view.replace(f' FROM {src}', keyed)}")
 
 
 def _create_with_derived(con: Any, name: str, view: str, src: str, derived: str) -> None:
@@ -319,8 +267,12 @@ def _create_with_derived(con: Any, name: str, view: str, src: str, derived: str)
 
     A POSITIONAL JOIN pairs the rows without joining or sorting the wide rows (the derived
     table is stored in row order, the scan of ``src`` runs in file order). The row numbers
-    of both sides are compared afterwards; should DuckDB ever pair them otherwise, the table
-    is rebuilt with a keyed join and a sort (slower and larger, same result).
+    of both sides are compared afterwards; should DuckDB pair them otherwise, the table is
+    rebuilt with a keyed join, rows in the join's order. That happened on the 50M-event
+    ``seed`` scenario's event directory (the per-text joins inside ``src`` did not keep the
+    file order there; on 10M events they did). Pairing the batches with the derived columns
+    before those joins is always in order, but ran twice as long where both worked (10M
+    events: 43 s against 22 s), so it is not the first choice.
     """
     from distillguard.enrich._spilled import ROW_COLUMN
 
@@ -333,7 +285,7 @@ def _create_with_derived(con: Any, name: str, view: str, src: str, derived: str)
         con.execute(f"ALTER TABLE {name} DROP COLUMN _dg_right")
         return
     row = f"{src}.{ROW_COLUMN}"
-    keyed = f", {cols} FROM {src} JOIN {derived} d ON {row} = d._dg_row ORDER BY {row}"
+    keyed = f", {cols} FROM {src} JOIN {derived} d ON {row} = d._dg_row"
     con.execute(f"CREATE OR REPLACE TABLE {name} AS {view.replace(f' FROM {src}', keyed)}")
 
 
