@@ -310,16 +310,18 @@ def _pair_cells(left: ir.Table, a3: ir.Table, sure: ir.Table) -> ir.Table:
     return xy.group_by(["src", "dst", "key", "cp"]).aggregate(shared=xy.count())
 
 
-def _in_slices(con: Any, name: str, passes: int, part: ir.Value, build: Any) -> ir.Table:
-    """``build(mask)`` for each of ``passes`` slices of ``part``, kept as one table ``name``
-    (one slice's self-join at a time; one pass: ``build(None)`` kept)."""
+def _in_slices(con: Any, name: str, passes: int, actions: ir.Table, build: Any) -> ir.Table:
+    """``build(part)`` for each of ``passes`` slices of ``actions`` by account (one pass:
+    ``build(actions)``), kept as one table ``name``: one slice's self-join at a time, exact
+    as all rows of a pair lie in the slice of its first account."""
     if passes == 1:
-        return _engine.keep(con, name, build(None))
+        return _engine.keep(con, name, build(actions))
+    slice_of = ((actions.aid.hash() % passes) + passes) % passes
     for i in range(passes):
         if i == 0:
-            con.create_table(name, build(part == i), temp=True, overwrite=True)
+            con.create_table(name, build(actions.filter(slice_of == i)), temp=True, overwrite=True)
         else:
-            con.insert(name, build(part == i))
+            con.insert(name, build(actions.filter(slice_of == i)))
     return con.table(name)
 
 
@@ -345,25 +347,10 @@ def sync(ctx: Any, bucket_s: int, max_cell: int, min_actions: int, min_shared: i
     con = backend(ctx)
     names = [f"{ctx.src}_{n}" for n in ("a2", "psure", "a3", "pcells")]
     a2 = _engine.keep(con, names[0], a2)  # read by every slice
-    # slices of first accounts: exact, as all rows of a pair lie in its src's slice
-    part = ((a2.aid.hash() % passes) + passes) % passes
-    sure = _in_slices(
-        con,
-        names[1],
-        passes,
-        part,
-        lambda m: _synchronized(a2 if m is None else a2.filter(m), a2, min_shared),
-    )
+    sure = _in_slices(con, names[1], passes, a2, lambda part: _synchronized(part, a2, min_shared))
     aids = sure.select(aid=sure.src).union(sure.select(aid=sure.dst))
     a3 = _engine.keep(con, names[2], a2.semi_join(aids, "aid"))
-    part3 = ((a3.aid.hash() % passes) + passes) % passes
-    cells = _in_slices(
-        con,
-        names[3],
-        passes,
-        part3,
-        lambda m: _pair_cells(a3 if m is None else a3.filter(m), a3, sure),
-    )
+    cells = _in_slices(con, names[3], passes, a3, lambda part: _pair_cells(part, a3, sure))
     pairs = _put(ctx, "pairs", cells)
     for name in names:
         _engine.drop(con, name)
