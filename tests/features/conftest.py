@@ -15,7 +15,13 @@ import pyarrow as pa
 import pytest
 
 from distillguard.features import FeatureParams, build_timeline
-from distillguard.features._prepare import _COLUMNS, DERIVED_COLUMNS, _derived_sql
+from distillguard.features._prepare import (
+    _COLUMNS,
+    DERIVED_COLUMNS,
+    accounts_sql,
+    checkpoint_sql,
+    epoch_ms_sql,
+)
 
 T0 = dt.datetime(2026, 3, 2, 0, 0, tzinfo=dt.UTC)  #: a Monday, 00:00 UTC
 
@@ -41,7 +47,7 @@ _DEFAULTS: dict[str, Any] = {
 
 
 def event_table(rows: list[dict[str, Any]], checkpoints: list[dt.datetime] | None = None) -> pa.Table:
-    """The normalized event table (view columns + ``aid``/``t``/``gap``/``gap_prev``/``cp``)
+    """The normalized event table (view columns + ``aid``/``t``/``cp``)
     of hand-written rows: each row needs ``account_id`` and ``at`` (seconds after
     :data:`T0`); any other view column may be given."""
     cols: dict[str, pa.Array] = {}
@@ -58,16 +64,19 @@ def event_table(rows: list[dict[str, Any]], checkpoints: list[dt.datetime] | Non
 
 
 def _derived(table: pa.Table, checkpoints: list[dt.datetime] | None) -> pa.Table:
-    """The derived columns in row order, as ``register_events`` computes them."""
+    """The derived columns in row order, with the SQL ``register_events`` computes them by."""
     import duckdb
 
-    raw = pa.table({"account_id": table["account_id"], "timestamp": table["ts"]})
-    raw = raw.append_column("_dg_row", pa.array(range(raw.num_rows), pa.int64()))
+    raw = pa.table({"account_id": table["account_id"], "ts": table["ts"]})
+    raw = raw.append_column("r", pa.array(range(raw.num_rows), pa.int64()))
+    t = epoch_ms_sql("raw.ts")
     cps = [int(c.timestamp() * 1000) for c in checkpoints or []]
     con = duckdb.connect()
     con.register("raw", raw)
-    cols = ", ".join(f"_dg_{c} AS {c}" for c, _ in DERIVED_COLUMNS)
-    query = f"SELECT {cols} FROM ({_derived_sql('raw', '_dg_row', cps)}) ORDER BY _dg_row"
+    query = (
+        f"SELECT a.aid, CAST({t} AS BIGINT) AS t, CAST({checkpoint_sql(t, cps)} AS INTEGER) AS cp "
+        f"FROM raw JOIN ({accounts_sql('raw')}) a ON raw.account_id = a.account_id ORDER BY raw.r"
+    )
     return con.sql(query).to_arrow_table()
 
 

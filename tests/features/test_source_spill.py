@@ -13,7 +13,7 @@ import pytest
 
 from distillguard.enrich._spilled import SpilledEvents
 from distillguard.enrich._stream import StreamEnricher
-from distillguard.features import _prepare, register_events
+from distillguard.features import register_events
 from distillguard.features._source import load_events
 from distillguard.scan import _checkpoints, connect
 from distillguard.scoring import ReplaySchedule
@@ -51,8 +51,28 @@ def _reference(accounts: list[str], times: list[dt.datetime], cps_ms: list[int])
     return {"aid": [rank[a] for a in accounts], "t": t, "gap": gap, "gap_prev": prev, "cp": cp}
 
 
+def _gap_rows(con, name: str = "ev") -> list[tuple]:
+    """(aid, cp, gap, gap_prev) of every event as the features compute them, sorted: which
+    of two events at the same millisecond gets which gap is not defined, the multiset is."""
+    from distillguard.features import _ibis_exprs as X
+    from distillguard.features._timeline import ibis_backend
+
+    got = X.gaps(ibis_backend(con).table(name)).to_pyarrow()
+    return sorted(zip(*(got[c].to_pylist() for c in ("aid", "cp", "gap", "gap_prev")), strict=True), key=repr)
+
+
+def _check(got: pa.Table, con, ref: dict[str, list], by_row: list[int]) -> None:
+    """``got`` (the event table sorted by event id, row ``i`` being input row ``by_row[i]``)
+    has the reference's aid / t / cp per event and its gaps as a multiset."""
+    for name in ("aid", "t", "cp"):
+        assert got[name].to_pylist() == [ref[name][i] for i in by_row], name
+    want = sorted(zip(ref["aid"], ref["cp"], ref["gap"], ref["gap_prev"], strict=True), key=repr)
+    assert _gap_rows(con) == want
+
+
 def test_derived_columns_from_spilled_events(tmp_path: Path) -> None:
-    """Ties in a millisecond keep input order, ids sort by bytes, checkpoints count inclusively."""
+    """Times floor to the millisecond, ids sort by bytes, checkpoints count inclusively,
+    gaps follow each account's requests in time (ties give equal gaps either way)."""
     accounts = ["b", "B", "b", "é", "b", "a", "B", "b", "a"]
     offsets_us = [0, 10, 2_000_400, 5, 2_000_900, 7, 10, 7_000_000, 3_600_000_000]
     times = [T0 + dt.timedelta(microseconds=u) for u in offsets_us]
@@ -72,9 +92,9 @@ def test_derived_columns_from_spilled_events(tmp_path: Path) -> None:
     con = connect()
     assert register_events(con, spilled, "ev", checkpoints_ms=cps_ms) == len(times)
     got = _ev(con)
-    assert got["event_id"].to_pylist() == table["event_id"].to_pylist()  # input order
-    for name, want in _reference(accounts, times, cps_ms).items():
-        assert got[name].to_pylist() == want, name
+    assert got["event_id"].to_pylist() == table["event_id"].to_pylist()  # e0 ... e8 sort as read
+    assert "gap" not in got.column_names and "_dg_row" not in got.column_names
+    _check(got, con, _reference(accounts, times, cps_ms), list(range(len(times))))
     with pytest.raises(duckdb.CatalogException):  # the per-text tables are let go
         con.sql("SELECT * FROM ev__raw__ptext")
     cut = T0 + dt.timedelta(seconds=3)
@@ -84,9 +104,7 @@ def test_derived_columns_from_spilled_events(tmp_path: Path) -> None:
     assert not list(tmp_path.rglob("*.parquet"))
 
 
-def test_spilled_load_registers_like_the_whole_table(
-    tiny_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_spilled_load_registers_like_the_whole_table(tiny_dir: Path, tmp_path: Path) -> None:
     loaded = load_events([tiny_dir], spill_dir=tmp_path)
     assert isinstance(loaded.source, SpilledEvents) and "events" not in loaded.__dict__
     files = list(tmp_path.rglob("*.parquet"))
@@ -96,23 +114,17 @@ def test_spilled_load_registers_like_the_whole_table(
     cps = _checkpoints(loaded, ReplaySchedule())
     assert len(cps) > 10 and cps == _checkpoints(loaded.events, ReplaySchedule())
     cps_ms = [int(c.timestamp() * 1000) for c in cps]
-    views = []
+    views, cons = [], []
     for source in (loaded.source, loaded.events):
         con = connect()
         register_events(con, source, "ev", checkpoints_ms=cps_ms)
         views.append(_ev(con))
+        cons.append(con)
     assert views[0].num_rows == loaded.rows > 30_000
     assert views[0].equals(views[1])
-    # should DuckDB ever pair rows out of order, the keyed rebuild gives the same table
-    monkeypatch.setattr(_prepare, "_rows_paired", lambda con, name: False)
-    con = connect()
-    register_events(con, loaded.source, "ev", checkpoints_ms=cps_ms)
-    assert _ev(con).equals(views[0])
     ref = _reference(loaded.events["account_id"].to_pylist(), loaded.events["timestamp"].to_pylist(), cps_ms)
     assert len(set(loaded.events["event_id"].to_pylist())) == loaded.rows  # event ids order both sides
-    by_id = pc.sort_indices(loaded.events["event_id"]).to_pylist()
-    for name, want in ref.items():
-        assert views[0][name].to_pylist() == [want[i] for i in by_id], name
+    _check(views[0], cons[0], ref, pc.sort_indices(loaded.events["event_id"]).to_pylist())
     assert views[0]["template_family"].null_count < views[0].num_rows  # the per-text join ran
 
 

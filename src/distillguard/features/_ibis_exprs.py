@@ -23,7 +23,7 @@ one machine. Portability rules followed here (each learnt on a backend that brok
 * grids over checkpoints join a small in-memory table of ``k`` (no engine ``range``).
 
 The input ``ev`` has the normalized view columns (:data:`~._prepare.VIEW_COLUMNS`) plus
-``aid``, ``t``, ``gap``, ``gap_prev`` and ``cp`` (see :func:`~._prepare.register_events`).
+``aid``, ``t`` and ``cp`` (see :func:`~._prepare.register_events`).
 """
 
 from __future__ import annotations
@@ -104,29 +104,30 @@ def attributes(ev: ir.Table) -> ir.Table:
     )
 
 
-def partial_base(ev: ir.Table, minor: list[str], capabilities: list[str], params: Any) -> ir.Table:
-    """Additive partials per (account, interval); ``minor`` is :func:`minority_models`, and
-    ``cap_<i>`` counts the requests of ``capabilities[i]`` (see :func:`capability_names`)."""
-    tz = timezones()
-    e = ev.left_join(tz, ev.account_country.upper() == tz.country)
-    p = params
+def gaps(ev: ir.Table) -> ir.Table:
+    """``aid``, ``cp``, ``gap`` and ``gap_prev`` per event: seconds since the account's previous
+    request, and the gap before that (NULL for its first requests). A window over three
+    narrow columns, not over the wide rows. Ties in time need no tie-break: equal times give
+    the same (cp, gap, gap_prev) rows in either order, and a prefix of the input (the events
+    of ``cp <= k``) has the same gaps, so one pass serves every replay checkpoint."""
+    g = ev.select("aid", "cp", "t")
+    w = ibis.window(group_by=g.aid, order_by=g.t)
+    prev, prev2 = g.t.lag().over(w), g.t.lag(2).over(w)
+    return g.select(
+        "aid",
+        "cp",
+        gap=(g.t - prev).cast("float64") / 1000.0,
+        gap_prev=(prev - prev2).cast("float64") / 1000.0,
+    )
+
+
+def partial_gaps(ev: ir.Table, params: Any) -> ir.Table:
+    """Per (account, interval): the session gaps and their sums, fast gaps, and the steady
+    periods (a gap within ``periodic_tol`` of the previous one) of :func:`gaps`."""
+    e, p = gaps(ev), params
     sess = e.gap <= p.session_gap_s
     pair = sess & (e.gap_prev <= p.session_gap_s)
-    geo = (
-        e.account_country.notnull()
-        & e.ip_country.notnull()
-        & ~e.ip_kind.isin(["relay", "private", "unknown"])
-    )
-    local_min = (((e.t // 60_000 + e.off_min) % 1440) + 1440) % 1440
-    minor_hit = e.model.isin(minor) if minor else ibis.literal(False)
     return e.group_by(["aid", "cp"]).aggregate(
-        n=e.count(),
-        first_ts=e.ts.min(),
-        last_ts=e.ts.max(),
-        in_tok=e.input_tokens.sum().cast("float64"),
-        out_tok=e.output_tokens.sum().cast("float64"),
-        reason_tok=e.reasoning_tokens.sum().coalesce(0).cast("float64"),
-        tool_n=e.count(where=e.tool_count > 0),
         gap_n=e.count(where=sess),
         gap_sum=e.gap.sum(where=sess).coalesce(0.0),
         gap_sq=(e.gap * e.gap).sum(where=sess).coalesce(0.0),
@@ -137,6 +138,32 @@ def partial_base(ev: ir.Table, minor: list[str], capabilities: list[str], params
             & (e.gap_prev >= p.fast_gap_s)
             & ((e.gap - e.gap_prev).abs() <= p.periodic_tol * e.gap_prev)
         ),
+    )
+
+
+def partial_base(ev: ir.Table, minor: list[str], capabilities: list[str], params: Any) -> ir.Table:
+    """Additive partials per (account, interval); ``minor`` is :func:`minority_models`, and
+    ``cap_<i>`` counts the requests of ``capabilities[i]`` (see :func:`capability_names`).
+    The gap columns come from :func:`partial_gaps`, joined on (account, interval): both
+    group the same events."""
+    tz = timezones()
+    e = ev.left_join(tz, ev.account_country.upper() == tz.country)
+    p = params
+    geo = (
+        e.account_country.notnull()
+        & e.ip_country.notnull()
+        & ~e.ip_kind.isin(["relay", "private", "unknown"])
+    )
+    local_min = (((e.t // 60_000 + e.off_min) % 1440) + 1440) % 1440
+    minor_hit = e.model.isin(minor) if minor else ibis.literal(False)
+    base = e.group_by(["aid", "cp"]).aggregate(
+        n=e.count(),
+        first_ts=e.ts.min(),
+        last_ts=e.ts.max(),
+        in_tok=e.input_tokens.sum().cast("float64"),
+        out_tok=e.output_tokens.sum().cast("float64"),
+        reason_tok=e.reasoning_tokens.sum().coalesce(0).cast("float64"),
+        tool_n=e.count(where=e.tool_count > 0),
         # datacenter egress only: commercial VPN and Tor exits are consumer privacy tools
         # shared by unrelated people (like a NAT or a relay), not evidence of a scripted client
         hosting_n=e.count(where=e.ip_kind == "hosting"),
@@ -155,6 +182,12 @@ def partial_base(ev: ir.Table, minor: list[str], capabilities: list[str], params
         minor_n=e.count(where=minor_hit),
         **{f"cap_{i}": e.count(where=e.capability == c) for i, c in enumerate(capabilities)},
     )
+    g = partial_gaps(ev, params)
+    joined = base.join(g, ["aid", "cp"])
+    # the column order of the days gaps were event columns (after tool_n)
+    cut = base.columns.index("tool_n") + 1
+    names = [*base.columns[:cut], *(c for c in g.columns if c not in ("aid", "cp")), *base.columns[cut:]]
+    return joined.select(*names)
 
 
 def partial_peaks(ev: ir.Table) -> ir.Table:

@@ -7,8 +7,8 @@ only the view ``ev`` (or a time-bounded copy of it for replay), never the raw ta
 
 This loader stays DuckDB SQL on purpose: it writes the scan's own DuckDB table, choosing
 per input schema among SQL source expressions (DuckDB's ``hash()`` of prompt text among
-them), and puts the derived columns (SQL windows over a narrow projection) beside the wide
-rows by position. The feature queries that read the table are Ibis expressions; another
+them), in one parallel statement with the few derived columns each row needs. The
+feature queries that read the table are Ibis expressions; another
 backend reads the normalized rows from Parquet.
 """
 
@@ -175,34 +175,26 @@ def tag_expressions(schema_names: list[str], types: dict[str, Any]) -> dict[str,
 DERIVED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("aid", "INTEGER"),
     ("t", "BIGINT"),
-    ("gap", "DOUBLE"),
-    ("gap_prev", "DOUBLE"),
     ("cp", "INTEGER"),
 )
 
 
-def _derived_sql(src: str, row: str, checkpoints_ms: list[int]) -> str:
-    """``aid``, ``t``, ``gap``, ``gap_prev``, ``cp`` (as ``_dg_*``) per ``row`` of ``src``, in row order.
+def epoch_ms_sql(ts: str) -> str:
+    """Milliseconds since the epoch of the TIMESTAMPTZ expression ``ts``, floored (also before 1970)."""
+    us = f"epoch_us({ts})"
+    return f"(({us}) - ((({us}) % 1000) + 1000) % 1000) // 1000"
 
-    Computed on a narrow projection (row, account, time) rather than as a window over the
-    wide event rows, which would drag every column through the sort. Ties in time are
-    ordered by input row, as a stable sort of the input would.
-    """
-    us = "epoch_us(CAST(timestamp AS TIMESTAMPTZ))"
-    t_ms = f"(({us}) - ((({us}) % 1000) + 1000) % 1000) // 1000"  # floor, also before 1970
+
+def checkpoint_sql(t: str, checkpoints_ms: list[int]) -> str:
+    """The replay interval of epoch-ms ``t``: how many checkpoints are at or before it."""
     cps = sorted(int(c) for c in checkpoints_ms)
-    cp = " + ".join(f"CAST(t >= {c} AS INTEGER)" for c in cps) if cps else "0"
-    return f"""
-    WITH k AS (SELECT {row} AS r, CAST(account_id AS VARCHAR) AS account_id, {t_ms} AS t FROM {src}),
-    a AS (SELECT account_id, row_number() OVER (ORDER BY account_id) - 1 AS aid
-          FROM (SELECT DISTINCT account_id FROM k)),
-    j AS (SELECT k.r, a.aid, k.t FROM k LEFT JOIN a ON k.account_id IS NOT DISTINCT FROM a.account_id)
-    SELECT r AS _dg_row, CAST(aid AS INTEGER) AS _dg_aid, CAST(t AS BIGINT) AS _dg_t,
-           CAST(t - lag(t) OVER w AS DOUBLE) / 1000.0::DOUBLE AS _dg_gap,
-           CAST(lag(t) OVER w - lag(t, 2) OVER w AS DOUBLE) / 1000.0::DOUBLE AS _dg_gap_prev,
-           CAST({cp} AS INTEGER) AS _dg_cp
-    FROM j WINDOW w AS (PARTITION BY aid ORDER BY t, r)
-    ORDER BY r"""
+    return " + ".join(f"CAST({t} >= {c} AS INTEGER)" for c in cps) if cps else "0"
+
+
+def accounts_sql(src: str) -> str:
+    """``account_id`` -> dense ``aid`` (0, 1, ... in ``account_id`` order) of ``src``."""
+    return f"""SELECT account_id, CAST(row_number() OVER (ORDER BY account_id) - 1 AS INTEGER) AS aid
+    FROM (SELECT DISTINCT CAST(account_id AS VARCHAR) AS account_id FROM {src})"""
 
 
 def register_events(
@@ -219,13 +211,17 @@ def register_events(
     SpilledEvents`, read from disk by DuckDB: the scan's way, nothing per event in Python).
     Besides the view columns it adds what every later query wants precomputed once:
     ``aid`` (dense integer account id in ``account_id`` order: integer group keys are
-    several times cheaper than strings), ``t`` (epoch ms), ``gap``/``gap_prev`` (seconds
-    since the account's previous request / the previous gap: a prefix of the input has the
-    same gaps, so they serve every replay checkpoint; ties in time need no tie-break, equal
-    times give the same gaps in either order) and ``cp``, the replay interval of the event:
-    the number of checkpoints at or before it, so "the events seen before checkpoint k" is
-    ``cp <= k``. ``as_of`` keeps only events at or before it. Rows keep the input order unless
-    the positional pairing failed (see :func:`_create_with_derived`; every reader aggregates).
+    several times cheaper than strings), ``t`` (epoch ms, floored) and ``cp``, the replay
+    interval of the event: the number of checkpoints at or before it, so "the events seen
+    before checkpoint k" is ``cp <= k``. ``as_of`` keeps only events at or before it.
+
+    Every column is a function of its own row (``aid`` through a join with the small table
+    of accounts), so the table is one parallel statement and rows come in whatever order
+    the joins give: every reader aggregates. Gaps between an account's requests are a
+    window the features take over three of these columns (:func:`~._ibis_exprs.gaps`); an
+    earlier version computed them here and paired them with the wide rows by position,
+    which DuckDB did not keep in order after the per-text joins on 50M events and which ran
+    on one core.
     """
     import datetime as dt
 
@@ -234,7 +230,7 @@ def register_events(
 
     from distillguard.enrich._spilled import ROW_COLUMN
 
-    raw, src, derived = f"{name}__raw", f"{name}__src", f"{name}__derived"
+    raw, src = f"{name}__raw", f"{name}__src"
     if isinstance(table, pa.Table):
         rows = pa.array(np.arange(table.num_rows, dtype=np.int64))
         plain = table.drop_columns([c for c in (ROW_COLUMN,) if c in table.column_names])
@@ -249,47 +245,20 @@ def register_events(
     schema = con.sql(f"SELECT * FROM {src} LIMIT 0").to_arrow_table().schema
     names = [n for n in schema.names if n != ROW_COLUMN]
     types = {f.name: f.type for f in schema}
-    # main-catalog tables: compressed on disk when the connection has a database file
-    con.execute(f"CREATE OR REPLACE TABLE {derived} AS {_derived_sql(src, ROW_COLUMN, checkpoints_ms or [])}")
-    _create_with_derived(con, name, view_sql(set(names), src, tag_expressions(names, types)), src, derived)
-    con.execute(f"DROP TABLE {derived}")
+    accts = f"{name}_accts"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {accts} AS {accounts_sql(src)}")
+    t = epoch_ms_sql("v.ts")
+    view = view_sql(set(names), src, tag_expressions(names, types))
+    # main-catalog table: compressed on disk when the connection has a database file
+    con.execute(
+        f"CREATE OR REPLACE TABLE {name} AS SELECT v.*, a.aid, CAST({t} AS BIGINT) AS t, "
+        f"CAST({checkpoint_sql(t, checkpoints_ms or [])} AS INTEGER) AS cp FROM ({view}) v "
+        f"LEFT JOIN {accts} a ON v.account_id IS NOT DISTINCT FROM a.account_id"
+    )
+    con.execute(f"DROP TABLE {accts}")
     con.execute(f"DROP VIEW {src}")
     if isinstance(table, pa.Table):
         con.unregister(raw)
     else:
         table.drop_view(con, raw)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_accts AS SELECT DISTINCT aid, account_id FROM {name}")
     return int(con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
-
-
-def _create_with_derived(con: Any, name: str, view: str, src: str, derived: str) -> None:
-    """Table ``name``: the ``view`` of ``src`` beside the ``derived`` columns, in input order.
-
-    A POSITIONAL JOIN pairs the rows without joining or sorting the wide rows (the derived
-    table is stored in row order, the scan of ``src`` runs in file order). The row numbers
-    of both sides are compared afterwards; should DuckDB pair them otherwise, the table is
-    rebuilt with a keyed join, rows in the join's order. That happened on the 50M-event
-    ``seed`` scenario's event directory (the per-text joins inside ``src`` did not keep the
-    file order there; on 10M events they did). Pairing the batches with the derived columns
-    before those joins is always in order, but ran twice as long where both worked (10M
-    events: 43 s against 22 s), so it is not the first choice.
-    """
-    from distillguard.enrich._spilled import ROW_COLUMN
-
-    cols = ", ".join(f"d._dg_{c} AS {c}" for c, _ in DERIVED_COLUMNS)
-    pair = f"{src}.{ROW_COLUMN} AS _dg_left, d._dg_row AS _dg_right"
-    positional = f", {cols}, {pair} FROM {src} POSITIONAL JOIN {derived} d"
-    con.execute(f"CREATE OR REPLACE TABLE {name} AS {view.replace(f' FROM {src}', positional)}")
-    if _rows_paired(con, name):
-        con.execute(f"ALTER TABLE {name} DROP COLUMN _dg_left")
-        con.execute(f"ALTER TABLE {name} DROP COLUMN _dg_right")
-        return
-    row = f"{src}.{ROW_COLUMN}"
-    keyed = f", {cols} FROM {src} JOIN {derived} d ON {row} = d._dg_row"
-    con.execute(f"CREATE OR REPLACE TABLE {name} AS {view.replace(f' FROM {src}', keyed)}")
-
-
-def _rows_paired(con: Any, name: str) -> bool:
-    """Did the positional join pair every event with its own derived row."""
-    query = f"SELECT count(*) FILTER (WHERE _dg_left IS DISTINCT FROM _dg_right) FROM {name}"
-    return int(con.execute(query).fetchall()[0][0]) == 0
