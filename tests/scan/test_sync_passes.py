@@ -30,15 +30,15 @@ def _scan_keeping_pairs(
 ) -> pa.Table | tuple[pa.Table, pa.Table]:
     """Scan ``tiny_dir`` and return the kept ``pairs`` partial, sorted (and the ``also`` partial)."""
     kept: dict[str, list[pa.Table]] = {"pairs": [], also or "": []}
-    real = _partials._put
+    real = _partials._register
 
-    def put(ctx: Any, name: str, expr: Any) -> Any:
-        t = real(ctx, name, expr)
+    def register(ctx: Any, name: str, table: Any) -> Any:
+        t = real(ctx, name, table)
         if name in kept:
             kept[name].append(t.to_pyarrow())
         return t
 
-    monkeypatch.setattr(_partials, "_put", put)
+    monkeypatch.setattr(_partials, "_register", register)
     scan([tiny_dir], out, progress=False, report=False, replay=False)
     assert len(kept["pairs"]) == 1
     pairs = kept["pairs"][0].sort_by(PAIR_ORDER)
