@@ -138,7 +138,7 @@ def register(app: typer.Typer) -> None:
             None,
             "--memory-gb",
             min=0.25,
-            help="Memory budget (GB) of the embedded DuckDB; past it the scan spills to disk (default 3).",
+            help="Memory budget (GiB) of the embedded DuckDB; past it the scan spills to disk (default 2).",
         ),
         fail_on: FailOn = typer.Option(
             None,
