@@ -7,9 +7,9 @@ only the view ``ev`` (or a time-bounded copy of it for replay), never the raw ta
 
 This loader stays DuckDB SQL on purpose: it writes the scan's own DuckDB table, choosing
 per input schema among SQL source expressions (DuckDB's ``hash()`` of prompt text among
-them), in one parallel statement with the few derived columns each row needs. The
-feature queries that read the table are Ibis expressions; another
-backend reads the normalized rows from Parquet.
+them), in one parallel statement with the few derived columns each row needs. The feature
+queries that read the table are Ibis expressions; another backend reads the normalized rows
+from Parquet.
 """
 
 from __future__ import annotations
@@ -220,21 +220,17 @@ def register_events(
     the joins give: every reader aggregates. Gaps between an account's requests are a
     window the features take over three of these columns (:func:`~._ibis_exprs.gaps`); an
     earlier version computed them here and paired them with the wide rows by position,
-    which DuckDB did not keep in order after the per-text joins on 50M events and which ran
-    on one core.
+    which DuckDB did not keep in order after the per-text joins on 50M events.
     """
     import datetime as dt
 
-    import numpy as np
     import pyarrow as pa
 
     from distillguard.enrich._spilled import ROW_COLUMN
 
     raw, src = f"{name}__raw", f"{name}__src"
     if isinstance(table, pa.Table):
-        rows = pa.array(np.arange(table.num_rows, dtype=np.int64))
-        plain = table.drop_columns([c for c in (ROW_COLUMN,) if c in table.column_names])
-        con.register(raw, plain.append_column(ROW_COLUMN, rows))
+        con.register(raw, table)
     else:
         table.create_view(con, raw)
     where = ""
