@@ -165,12 +165,7 @@ class EnrichedCache:
         """Enrich one increment's events, numbered from ``offset``; texts in ``before`` (the
         earlier entries' per-text parts) are not redone."""
         from distillguard.enrich._stream import StreamEnricher
-        from distillguard.features._source import (
-            READ_AHEAD_BATCHES,
-            READ_AHEAD_FILES,
-            STREAM_BATCH_ROWS,
-            _rebatch,
-        )
+        from distillguard.features._source import STREAM_BATCH_ROWS, _rebatch, event_batches
         from distillguard.ingest._api import open_event_files
 
         known = {
@@ -190,11 +185,7 @@ class EnrichedCache:
         try:
             paths = [self.store.store / rel for rel in inc.files if rel.startswith("events/")]
             if paths:
-                # read ahead as little as the batch load does: with pyarrow's defaults the reader
-                # ran ahead of enrichment until a 47M-event increment peaked at 13.3 GB (2.1 GB)
-                batches = open_event_files(paths, str(self.store.store)).to_batches(
-                    batch_readahead=READ_AHEAD_BATCHES, fragment_readahead=READ_AHEAD_FILES, use_threads=False
-                )
+                batches = event_batches(open_event_files(paths, str(self.store.store)))
                 for table in _rebatch(batches, None, metadata_only, STREAM_BATCH_ROWS):
                     enricher.add(table)
             files, prompts, systems, owner = enricher.finish_parts()
