@@ -44,7 +44,10 @@ def register(app: typer.Typer) -> None:
         format: Annotated[
             str,
             typer.Option(
-                "--format", "-f", help="auto|parquet|jsonl|csv|otel|litellm (auto: from extension)."
+                "--format",
+                "-f",
+                help="auto|parquet|jsonl|csv|otel|delta|iceberg|litellm "
+                "(auto: from extension; Delta Lake and Iceberg table directories are recognized).",
             ),
         ] = "auto",
         mapping: Annotated[

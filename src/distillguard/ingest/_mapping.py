@@ -2,7 +2,7 @@
 
 A mapping file (YAML or TOML) lets any log source be ingested without code::
 
-    format: csv                 # optional container: auto|parquet|jsonl|csv|otel
+    format: csv                 # optional container: auto|parquet|jsonl|csv|otel|delta|iceberg
     preset: litellm             # optional: start from the otel or litellm preset
     delimiter: ";"              # optional, CSV only
     columns:                    # schema column (or new extra column) <- source column(s)
@@ -36,6 +36,7 @@ import pyarrow.compute as pc
 
 from distillguard.errors import DistillguardError
 from distillguard.ingest._convert import as_plain, to_string
+from distillguard.ingest._sources import CONTAINERS
 from distillguard.schema import EVENT_COLUMNS
 
 TIME_UNITS = ("s", "ms", "us", "ns")
@@ -146,8 +147,8 @@ def mapping_from_dict(data: Any, *, where: str = "mapping") -> Mapping:
         raise DistillguardError(f"{where}: drop must be a list of column names")
     kwargs["drop"] = tuple(drop)
     if "format" in data:
-        if data["format"] not in ("auto", "parquet", "jsonl", "csv", "otel"):
-            raise DistillguardError(f"{where}: format must be auto, parquet, jsonl, csv or otel")
+        if data["format"] not in ("auto", *CONTAINERS):
+            raise DistillguardError(f"{where}: format must be auto, {', '.join(CONTAINERS)}")
         kwargs["format"] = data["format"]
     if "preset" in data:
         if data["preset"] not in PRESETS:

@@ -1,7 +1,8 @@
 """Batch readers per container; every low-level failure becomes UnreadableInputError.
 
 Readers never hold a whole file: Parquet is read by row batches, CSV by the
-streaming reader, JSON lines by byte blocks. A reader only parses; validation is
+streaming reader, JSON lines by byte blocks, Delta Lake and Iceberg tables (``_lake``)
+by row batches of their current version's data files. A reader only parses; validation is
 the validator's job, so readers keep the source's column names and types.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import codecs
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -34,8 +35,15 @@ _READ_ERRORS = (OSError, EOFError, zlib.error, pa.ArrowException, UnicodeDecodeE
 def read_parquet(src: SourceFile, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[RawBatch]:
     """Row batches of a Parquet file; row numbers are 1-based row indices."""
     pf = pq.ParquetFile(str(src.path))
+    yield from arrow_raw_batches(src, pf.iter_batches(batch_size=batch_rows))
+
+
+def arrow_raw_batches(src: SourceFile, batches: Iterable[pa.RecordBatch]) -> Iterator[RawBatch]:
+    """Arrow record batches as RawBatches numbered 1.. in read order (empty batches skipped)."""
     first = 1
-    for batch in pf.iter_batches(batch_size=batch_rows):
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
         table = pa.Table.from_batches([batch])
         yield RawBatch(table, src.name, pa.array(np.arange(first, first + table.num_rows, dtype=np.int64)))
         first += table.num_rows
@@ -194,6 +202,10 @@ def read_source(
             from distillguard.ingest._otel import read_otel
 
             yield from read_otel(src, block_bytes, max_depth)
+        elif src.container in ("delta", "iceberg"):
+            from distillguard.ingest._lake import read_table
+
+            yield from arrow_raw_batches(src, read_table(src, batch_rows))
         else:  # pragma: no cover - classify() only yields known containers
             raise DistillguardError(f"unknown container {src.container!r} for {src.path}")
     except DistillguardError:

@@ -27,7 +27,14 @@ from distillguard.ingest._mapping import Mapping, apply_mapping, load_mapping
 from distillguard.ingest._presets import resolve
 from distillguard.ingest._raw import RawBatch
 from distillguard.ingest._readers import DEFAULT_BATCH_ROWS, read_source
-from distillguard.ingest._sources import CONTAINERS, FORMATS, SourceFile, expand_inputs
+from distillguard.ingest._sources import (
+    ARROW_CONTAINERS,
+    CONTAINERS,
+    FORMATS,
+    TABLE_CONTAINERS,
+    SourceFile,
+    expand_inputs,
+)
 from distillguard.ingest._validate import CODE, ValidationOptions, quarantine_rows, validate
 from distillguard.schema import EVENT_COLUMNS, QUARANTINE_REASONS, QUARANTINE_SCHEMA
 
@@ -78,6 +85,11 @@ def _preflight(src: SourceFile) -> None:
     """Fail before writing anything when a file cannot even be opened."""
     if not os.access(src.path, os.R_OK):
         raise UnreadableInputError(src.path, "permission denied" if src.path.exists() else "no such file")
+    if src.container in TABLE_CONTAINERS:
+        from distillguard.ingest._lake import open_table
+
+        open_table(src)  # the log / metadata and the list of data files, no data
+        return
     try:
         if src.container == "parquet":
             pq.read_metadata(str(src.path))
@@ -159,7 +171,7 @@ class IngestRun:
         if self.derive is not None and n:
             source = self.derive(source, self.mapping)
         mapped = apply_mapping(source, self.mapping)
-        verdicts = validate(mapped, n, self.options, stringify_extras=src.container != "parquet")
+        verdicts = validate(mapped, n, self.options, stringify_extras=src.container not in ARROW_CONTAINERS)
         events, codes, details = verdicts.events, verdicts.codes, verdicts.details
         self._mark_duplicates(events, codes, details)
         keep = codes == 0

@@ -3,6 +3,12 @@
 Each file gets a *container* (how its bytes are laid out: ``parquet``, ``jsonl``,
 ``csv`` or ``otel``) from its extension, unless ``--format`` forces one. Presets
 (``litellm``, a mapping file) change how columns are read, not the container.
+
+A table directory is one input, never a set of loose files: a directory holding
+``_delta_log/`` is a Delta Lake table (container ``delta``), one holding
+``metadata/*.metadata.json`` (or a ``*.metadata.json`` file) an Iceberg table (``iceberg``).
+Their data files include removed and older versions, which only the table's log names
+correctly, so a walk that meets one takes the table and does not descend into it.
 """
 
 from __future__ import annotations
@@ -14,8 +20,12 @@ from pathlib import Path
 
 from distillguard.errors import DistillguardError, UnreadableInputError
 
-FORMATS: tuple[str, ...] = ("auto", "parquet", "jsonl", "csv", "otel", "litellm")
-CONTAINERS: tuple[str, ...] = ("parquet", "jsonl", "csv", "otel")
+FORMATS: tuple[str, ...] = ("auto", "parquet", "jsonl", "csv", "otel", "delta", "iceberg", "litellm")
+CONTAINERS: tuple[str, ...] = ("parquet", "jsonl", "csv", "otel", "delta", "iceberg")
+#: Containers read as typed Arrow data (extra columns keep their types).
+TABLE_CONTAINERS: tuple[str, ...] = ("delta", "iceberg")
+ARROW_CONTAINERS: tuple[str, ...] = ("parquet", *TABLE_CONTAINERS)
+ICEBERG_METADATA_SUFFIX = ".metadata.json"
 
 _EXTENSIONS: dict[str, tuple[str, str]] = {
     # suffix -> (container, csv delimiter)
@@ -55,6 +65,22 @@ def is_event_dir(path: str | os.PathLike[str]) -> bool:
     return any(p.is_dir() and p.name.startswith("day=") for p in events.iterdir())
 
 
+def table_kind(path: Path) -> str | None:
+    """``delta`` or ``iceberg`` when ``path`` is such a table (its directory, or an Iceberg metadata file)."""
+    if path.is_file():
+        return "iceberg" if path.name.lower().endswith(ICEBERG_METADATA_SUFFIX) else None
+    if not path.is_dir():
+        return None
+    if (path / "_delta_log").is_dir():
+        return "delta"
+    metadata = path / "metadata"
+    if metadata.is_dir() and (
+        (metadata / "version-hint.text").is_file() or any(metadata.glob("*" + ICEBERG_METADATA_SUFFIX))
+    ):
+        return "iceberg"
+    return None
+
+
 def _split_suffix(path: Path) -> tuple[str, bool]:
     """The meaningful suffix of ``path`` (``.jsonl`` for ``x.jsonl.gz``) and gzip-ness."""
     suffixes = [s.lower() for s in path.suffixes]
@@ -66,8 +92,12 @@ def _split_suffix(path: Path) -> tuple[str, bool]:
 
 def classify(path: Path, fmt: str, *, explicit: bool) -> SourceFile | None:
     """How to read ``path`` under ``fmt``; None when a directory walk should skip it."""
+    if fmt in TABLE_CONTAINERS:
+        return SourceFile(path, fmt)
     suffix, gz = _split_suffix(path)
     container, delimiter = _EXTENSIONS.get(suffix, ("", ","))
+    if fmt == "auto" and path.name.lower().endswith(ICEBERG_METADATA_SUFFIX):
+        return SourceFile(path, "iceberg")
     if fmt == "otel":
         # OTLP/JSON exports: JSON lines or one JSON document, either way a JSON suffix.
         return SourceFile(path, "otel", gz) if explicit or container == "jsonl" else None
@@ -77,17 +107,25 @@ def classify(path: Path, fmt: str, *, explicit: bool) -> SourceFile | None:
         return SourceFile(path, container, gz, delimiter)
     if explicit:
         raise DistillguardError(
-            f"cannot tell the format of {path} from its name; pass --format parquet|jsonl|csv|otel"
+            f"cannot tell the format of {path} from its name; "
+            "pass --format parquet|jsonl|csv|otel|delta|iceberg"
         )
     return None
 
 
-def _walk(directory: Path) -> list[Path]:
-    files: list[Path] = []
+def _walk(directory: Path) -> list[Path | SourceFile]:
+    """Files under ``directory``, and as one :class:`SourceFile` each table met on the way."""
+    found: list[Path | SourceFile] = []
     for root, dirs, names in os.walk(directory):
+        here = Path(root)
+        kind = table_kind(here)
+        if kind is not None:
+            found.append(SourceFile(here, kind))
+            dirs[:] = []
+            continue
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
-        files.extend(Path(root) / n for n in sorted(names) if not n.startswith((".", "_")))
-    return files
+        found.extend(here / n for n in sorted(names) if not n.startswith((".", "_")))
+    return found
 
 
 def _event_dir_files(root: Path) -> list[SourceFile]:
@@ -107,10 +145,16 @@ def expand_inputs(
 
     def add_path(path: Path, *, explicit: bool) -> None:
         if path.is_dir():
+            if fmt in TABLE_CONTAINERS:
+                files.append(SourceFile(path, fmt))
+                return
             if is_event_dir(path):
                 files.extend(_event_dir_files(path))
                 return
             for child in _walk(path):
+                if isinstance(child, SourceFile):
+                    files.append(child)
+                    continue
                 sf = classify(child, fmt, explicit=False)
                 if sf is None:
                     skipped.append(str(child))
