@@ -102,7 +102,8 @@ def read_parquet(con: Any, files: Any, name: str) -> Any:
     paths = [str(f) for f in files]
     if con.name == "duckdb":
         return con.read_parquet(paths, table_name=name, union_by_name=True)
-    return con.read_parquet(paths, table_name=name)
+    # Ibis' PySpark reader takes one path (a list is read as a glob pattern)
+    return con.read_parquet(paths[0] if len(paths) == 1 else paths, table_name=name)
 
 
 def epoch_us(con: Any, ts: Any) -> Any:

@@ -332,17 +332,21 @@ def scan(
             duck = backend is not None and backend.name == "duckdb"
             con = backend.con if duck else connect(memory_gb or DUCKDB_MEMORY_GB, spill.name, on_disk=big)
             checkpoints = _checkpoints(loaded, params.replay) if replay else []
-            # DuckDB reads the batches and joins the per-text enrich columns itself
+            # DuckDB reads the batches and joins the per-text enrich columns itself; the event
+            # table is built on the scan's backend (another engine reads those rows from Parquet)
             registered = time.perf_counter()
             n_events = register_events(
-                con, loaded.source, "ev", checkpoints_ms=[int(c.timestamp() * 1000) for c in checkpoints]
+                con,
+                loaded.source,
+                "ev",
+                checkpoints_ms=[int(c.timestamp() * 1000) for c in checkpoints],
+                backend=backend,
+                scratch=spill.name,
             )
             register_s = round(time.perf_counter() - registered, 3)
             loaded.source.remove()  # one copy of the events: DuckDB's
             pa.default_memory_pool().release_unused()
-            engine = (
-                con if backend is None or duck else _on_backend(backend, con, Path(spill.name) / "ev.parquet")
-            )
+            engine = con if backend is None or duck else backend
             tl = build_timeline(engine, "ev", checkpoints, params.features)
             tick("features")
             ctx, result = detect_at(
@@ -389,29 +393,6 @@ def scan(
             f"({_total_ram_gb():.0f} GB RAM here); rerun with a larger --memory-gb"
         ) from err
     return ScanResult(out, accounts, result.campaigns, result.signals, result.edges, meta)
-
-
-#: Rows per Arrow batch when the normalized events are written for another backend.
-EXPORT_BATCH_ROWS: int = 262_144
-
-
-def _on_backend(backend: Any, con: Any, path: Path) -> Any:
-    """The normalized event table ``ev`` of DuckDB connection ``con`` handed to another Ibis
-    ``backend``: streamed in batches to one Parquet file at ``path`` (64-bit unsigned hashes
-    as signed, bit for bit: Spark has no unsigned integers) and read there as ``ev``; ``con``
-    is closed (its copy is no longer needed). Returns ``backend``."""
-    import pyarrow.parquet as pq
-
-    from distillguard import _engine
-
-    reader = con.table("ev").to_arrow_reader(EXPORT_BATCH_ROWS)
-    schema = _engine.spark_safe(reader.schema.empty_table()).schema
-    with pq.ParquetWriter(path, schema) as writer:
-        for batch in reader:
-            writer.write_table(_engine.spark_safe(pa.Table.from_batches([batch])))
-    con.close()  # its copy of the events is no longer needed
-    backend.read_parquet(str(path), table_name="ev")
-    return backend
 
 
 def _last_event(tl: Any) -> dt.datetime | None:

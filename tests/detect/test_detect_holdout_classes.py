@@ -15,7 +15,7 @@ from dg_detect_world import World, day_times, detection_context, fired, offshore
 
 from distillguard.detectors import AutomationDetector, CoordinationDetector, TrafficDetector
 from distillguard.detectors.base import FAMILIES
-from distillguard.features._prepare import tag_expressions
+from distillguard.features._prepare import tag_columns
 from distillguard.scoring import ScoringParams, verdicts
 
 
@@ -184,7 +184,7 @@ def test_intel_corroborates_but_never_convicts_alone() -> None:
 
 def test_enrich_tag_names_feed_cot_and_extraction() -> None:
     names = ["tag_cot", "tag_reasoning_reconstruct", "tag_forced_language", "tag_rubric", "tag_rewrite", "x"]
-    out = tag_expressions(names, {n: "bool" for n in names})
+    out = tag_columns(names)
     assert "tag_cot" in out["cot"] and "tag_reasoning_reconstruct" in out["cot"]
     for tag in ("tag_forced_language", "tag_rubric", "tag_rewrite"):
         assert tag in out["extraction_tag"]

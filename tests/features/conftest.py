@@ -11,27 +11,15 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import ibis
 import pyarrow as pa
 import pytest
 
 from distillguard.features import FeatureParams, build_timeline
-from distillguard.features._prepare import (
-    _COLUMNS,
-    DERIVED_COLUMNS,
-    accounts_sql,
-    checkpoint_sql,
-    epoch_ms_sql,
-)
+from distillguard.features._prepare import _COLUMNS, DERIVED_COLUMNS
 
 T0 = dt.datetime(2026, 3, 2, 0, 0, tzinfo=dt.UTC)  #: a Monday, 00:00 UTC
 
-_ARROW = {
-    "VARCHAR": pa.string(),
-    "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
-    "BIGINT": pa.int64(),
-    "UBIGINT": pa.uint64(),
-    "BOOLEAN": pa.bool_(),
-}
 #: Values of a plain request where a test does not say otherwise (the view's own defaults
 #: for absent columns: provider 'local', tier / ip_kind 'unknown', no tools, no reasoning).
 _DEFAULTS: dict[str, Any] = {
@@ -54,30 +42,24 @@ def event_table(rows: list[dict[str, Any]], checkpoints: list[dt.datetime] | Non
     for i, r in enumerate(rows):
         r.setdefault("event_id", f"e{i}")
         r["ts"] = T0 + dt.timedelta(seconds=r["at"])
-    for name, sql_type, _ in _COLUMNS:
-        cols[name] = pa.array([r.get(name, _DEFAULTS.get(name)) for r in rows], _ARROW[sql_type])
+    for name, typ, _, _ in _COLUMNS:
+        cols[name] = pa.array([r.get(name, _DEFAULTS.get(name)) for r in rows], ibis.dtype(typ).to_pyarrow())
     table = pa.table(cols)
     derived = _derived(table, checkpoints)
-    for name, _ in DERIVED_COLUMNS:
-        table = table.append_column(name, derived[name])
+    for name, typ in DERIVED_COLUMNS:
+        table = table.append_column(name, pa.array(derived[name], ibis.dtype(typ).to_pyarrow()))
     return table
 
 
-def _derived(table: pa.Table, checkpoints: list[dt.datetime] | None) -> pa.Table:
-    """The derived columns in row order, with the SQL ``register_events`` computes them by."""
-    import duckdb
-
-    raw = pa.table({"account_id": table["account_id"], "ts": table["ts"]})
-    raw = raw.append_column("r", pa.array(range(raw.num_rows), pa.int64()))
-    t = epoch_ms_sql("raw.ts")
+def _derived(table: pa.Table, checkpoints: list[dt.datetime] | None) -> dict[str, list[int]]:
+    """The derived columns in row order, by hand: ``aid`` ranks account ids by their bytes,
+    ``t`` floors to the millisecond, ``cp`` counts the checkpoints at or before ``t``."""
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    accounts = table["account_id"].to_pylist()
+    rank = {a: i for i, a in enumerate(sorted(set(accounts), key=lambda s: s.encode()))}
+    t = [(x - epoch) // dt.timedelta(milliseconds=1) for x in table["ts"].to_pylist()]
     cps = [int(c.timestamp() * 1000) for c in checkpoints or []]
-    con = duckdb.connect()
-    con.register("raw", raw)
-    query = (
-        f"SELECT a.aid, CAST({t} AS BIGINT) AS t, CAST({checkpoint_sql(t, cps)} AS INTEGER) AS cp "
-        f"FROM raw JOIN ({accounts_sql('raw')}) a ON raw.account_id = a.account_id ORDER BY raw.r"
-    )
-    return con.sql(query).to_arrow_table()
+    return {"aid": [rank[a] for a in accounts], "t": t, "cp": [sum(c <= x for c in cps) for x in t]}
 
 
 def _duckdb() -> Any:
