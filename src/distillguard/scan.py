@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from distillguard import _duck
+from distillguard._scratch import scratch_dir
 from distillguard.errors import DistillguardError
 from distillguard.schema import QUARANTINE_SCHEMA, conform_quarantine
 
@@ -105,6 +105,9 @@ class ScanResult:
         v = np.asarray(self.accounts["verdict"].to_pylist(), dtype=object)
         return {k: int((v == k).sum()) for k in ("attack", "suspicious", "clear")}
 
+
+#: Prefix of a scan's scratch directory in the system temp directory.
+SPILL_PREFIX = "dg-scan-spill-"
 
 #: DuckDB's own memory budget (GiB) for a scan: the event table, the partial tables and the
 #: feature timeline live in DuckDB, and past this budget they spill to a temporary directory
@@ -296,7 +299,8 @@ def scan(
     peak_rss: dict[str, float] = {}
     clock = time.perf_counter()
     bar = _progress(progress)
-    spill = tempfile.TemporaryDirectory(prefix="dg-scan-spill-")
+    # removed at the end; a killed scan's directory is removed by the next scan (_scratch)
+    spill = scratch_dir(SPILL_PREFIX)
     stages = iter(("features", "detect", "the flagged_at replay", "write", "report"))
     running = ["load+enrich"]  # the stage an out-of-memory error is reported in
     try:
