@@ -15,8 +15,10 @@ tables, its features and its verdicts (``account_id``, ``score``, ``verdict``,
 
 It exits 1 when a backend fails at any stage (the error is printed) or disagrees with DuckDB:
 a stage that does not run on a backend is a failure, not a footnote. DuckDB runs as in a
-scan (the events are registered on the scan's connection). The other backends get the same
-normalized rows as Arrow (their loading is the ``load`` stage).
+scan (the events are registered on the scan's connection). PySpark builds its own event table
+from the same loaded events as ``scan --engine pyspark`` does (``register_events`` on the
+backend: the raw columns streamed to Parquet, normalized by Spark; the ``load`` stage);
+Polars gets DuckDB's normalized rows as Arrow.
 """
 
 from __future__ import annotations
@@ -65,19 +67,21 @@ def _spark() -> Any:
     return spark
 
 
-def _backend(name: str, normalized: Any) -> Any:
-    """An Ibis backend of ``name`` holding the normalized events as table ``ev``."""
+def _backend(name: str, con: Any, events: Any, cps_ms: list[int], scratch: str) -> Any:
+    """An Ibis backend of ``name`` holding the normalized events as table ``ev``: on PySpark
+    built there by ``register_events`` as in ``scan --engine pyspark`` (the raw columns
+    streamed from DuckDB ``con`` to Parquet in ``scratch``), on Polars the DuckDB rows."""
     import ibis
 
-    if name == "polars":
-        con = ibis.polars.connect()
-        con.create_table("ev", normalized)
-        return con
-    from distillguard._engine import spark_safe
+    from distillguard.features import register_events
 
-    spark = _spark()
-    spark.createDataFrame(spark_safe(normalized)).createOrReplaceTempView("ev")
-    return ibis.pyspark.connect(spark)
+    if name == "polars":  # DuckDB's event table (run() registered it on ``con``)
+        polars = ibis.polars.connect()
+        polars.create_table("ev", con.sql("SELECT * FROM ev").to_arrow_table())
+        return polars
+    target = ibis.pyspark.connect(_spark())
+    register_events(con, events, "ev", checkpoints_ms=cps_ms, backend=target, scratch=scratch)
+    return target
 
 
 def distinct_texts(events_dir: Path) -> dict[str, tuple[Any, Any]]:
@@ -123,7 +127,7 @@ def _per_text(name: str, target: Any, texts: dict[str, tuple[Any, Any]], timed: 
 
 
 def run_backend(
-    name: str, con: Any, normalized: Any, cps: list, has_prompts: bool, texts: dict[str, Any]
+    name: str, con: Any, events: Any, cps: list, has_prompts: bool, texts: dict[str, Any], scratch: str
 ) -> dict[str, Any]:
     """Run every stage on backend ``name``; ``{"stages": {stage: s}, "text", "features",
     "verdicts", "error"}`` (``error`` is the traceback of the stage that failed, stages after
@@ -147,7 +151,11 @@ def run_backend(
         return value
 
     try:
-        target = con if name == "duckdb" else timed("load", lambda: _backend(name, normalized))
+        cps_ms = [int(c.timestamp() * 1000) for c in cps]
+        if name == "duckdb":
+            target = con
+        else:
+            target = timed("load", lambda: _backend(name, con, events, cps_ms, scratch))
         if texts and name in ("duckdb", "pyspark"):
             out["text"] = _per_text(name, target, texts, timed)
         p = DetectionParams().resolved()
@@ -225,12 +233,12 @@ def run(events_dir: Path, backends: list[str], replay: bool) -> int:
     cps_ms = [int(c.timestamp() * 1000) for c in cps]
     n_events = register_events(con, loaded.events, "ev", checkpoints_ms=cps_ms)
     register_s = time.perf_counter() - started
-    normalized = con.sql("SELECT * FROM ev").to_arrow_table() if set(backends) - {"duckdb"} else None
     results = {}
-    for name in backends:
-        results[name] = run_backend(name, con, normalized, cps, loaded.has_prompts, texts)
-        if name == "duckdb":
-            results[name]["stages"] = {"load": register_s, **results[name]["stages"]}
+    with tempfile.TemporaryDirectory(prefix="dg-bench-engines-") as scratch:
+        for name in backends:
+            results[name] = run_backend(name, con, loaded.events, cps, loaded.has_prompts, texts, scratch)
+            if name == "duckdb":
+                results[name]["stages"] = {"load": register_s, **results[name]["stages"]}
     print(f"\n{n_events:,} events from {events_dir}, {len(cps)} replay checkpoints\n")
     stages = list(dict.fromkeys(s for r in results.values() for s in r["stages"]))
     print("| stage | " + " | ".join(f"{b} s" for b in backends) + " |")
