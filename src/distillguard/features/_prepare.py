@@ -159,6 +159,11 @@ def tag_columns(booleans: list[str]) -> dict[str, list[str]]:
     return {k: v for k, v in (("cot", cot), ("extraction_tag", ext)) if v}
 
 
+def _tags(schema: Any) -> dict[str, list[str]]:
+    """:func:`tag_columns` of the boolean columns of an Ibis ``schema``."""
+    return tag_columns([n for n in schema.names if schema[n].is_boolean()])
+
+
 #: Derived columns :func:`normalized_events` adds to the view, with their Ibis types.
 DERIVED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("aid", "int32"),
@@ -200,7 +205,7 @@ def normalized_events(con: Any, raw: Any, accounts: Any, checkpoints_ms: list[in
 
     schema = raw.schema()
     available = set(schema.names)
-    tags = tag_columns([n for n in schema.names if schema[n].is_boolean()])
+    tags = _tags(schema)
     cols: dict[str, Any] = {}
     for name, typ, candidates, fill in _COLUMNS:
         dtype = ibis.dtype(typ)
@@ -290,8 +295,8 @@ def register_events(
     if not duck:
         if scratch is None:
             raise ValueError("register_events on another backend needs a scratch directory")
-        tags = tag_columns([n for n in raw.schema().names if raw.schema()[n].is_boolean()])
-        raw = raw.select(*source_columns(set(raw.schema().names), tags))
+        schema = raw.schema()
+        raw = raw.select(*source_columns(set(schema.names), _tags(schema)))
         raw = _to_backend(
             con, local.compile(raw), target, Path(scratch) / f"{name}__raw.parquet", f"{name}__raw"
         )
