@@ -173,7 +173,9 @@ DERIVED_COLUMNS: tuple[tuple[str, str], ...] = (
 
 
 def epoch_ms_floor(con: Any, ts: Any) -> Any:
-    """Milliseconds since the epoch of timestamp ``ts``, floored (also before 1970)."""
+    """Milliseconds since the epoch of timestamp ``ts``, floored (also before 1970): the
+    event table's ``t``. (:func:`~._ibis_exprs.epoch_ms` rounds half up, as DuckDB's
+    ``epoch_ms`` does, for the features' own times; ``t`` has always been floored.)"""
     from distillguard import _engine
 
     us = _engine.epoch_us(con, ts)
