@@ -348,7 +348,7 @@ def scan(
                 scratch=spill.name,
             )
             register_s = round(time.perf_counter() - registered, 3)
-            loaded.source.remove()  # one copy of the events: DuckDB's
+            loaded.source.remove()  # one copy of the events: the backend's event table
             pa.default_memory_pool().release_unused()
             engine = con if backend is None or duck else backend
             tl = build_timeline(engine, "ev", checkpoints, params.features)
