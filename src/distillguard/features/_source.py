@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 
 from distillguard.enrich._spilled import SpilledEvents
 from distillguard.errors import DistillguardError
+from distillguard.ingest._readers import event_batches
 from distillguard.schema import QUARANTINE_SCHEMA
 
 #: Prompt-text columns dropped for a metadata-only scan (and replaced by hashes otherwise).
@@ -37,13 +38,6 @@ PROMPT_COLUMNS: tuple[str, ...] = ("prompt", "system_prompt")
 #: polled every 0.5 s, 2026-12-07): 1M rows peaked at 4.31 GB resident (2.8 GB of Arrow
 #: buffers), 500K at 2.76 GB (1.7 GB), in the same time (66 / 68 s).
 STREAM_BATCH_ROWS = 500_000
-#: Batches / files of an event directory read ahead while a batch is enriched, by one thread
-#: (:func:`event_batches`). pyarrow's threaded defaults (16 / 4) let the reader run ahead of
-#: the slower enrichment until most of the input sat in memory (4M events: 1.1 GB queued; the
-#: state's enrichment cache of a 47M-event increment: 13.3 GB peak, 2.16 GB with these);
-#: reading is ~10x faster than enriching, so a short single-threaded queue costs nothing.
-READ_AHEAD_BATCHES = 1
-READ_AHEAD_FILES = 1
 #: Rebatched tables read and validated ahead, by one thread, while the previous one is
 #: enriched: ingest (parsing, validation, duplicate marking) and enrichment (hashing, IP
 #: lookups, the spill) each spend most of their time in Arrow, numpy or DuckDB, outside the
@@ -117,14 +111,6 @@ def _open_inputs(
                 yield batch
 
     return raw_batches(), quarantines, []
-
-
-def event_batches(dataset: Any) -> Iterator[pa.RecordBatch]:
-    """The batches of an events dataset, read at most :data:`READ_AHEAD_BATCHES` /
-    :data:`READ_AHEAD_FILES` ahead on one thread: memory stays at a few batches."""
-    return dataset.to_batches(
-        batch_readahead=READ_AHEAD_BATCHES, fragment_readahead=READ_AHEAD_FILES, use_threads=False
-    )
 
 
 def _rebatch(

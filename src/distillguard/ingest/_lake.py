@@ -28,6 +28,7 @@ from typing import Any
 import pyarrow as pa
 
 from distillguard.errors import DistillguardError, UnreadableInputError
+from distillguard.ingest._readers import event_batches
 from distillguard.ingest._sources import ICEBERG_METADATA_SUFFIX, SourceFile
 
 #: ``pip install 'distillguard[lake]'`` installs both readers.
@@ -96,9 +97,7 @@ def _delta_batches(opened: tuple[str, Any], batch_rows: int) -> Iterator[pa.Reco
     if how == "scan":
         yield from pa.RecordBatchReader.from_stream(obj.scan())
         return
-    yield from obj.to_batches(
-        batch_size=batch_rows, batch_readahead=1, fragment_readahead=1, use_threads=False
-    )
+    yield from event_batches(obj, batch_rows)
 
 
 def _open_iceberg(src: SourceFile) -> Any:
@@ -115,12 +114,12 @@ def _iceberg_batches(opened: Any) -> Iterator[pa.RecordBatch]:
     from pyiceberg.io import pyarrow as pio
 
     scan, tasks = opened
+    arrow_scan = pio.ArrowScan(
+        scan.table_metadata, scan.io, scan.projection(), scan.row_filter, scan.case_sensitive
+    )
+    stream = getattr(arrow_scan, "_record_batches_from_scan_tasks_and_deletes", None)
+    read_deletes = getattr(pio, "_read_all_delete_files", None)
     for task in tasks:
-        arrow_scan = pio.ArrowScan(
-            scan.table_metadata, scan.io, scan.projection(), scan.row_filter, scan.case_sensitive
-        )
-        stream = getattr(arrow_scan, "_record_batches_from_scan_tasks_and_deletes", None)
-        read_deletes = getattr(pio, "_read_all_delete_files", None)
         if stream is not None and read_deletes is not None:
             # pyiceberg's public to_record_batches holds a whole data file in memory per task
             yield from stream([task], read_deletes(scan.io, [task]))

@@ -31,6 +31,24 @@ DEFAULT_BATCH_ROWS = 131_072
 
 _READ_ERRORS = (OSError, EOFError, zlib.error, pa.ArrowException, UnicodeDecodeError)
 
+#: Batches / files of an event directory read ahead while a batch is enriched, by one thread
+#: (:func:`event_batches`). pyarrow's threaded defaults (16 / 4) let the reader run ahead of
+#: the slower enrichment until most of the input sat in memory (4M events: 1.1 GB queued; the
+#: state's enrichment cache of a 47M-event increment: 13.3 GB peak, 2.16 GB with these);
+#: reading is ~10x faster than enriching, so a short single-threaded queue costs nothing.
+READ_AHEAD_BATCHES = 1
+READ_AHEAD_FILES = 1
+
+
+def event_batches(dataset: Any, batch_size: int | None = None) -> Iterator[pa.RecordBatch]:
+    """The batches of a pyarrow dataset (an event directory, a Delta table's current files),
+    read at most :data:`READ_AHEAD_BATCHES` / :data:`READ_AHEAD_FILES` ahead on one thread:
+    memory stays at a few batches. ``batch_size``: rows per batch (pyarrow's default if None)."""
+    sizing = {} if batch_size is None else {"batch_size": batch_size}
+    return dataset.to_batches(
+        batch_readahead=READ_AHEAD_BATCHES, fragment_readahead=READ_AHEAD_FILES, use_threads=False, **sizing
+    )
+
 
 def read_parquet(src: SourceFile, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[RawBatch]:
     """Row batches of a Parquet file; row numbers are 1-based row indices."""

@@ -165,8 +165,9 @@ class EnrichedCache:
         """Enrich one increment's events, numbered from ``offset``; texts in ``before`` (the
         earlier entries' per-text parts) are not redone."""
         from distillguard.enrich._stream import StreamEnricher
-        from distillguard.features._source import STREAM_BATCH_ROWS, _rebatch, event_batches
+        from distillguard.features._source import STREAM_BATCH_ROWS, _rebatch
         from distillguard.ingest._api import open_event_files
+        from distillguard.ingest._readers import event_batches
 
         known = {
             field: np.concatenate([t[column].to_numpy() for t in before[name]] or [np.zeros(0, np.uint64)])
