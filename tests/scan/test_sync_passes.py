@@ -48,8 +48,8 @@ def _scan_keeping_pairs(
 def test_pairs_are_every_pair_cell_of_the_synchronized_pairs(
     tiny_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The pairs found by counting (src, dst) alone, then their cells, are exactly the cells of
-    all pairs (per key and interval) filtered to the pairs reaching ``sync_min_shared``."""
+    """The kept pair cells are exactly the cells of all pairs (per key and interval) filtered
+    to the pairs reaching ``sync_min_shared``, written here as one plain SQL query."""
     from distillguard import _duck
     from distillguard.detectors.coordination import CoordinationDetector
 
