@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from distillguard import _engine
-from distillguard.detectors.base import DetectionContext, ramp, signal_rows
+from distillguard.detectors.base import DetectionContext, ramp, signal_rows, timed
 from distillguard.detectors.coordination import _cohort, _partials, _queries
 
 FAMILY = "coordination"
@@ -123,16 +123,18 @@ def infra(ctx: DetectionContext, p: Any) -> pa.Table:
 
 def sync(ctx: DetectionContext, p: Any) -> pa.Table:
     """SynchroTrap-style lockstep: pairs whose (bucket, key) actions overlap far beyond chance."""
-    _partials.ensure(
-        ctx,
-        "sync",
-        _partials.sync,
-        bucket_s=p.sync_bucket_s,
-        max_cell=p.sync_max_cell,
-        min_actions=p.sync_min_actions,
-        min_shared=p.sync_min_shared,
-    )
-    pairs = _queries.sync(ctx, min_actions=p.sync_min_actions, min_shared=p.sync_min_shared)
+    with timed(ctx, "coordination.sync.partials"):  # once per input (the replay's checkpoints reuse it)
+        _partials.ensure(
+            ctx,
+            "sync",
+            _partials.sync,
+            bucket_s=p.sync_bucket_s,
+            max_cell=p.sync_max_cell,
+            min_actions=p.sync_min_actions,
+            min_shared=p.sync_min_shared,
+        )
+    with timed(ctx, "coordination.sync.pairs"):
+        pairs = _queries.sync(ctx, min_actions=p.sync_min_actions, min_shared=p.sync_min_shared)
     pairs = pairs.filter(
         pc.and_(
             pc.greater_equal(pairs["lift"], p.sync_min_lift),

@@ -23,6 +23,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from distillguard import _engine
+from distillguard.detectors.base import timed
 
 
 def backend(ctx: Any) -> Any:
@@ -354,7 +355,8 @@ def sync(ctx: Any, bucket_s: int, max_cell: int, min_actions: int, min_shared: i
     a2_name = f"{ctx.src}_a2"
     a2 = _engine.keep(con, a2_name, a2)  # read by every slice
     # the slices are written as the partial itself (no copy of ~12M rows afterwards)
-    pairs = _in_slices(con, f"{ctx.src}_pairs", passes, a2, lambda part: _pair_cells(part, a2, min_shared))
+    with timed(ctx, "coordination.sync.partials.pair_cells"):
+        pairs = _in_slices(con, f"{ctx.src}_pairs", passes, a2, lambda a: _pair_cells(a, a2, min_shared))
     _register(ctx, "pairs", pairs)
     _engine.drop(con, a2_name)
     used = pairs.select(aid=pairs.src, key=pairs.key).union(pairs.select(aid=pairs.dst, key=pairs.key))
