@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -172,7 +173,8 @@ def detect_at(
     from distillguard.scoring import score_accounts
 
     p = params.resolved()
-    ctx = DetectionContext.at(tl, k, has_prompts=has_prompts)
+    with timed(SimpleNamespace(shared=tl.cache), "checkpoint_features"):
+        ctx = DetectionContext.at(tl, k, has_prompts=has_prompts)
     signals = run_detectors(ctx, p.detectors)
     if intel is not None and intel.num_rows:
         import pyarrow.compute as pc
@@ -357,7 +359,8 @@ def scan(
                 tl, None, has_prompts=loaded.has_prompts, params=params, intel=intel_signals
             )
             tick("detect")
-            detect_timings = {k: round(v, 3) for k, v in tl.cache.get("_timings", {}).items()}
+            spent = tl.cache.setdefault("_timings", {})
+            detect_timings = {k: round(v, 3) for k, v in spent.items()}
             targets = set(result.scored["account_id"][result.scored["verdict"] == "attack"].tolist())
             flagged: dict[str, dt.datetime] = {}
             if replay and targets:
@@ -378,6 +381,9 @@ def scan(
             meta["replay_checkpoints"] = len(checkpoints)
             meta["feature_timings_s"] = {"register_events": register_s, **tl.timings}
             meta["detect_timings_s"] = detect_timings  # the final pass only, not the replay's
+            meta["replay_timings_s"] = {  # the replay's checkpoints, summed (the timings grew since)
+                k: round(v - detect_timings.get(k, 0.0), 3) for k, v in spent.items()
+            }
             meta["intel"] = _intel_note(intel_signals)
             _write(out, accounts, result, loaded.quarantine, meta)
             tick("write")
