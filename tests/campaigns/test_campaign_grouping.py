@@ -92,6 +92,22 @@ def test_corroborated_link_needs_two_kinds_with_one_attacker(make_ctx) -> None:
     assert links == {"s_both": ("att1", ["payment", "template"])}
 
 
+def test_corroborated_link_counts_kinds_of_one_fact_once(make_ctx) -> None:
+    """A signup cohort and a signup wave shared with one attacker are one fact (the signup
+    time), not two kinds; a card beside them is a second one."""
+    accounts = ["att1", "s_signup", "s_card"]
+    ctx = make_ctx(accounts, {"att1": "c1", "s_card": "c1"}, [])
+    for name, key in (("cohort_members", "h1"), ("wave_members", "w1")):
+        ctx.cache[name] = pa.table({"key": [key] * 3, "account_id": accounts})
+    same_fact = tuple(tuple(g) for g in CampaignParams().corroborated_same_fact)
+    assert ("cohort" in same_fact[0]) and ("wave" in same_fact[0])
+    sus, att = np.array(accounts[1:], dtype=object), np.array(["att1"], dtype=object)
+    links = corroborated_links(ctx, sus, att, GraphParams(), 2, 100, same_fact)
+    assert links == {"s_card": ("att1", ["cohort/wave", "payment"])}
+    # without the grouping both suspects had two kinds
+    assert set(corroborated_links(ctx, sus, att, GraphParams(), 2, 100)) == {"s_signup", "s_card"}
+
+
 def test_corroborated_link_needs_one_specific_group(make_ctx) -> None:
     """Two kinds shared with one attacker, but both huge groups: not specific to the pair."""
     crowd = [f"c{i:04d}" for i in range(300)]

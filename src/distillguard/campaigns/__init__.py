@@ -71,6 +71,13 @@ class CampaignParams:
         "linking a suspicious account to one account that is an attack on its own, from which it is "
         "an attack too (0 disables)",
     )
+    corroborated_same_fact: tuple[tuple[str, ...], ...] = param(
+        (("created_together", "cohort", "wave"),),
+        "kinds of shared group that read one fact and count as one kind for a corroborated link: "
+        "a creation burst, a harvest-shaped signup cohort and an older-model signup wave are all "
+        "the signup time (medium seed 0 banned a hobbyist who signed up in a fleet's hour on "
+        "these two 'kinds' alone)",
+    )
     corroborated_max_group: int = param(
         100,
         "one of a corroborated link's shared groups must hold at most this many accounts of the "

@@ -28,18 +28,22 @@ def corroborated_links(
     graph: GraphParams,
     min_kinds: int,
     max_group: int,
+    same_fact: tuple[tuple[str, ...], ...] = (),
 ) -> dict[str, tuple[str, list[str]]]:
     """Suspect -> (its attack partner, the kinds linking them) for every suspect sharing
     groups of ``min_kinds`` or more distinct kinds with one attacker, at least one of them a
     group of at most ``max_group`` accounts (partner: most kinds, then smallest id, so the
-    result is stable). Pairs are enumerated from the small groups only, so the cost grows
-    with the members of cards, IPs and bursts, not with the square of a template family."""
+    result is stable). Kinds listed together in ``same_fact`` read one fact (a signup burst
+    and a signup-hour cohort are both the signup time) and count as one kind. Pairs are
+    enumerated from the small groups only, so the cost grows with the members of cards,
+    IPs and bursts, not with the square of a template family."""
     import polars as pl
 
     sus = set(np.asarray(suspects, dtype=object).tolist())
     att = set(np.asarray(attackers, dtype=object).tolist())
     if not sus or not att or min_kinds < 1:
         return {}
+    fact_of = {kind: group[0] for group in same_fact for kind in group}
     frames = []
     for kind_no, (kind, keys, members, _w, _ev) in enumerate(shared_groups(ctx, sus, graph)):
         if len(keys) == 0:
@@ -51,6 +55,7 @@ def corroborated_links(
                     "a": np.asarray(members, dtype=object).astype(str),
                     "g": inv.astype(np.int64) * 64 + kind_no,
                     "k": [kind] * len(inv),
+                    "f": [fact_of.get(kind, kind)] * len(inv),
                     "n": counts[inv],
                 }
             )
@@ -68,10 +73,12 @@ def corroborated_links(
         .unique()
     )
     pairs = (
-        small.join(left.select("a", "g", "k"), on="a")
+        small.join(left.select("a", "g", "k", "f"), on="a")
         .join(right.select("b", "g"), on=["b", "g"], how="semi")
+        .group_by(["a", "b", "f"])  # kinds of one fact: one entry ("cohort/created_together")
+        .agg(pl.col("k").unique().sort().str.join("/").alias("kf"))
         .group_by(["a", "b"])
-        .agg(pl.col("k").unique().sort().alias("ks"))
+        .agg(pl.col("kf").sort().alias("ks"))
         .with_columns(pl.col("ks").list.len().alias("nk"))
         .filter(pl.col("nk") >= min_kinds)
         .sort(["a", "nk", "b"], descending=[False, True, False])
