@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pytest
 
 from distillguard.campaigns import CampaignParams
 from distillguard.campaigns._corroborate import corroborated_links
@@ -106,6 +107,35 @@ def test_corroborated_link_counts_kinds_of_one_fact_once(make_ctx) -> None:
     assert links == {"s_card": ("att1", ["cohort/wave", "payment"])}
     # without the grouping both suspects had two kinds
     assert set(corroborated_links(ctx, sus, att, GraphParams(), 2, 100)) == {"s_signup", "s_card"}
+
+
+def test_similarity_takes_one_signup_time_kind_per_pair(make_ctx) -> None:
+    """A pair in one signup cohort and one creation wave is linked by the signup time once:
+    its similarity counts the larger kind's information, not both."""
+    accounts = [f"a{i:02d}" for i in range(12)]
+    ctx = make_ctx(accounts, {}, [("a00", "f1"), ("a01", "f1"), ("a00", "f2"), ("a01", "f2")])
+    ctx.cache["cohort_members"] = pa.table({"key": ["h1", "h1"], "account_id": ["a00", "a01"]})
+    ctx.cache["wave_members"] = pa.table({"key": ["w1", "w1"], "account_id": ["a00", "a01"]})
+    graph, acc = GraphParams(), np.array(accounts, dtype=object)
+
+    def weight(params: SimilarityParams) -> float:
+        e = similarity_edges(ctx, acc, graph, params)
+        return dict(
+            zip(
+                zip(e["src"].to_pylist(), e["dst"].to_pylist(), strict=True),
+                e["weight"].to_pylist(),
+                strict=True,
+            )
+        )[("a00", "a01")]
+
+    both, summed = weight(SimilarityParams()), weight(SimilarityParams(same_fact=()))
+    larger = "cohort_members" if graph.weight_cohort >= graph.weight_wave else "wave_members"
+    ctx.cache.pop("wave_members" if larger == "cohort_members" else "cohort_members")
+    alone = weight(SimilarityParams())
+    assert both == pytest.approx(alone)  # the second signup-time group adds nothing
+    assert summed > alone + 0.1  # summed, it did
+    ctx.cache.pop(larger)
+    assert weight(SimilarityParams()) < alone  # the families alone: the signup time did count once
 
 
 def test_corroborated_link_needs_one_specific_group(make_ctx) -> None:

@@ -36,7 +36,7 @@ from distillguard.campaigns.cluster import (
     order_clusters,
     strong_members,
 )
-from distillguard.campaigns.graph import GraphParams, build_edges
+from distillguard.campaigns.graph import SIGNUP_TIME_KINDS, GraphParams, build_edges
 from distillguard.detectors.base import (
     FAMILIES,
     DetectionContext,
@@ -72,7 +72,7 @@ class CampaignParams:
         "an attack too (0 disables)",
     )
     corroborated_same_fact: tuple[tuple[str, ...], ...] = param(
-        (("created_together", "cohort", "wave"),),
+        (SIGNUP_TIME_KINDS,),
         "kinds of shared group that read one fact and count as one kind for a corroborated link: "
         "a creation burst, a harvest-shaped signup cohort and an older-model signup wave are all "
         "the signup time (medium seed 0 banned a hobbyist who signed up in a fleet's hour on "

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from distillguard.campaigns.graph import GraphParams, shared_groups
+from distillguard.campaigns.graph import SIGNUP_TIME_KINDS, GraphParams, shared_groups
 from distillguard.detectors.base import param
 
 
@@ -36,6 +36,11 @@ class SimilarityParams:
         "groups up to this size are compared all-pairs",
     )
     seed: int = param(0, "seed of the partner sampling")
+    same_fact: tuple[tuple[str, ...], ...] = param(
+        (SIGNUP_TIME_KINDS,),
+        "kinds of shared group that read one fact (the signup time): a pair sharing groups of "
+        "several of them gets the largest of those kinds' information, not their sum",
+    )
 
 
 def _candidate_pairs(gid: np.ndarray, acc: np.ndarray, p: SimilarityParams) -> tuple[np.ndarray, np.ndarray]:
@@ -104,10 +109,14 @@ def similarity_edges(
         pos = np.minimum(np.searchsorted(sorted_names, v), len(sorted_names) - 1)
         return np.where(sorted_names[pos] == v, pos, -1).astype(np.int64)
 
-    gids, accs, ws = [], [], []
+    gids, accs, ws, kinds, facts = [], [], [], [], []
     offset = 0
+    fact_of = {kind: group[0] for group in params.same_fact for kind in group}
+    fact_codes: dict[str, int] = {}
     # two-payer harvest system prompts too: an operator lifted through one belongs with its keys
-    for _kind, keys, members, weight, _ev in shared_groups(ctx, set(names.tolist()), graph, pairs=True):
+    for kind_no, (kind, keys, members, weight, _ev) in enumerate(
+        shared_groups(ctx, set(names.tolist()), graph, pairs=True)
+    ):
         if len(keys) == 0:
             continue
         uniq, inv, counts = np.unique(np.asarray(keys).astype(str), return_inverse=True, return_counts=True)
@@ -118,18 +127,26 @@ def similarity_edges(
         gids.append(inv[inside] + offset)
         accs.append(pos[inside])
         ws.append(info[inv[inside]])
+        # groups of one fact share a code (the first such kind's number), others their own
+        facts.append(np.full(int(inside.sum()), fact_codes.setdefault(fact_of.get(kind, kind), kind_no)))
+        kinds.append(np.full(int(inside.sum()), kind_no))
         offset += len(uniq)
     pair_w = []
     if gids:
         gid, acc, w = np.concatenate(gids), np.concatenate(accs), np.concatenate(ws)
+        kind, fact = np.concatenate(kinds), np.concatenate(facts)
         s, d = _candidate_pairs(gid, acc, params)
         if len(s):
-            mem = pl.DataFrame({"a": acc, "g": gid, "w": w}).unique(["a", "g"])
+            mem = pl.DataFrame({"a": acc, "g": gid, "w": w, "k": kind, "f": fact}).unique(["a", "g"])
             cand = pl.DataFrame({"s": s, "d": d})
             sims = (
                 cand.join(mem.rename({"a": "s"}), on="s")
                 .join(mem.select(pl.col("a").alias("d"), "g"), on=["d", "g"])
-                .group_by(["s", "d"])
+                .group_by(["s", "d", "f", "k"])  # summed within a kind,
+                .agg(pl.col("w").sum())
+                .group_by(["s", "d", "f"])  # the largest of the kinds of one fact,
+                .agg(pl.col("w").max())
+                .group_by(["s", "d"])  # summed over facts
                 .agg(pl.col("w").sum())
             )
             pair_w.append(sims)

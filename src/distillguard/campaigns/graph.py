@@ -20,6 +20,13 @@ import pyarrow as pa
 from distillguard.detectors.base import param
 from distillguard.schema import EDGES_SCHEMA
 
+#: Kinds of shared group that all read one fact, the signup time: a creation burst, a
+#: harvest-shaped signup-hour cohort and an older-model signup wave. Two of them between two
+#: accounts are one coincidence, not two (a customer who signs up in a fleet's hour shares
+#: both), so the corroborated link counts them as one kind and the campaign similarity
+#: takes the largest of them.
+SIGNUP_TIME_KINDS: tuple[str, ...] = ("created_together", "cohort", "wave")
+
 
 @dataclass(frozen=True)
 class GraphParams:
