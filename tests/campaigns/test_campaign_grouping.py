@@ -100,7 +100,7 @@ def test_corroborated_link_counts_kinds_of_one_fact_once(make_ctx) -> None:
     ctx = make_ctx(accounts, {"att1": "c1", "s_card": "c1"}, [])
     for name, key in (("cohort_members", "h1"), ("wave_members", "w1")):
         ctx.cache[name] = pa.table({"key": [key] * 3, "account_id": accounts})
-    same_fact = tuple(tuple(g) for g in CampaignParams().corroborated_same_fact)
+    same_fact = CampaignParams().corroborated_same_fact
     assert ("cohort" in same_fact[0]) and ("wave" in same_fact[0])
     sus, att = np.array(accounts[1:], dtype=object), np.array(["att1"], dtype=object)
     links = corroborated_links(ctx, sus, att, GraphParams(), 2, 100, same_fact)

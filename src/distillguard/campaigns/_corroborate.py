@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from distillguard.campaigns.graph import GraphParams, shared_groups
+from distillguard.campaigns.graph import GraphParams, fact_of_kind, shared_groups
 
 
 def corroborated_links(
@@ -43,7 +43,7 @@ def corroborated_links(
     att = set(np.asarray(attackers, dtype=object).tolist())
     if not sus or not att or min_kinds < 1:
         return {}
-    fact_of = {kind: group[0] for group in same_fact for kind in group}
+    fact_of = fact_of_kind(same_fact)
     frames = []
     for kind_no, (kind, keys, members, _w, _ev) in enumerate(shared_groups(ctx, sus, graph)):
         if len(keys) == 0:

@@ -132,7 +132,7 @@ def corroborate(
         p.graph,
         p.corroborated_min_kinds,
         p.corroborated_max_group,
-        tuple(tuple(g) for g in p.corroborated_same_fact),
+        p.corroborated_same_fact,
     )
     if not links:
         return final, signals

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from distillguard.campaigns.graph import SIGNUP_TIME_KINDS, GraphParams, shared_groups
+from distillguard.campaigns.graph import SIGNUP_TIME_KINDS, GraphParams, fact_of_kind, shared_groups
 from distillguard.detectors.base import param
 
 
@@ -109,10 +109,10 @@ def similarity_edges(
         pos = np.minimum(np.searchsorted(sorted_names, v), len(sorted_names) - 1)
         return np.where(sorted_names[pos] == v, pos, -1).astype(np.int64)
 
-    gids, accs, ws, kinds, facts = [], [], [], [], []
+    gids, accs, ws, kind_codes, facts = [], [], [], [], []
     offset = 0
-    fact_of = {kind: group[0] for group in params.same_fact for kind in group}
-    fact_codes: dict[str, int] = {}
+    fact_of = fact_of_kind(params.same_fact)
+    fact_no: dict[str, int] = {}
     # two-payer harvest system prompts too: an operator lifted through one belongs with its keys
     for kind_no, (kind, keys, members, weight, _ev) in enumerate(
         shared_groups(ctx, set(names.tolist()), graph, pairs=True)
@@ -128,16 +128,16 @@ def similarity_edges(
         accs.append(pos[inside])
         ws.append(info[inv[inside]])
         # groups of one fact share a code (the first such kind's number), others their own
-        facts.append(np.full(int(inside.sum()), fact_codes.setdefault(fact_of.get(kind, kind), kind_no)))
-        kinds.append(np.full(int(inside.sum()), kind_no))
+        facts.append(np.full(int(inside.sum()), fact_no.setdefault(fact_of.get(kind, kind), kind_no)))
+        kind_codes.append(np.full(int(inside.sum()), kind_no))
         offset += len(uniq)
     pair_w = []
     if gids:
         gid, acc, w = np.concatenate(gids), np.concatenate(accs), np.concatenate(ws)
-        kind, fact = np.concatenate(kinds), np.concatenate(facts)
+        k_code, f_code = np.concatenate(kind_codes), np.concatenate(facts)
         s, d = _candidate_pairs(gid, acc, params)
         if len(s):
-            mem = pl.DataFrame({"a": acc, "g": gid, "w": w, "k": kind, "f": fact}).unique(["a", "g"])
+            mem = pl.DataFrame({"a": acc, "g": gid, "w": w, "k": k_code, "f": f_code}).unique(["a", "g"])
             cand = pl.DataFrame({"s": s, "d": d})
             sims = (
                 cand.join(mem.rename({"a": "s"}), on="s")

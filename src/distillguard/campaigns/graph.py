@@ -28,6 +28,12 @@ from distillguard.schema import EDGES_SCHEMA
 SIGNUP_TIME_KINDS: tuple[str, ...] = ("created_together", "cohort", "wave")
 
 
+def fact_of_kind(same_fact: tuple[tuple[str, ...], ...]) -> dict[str, str]:
+    """Kind -> the fact it reads (the first kind of its ``same_fact`` group); kinds in no
+    group are absent (each its own fact)."""
+    return {kind: group[0] for group in same_fact for kind in group}
+
+
 @dataclass(frozen=True)
 class GraphParams:
     clique_max: int = param(8, "groups up to this size are linked as cliques, larger ones as expanders")
