@@ -381,9 +381,13 @@ def scan(
             meta["replay_checkpoints"] = len(checkpoints)
             meta["feature_timings_s"] = {"register_events": register_s, **tl.timings}
             meta["detect_timings_s"] = detect_timings  # the final pass only, not the replay's
-            meta["replay_timings_s"] = {  # the replay's checkpoints, summed (the timings grew since)
-                k: round(v - detect_timings.get(k, 0.0), 3) for k, v in spent.items()
-            }
+            # the replay's checkpoints, summed: what the timings grew by since the final pass
+            # (empty when no replay ran, rather than every step at 0)
+            meta["replay_timings_s"] = (
+                {k: round(v - detect_timings.get(k, 0.0), 3) for k, v in spent.items()}
+                if replay and targets
+                else {}
+            )
             meta["intel"] = _intel_note(intel_signals)
             _write(out, accounts, result, loaded.quarantine, meta)
             tick("write")

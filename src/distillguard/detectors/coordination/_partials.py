@@ -303,8 +303,8 @@ def _pair_cells(left: ir.Table, a2: ir.Table, min_shared: int) -> ir.Table:
     grow with time: a pair below it now is below it at every checkpoint): the cells they
     share per key and interval. One self-join: the per-(pair, key, interval) counts are
     grouped once and the pairs' totals read from them (a first join counting pairs alone and
-    a second one for the survivors' cells: 175 s against 120 s in a plain-SQL replica on the
-    seed scenario's actions)."""
+    a second one for the survivors' cells: 175 s against 120 s in an ad hoc plain-SQL replica
+    on the seed scenario's actions, docs/continuous.md)."""
     xy = _joined(left, a2)
     g = xy.group_by(["src", "dst", "key", "cp"]).aggregate(shared=xy.count())
     tot = g.group_by(["src", "dst"]).aggregate(total=g.shared.sum())

@@ -1,0 +1,45 @@
+"""scan_meta says where detection spent: the final pass and the flagged_at replay apart."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from distillguard.scan import scan
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from distillguard.simulate import simulate
+
+    out = tmp_path_factory.mktemp("tiny")
+    simulate("tiny", out, seed=0, progress=False)
+    return out
+
+
+def _meta(out: Path) -> dict:
+    return json.loads((out / "scan_meta.json").read_text())
+
+
+def test_replay_timings_apart_from_the_final_pass(tiny_dir: Path, tmp_path: Path) -> None:
+    scan([tiny_dir], tmp_path / "replayed", progress=False, report=False)
+    meta = _meta(tmp_path / "replayed")
+    assert meta["replay_checkpoints"] > 0
+    final, replay = meta["detect_timings_s"], meta["replay_timings_s"]
+    # the synchronized-pairs partials are built once (final pass), their query runs per checkpoint
+    steps = ("checkpoint_features", "coordination.sync.partials", "coordination.sync.partials.pair_cells")
+    for step in steps:
+        assert final[step] > 0, step
+    assert replay["coordination.sync.pairs"] > 0
+    assert replay["checkpoint_features"] > 0
+    assert replay["coordination.sync.partials.pair_cells"] == 0
+    assert set(replay) == set(final)
+
+
+def test_no_replay_no_replay_timings(tiny_dir: Path, tmp_path: Path) -> None:
+    scan([tiny_dir], tmp_path / "once", progress=False, report=False, replay=False)
+    meta = _meta(tmp_path / "once")
+    assert meta["replay_timings_s"] == {}
+    assert meta["detect_timings_s"]["coordination.sync.pairs"] > 0
