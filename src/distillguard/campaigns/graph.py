@@ -219,12 +219,7 @@ def build_edges(ctx: Any, candidates: np.ndarray, params: GraphParams | None = N
         cand_arr = np.asarray(sorted(cand), dtype=str)
         hot = np.isin(s.astype(str), cand_arr) | np.isin(d.astype(str), cand_arr)
         if hot.any():
-            shared = sync["shared"].to_numpy(zero_copy_only=False)[hot]
-            lift = sync["lift"].to_numpy(zero_copy_only=False)[hot]
-            ev = np.array(
-                [f"{x:.0f} shared actions, lift {y:.1f}" for x, y in zip(shared, lift, strict=True)],
-                dtype=object,
-            )
+            ev = np.asarray(sync["evidence"].to_pylist(), dtype=object)[hot]
             tables.append(_table(s[hot], d[hot], "sync", p.weight_sync, ev))
     if not tables:
         return EDGES_SCHEMA.empty_table()

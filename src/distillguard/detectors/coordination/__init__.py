@@ -43,6 +43,7 @@ class CoordinationDetector(Detector):
         "shared_system_prompt",
         "fleet_system_prompt",
         "synchronized",
+        "lockstep_timeline",
         "created_together",
         "replacement_chain",
         "shared_infra",
@@ -168,6 +169,18 @@ class CoordinationDetector(Detector):
         )
         nat_min_accounts: int = param(5, "accounts whose main non-datacenter /24 is one site make it a NAT")
         sync_full_partners: int = param(10, "synchronized partners at which the signal is certain")
+        lockstep_bucket_s: int = param(600, "time bucket (s) of the request timelines compared for lockstep")
+        lockstep_min_requests: int = param(
+            100, "requests an account needs before its timeline is compared (5 per step of the 5% grid)"
+        )
+        lockstep_min_buckets: int = param(
+            20, "distinct buckets an account's requests must fall in to be compared"
+        )
+        lockstep_max_p: float = param(
+            1e-12,
+            "chance bound, for two independent accounts, of timelines as close as a lockstep pair's "
+            "(a Brownian bridge within +-x on the 5% grid); Bonferroni-sized, as many pairs are tested",
+        )
         replacement_window_h: float = param(
             2.0,
             "hours between one account's last request and another account on its card being opened "
@@ -425,7 +438,7 @@ class CoordinationDetector(Detector):
                 ("system_prompts", lambda: _system.system_prompts(ctx, p)),
             ]
         steps += [
-            ("sync", lambda: [_network.sync(ctx, p)]),
+            ("sync", lambda: _network.sync(ctx, p)),
             ("infra", lambda: [_network.infra(ctx, p)]),
             ("profile", lambda: [_profile.profile(ctx, p)]),
             ("hiding_cards", lambda: [_meta_fleet.hiding_cards(ctx, p)]),

@@ -36,6 +36,7 @@ import pyarrow as pa
 
 from distillguard.detectors._binomial import binomial_tail, log_surprise
 from distillguard.detectors.base import DetectionContext, ramp, signal_rows
+from distillguard.detectors.coordination._network import SYNC_KINDS
 
 FAMILY = "coordination"
 
@@ -218,8 +219,9 @@ def own_customer(ctx: DetectionContext, p: Any, tables: list[pa.Table]) -> list[
 
     An enterprise splitting a batch job over many keys on its one card runs them in lockstep
     and may open them in one burst: that relates one customer's accounts to each other, not
-    to other customers. ``synchronized`` becomes ``card_lockstep`` when fewer than
-    ``sync_min_partners`` of the account's lockstep partners are on another card, and
+    to other customers. ``synchronized`` and ``lockstep_timeline`` become ``card_lockstep``
+    when fewer than ``sync_min_partners`` of the account's partners of that kind are on
+    another card, and
     ``created_together`` becomes ``card_opened_together`` when the burst without the
     account's own card mates is below the burst threshold. Scoring counts these as the
     cross-account evidence of an attack only when the account hides its origin
@@ -229,15 +231,16 @@ def own_customer(ctx: DetectionContext, p: Any, tables: list[pa.Table]) -> list[
     pay = ctx.col("payment")
     known = np.array([v is not None for v in pay.tolist()], dtype=bool)
     card, _ = _groups(pay, known)
-    other_partners = np.zeros(len(acc))
+    other_partners = {k: np.zeros(len(acc)) for k in SYNC_KINDS}
     sync = ctx.cache.get("sync_pairs")
     if sync is not None and sync.num_rows:
         s = _rows(ctx, sync["src"].to_pylist())
         d = _rows(ctx, sync["dst"].to_pylist())
-        apart = card[s] != card[d]
-        np.add.at(other_partners, s[apart], 1)
-        np.add.at(other_partners, d[apart], 1)
-    lockstep_own = other_partners < p.sync_min_partners
+        kinds = np.asarray(sync["kind"].to_pylist(), dtype=object)
+        for k, count in other_partners.items():
+            apart = (card[s] != card[d]) & (kinds == k)
+            np.add.at(count, s[apart], 1)
+            np.add.at(count, d[apart], 1)
     burst_own = np.zeros(len(acc), dtype=bool)
     thr = ctx.cache.get("created_threshold")
     created = ctx.micros("created_at")
@@ -250,7 +253,7 @@ def own_customer(ctx: DetectionContext, p: Any, tables: list[pa.Table]) -> list[
         # accounts of the burst on other cards, plus the account itself
         burst_own = ok & (b_counts[b_inv] - p_counts[p_inv] + 1 < thr)
     renames = {
-        "synchronized": ("card_lockstep", lockstep_own),
+        **{k: ("card_lockstep", other_partners[k] < p.sync_min_partners) for k in SYNC_KINDS},
         "created_together": ("card_opened_together", burst_own),
     }
     out = []

@@ -11,12 +11,16 @@ import pyarrow.compute as pc
 from distillguard import _engine
 from distillguard.detectors.base import DetectionContext, ramp, signal_rows, timed
 from distillguard.detectors.coordination import _cohort, _partials, _queries
+from distillguard.detectors.coordination import _lockstep as _lockstep_test
 
 FAMILY = "coordination"
 
 #: IP kinds that are an operator's own datacenter egress (an account behind one is not "at a
 #: site"). VPN / Tor exits count as sites: like a campus NAT, many unrelated users share one.
 DATACENTER_KINDS: tuple[str, ...] = ("hosting",)
+
+#: The two synchronized-timing signals, in the order a pair found both ways is credited.
+SYNC_KINDS: tuple[str, ...] = ("synchronized", "lockstep_timeline")
 
 
 def sites(ctx: DetectionContext, p: Any) -> np.ndarray:
@@ -121,8 +125,9 @@ def infra(ctx: DetectionContext, p: Any) -> pa.Table:
     )
 
 
-def sync(ctx: DetectionContext, p: Any) -> pa.Table:
-    """SynchroTrap-style lockstep: pairs whose (bucket, key) actions overlap far beyond chance."""
+def _cooccurring(ctx: DetectionContext, p: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """SynchroTrap pairs (integer ids, evidence): (bucket, key) actions overlapping far
+    beyond chance."""
     with timed(ctx, "coordination.sync.partials"):  # once per input (the replay's checkpoints reuse it)
         _partials.ensure(
             ctx,
@@ -141,11 +146,47 @@ def sync(ctx: DetectionContext, p: Any) -> pa.Table:
             pc.greater_equal(pairs["overlap"], p.sync_min_overlap),
         )
     )
+    shared = pairs["shared"].to_numpy(zero_copy_only=False)
+    lift = pairs["lift"].to_numpy(zero_copy_only=False)
+    ev = [f"{x:.0f} shared actions, lift {y:.1f}" for x, y in zip(shared, lift, strict=True)]
+    return pairs["src"].to_numpy(), pairs["dst"].to_numpy(), ev
+
+
+def _lockstep(ctx: DetectionContext, p: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Pairs whose request timelines are one stream dealt between them (:mod:`._lockstep`)."""
+    with timed(ctx, "coordination.sync.lockstep"):
+        _partials.ensure(ctx, "timeline_buckets", _partials.timeline_buckets, bucket_s=p.lockstep_bucket_s)
+        t = _lockstep_test.pairs(ctx, p)
+    x, chance = t["x"].to_numpy(zero_copy_only=False), t["p"].to_numpy(zero_copy_only=False)
+    ev = [
+        f"request timelines in lockstep: x {a:.3f}, chance < {c:.0e}" for a, c in zip(x, chance, strict=True)
+    ]
+    return t["src"].to_numpy(), t["dst"].to_numpy(), ev
+
+
+def sync(ctx: DetectionContext, p: Any) -> list[pa.Table]:
+    """Synchronized accounts: SynchroTrap-style co-occurrence (``synchronized``), or request
+    timelines in lockstep (``lockstep_timeline``; a pair found both ways counts once, as
+    co-occurrence: one fact, the timing).
+
+    The pairs' graph is judged as a whole: pairs behind one site or behind busy shared sites
+    (campus NATs), and groups of strangers (signups spread like everyone's), are dropped.
+    The pairs kept are cached (``sync_pairs``: ``src``, ``dst``, ``kind``, ``evidence``) for
+    the campaign graph and the own-card rule (:func:`._meta_fleet.own_customer`).
+    """
+    found: dict[tuple[int, int], tuple[str, str]] = {}
+    for kind, (s, d, e) in (("synchronized", _cooccurring(ctx, p)), ("lockstep_timeline", _lockstep(ctx, p))):
+        for pair, why in zip(zip(s.tolist(), d.tolist(), strict=True), e, strict=True):
+            found.setdefault(pair, (kind, why))
+    src = np.fromiter((a for a, _ in found), np.int64, len(found))
+    dst = np.fromiter((b for _, b in found), np.int64, len(found))
+    kinds = np.asarray([k for k, _ in found.values()], dtype=object)
+    evidence = [e for _, e in found.values()]
     n = ctx.features.num_rows
-    partners = np.zeros(n)
-    if pairs.num_rows:
-        s_pos = ctx.positions(pairs["src"].to_numpy())
-        d_pos = ctx.positions(pairs["dst"].to_numpy())
+    partners = {k: np.zeros(n) for k in SYNC_KINDS}
+    if len(src):
+        s_pos = ctx.positions(src)
+        d_pos = ctx.positions(dst)
         site, known, nat = behind_nat(ctx, p)
         same = known[s_pos] & (site[s_pos] == site[d_pos])
         # NAT-aware: a pair behind one site, or both behind busy shared sites (campus NATs), is
@@ -154,24 +195,31 @@ def sync(ctx: DetectionContext, p: Any) -> pa.Table:
         # and a lockstep group of strangers (signups spread like everyone's) is a common
         # schedule, not one operator (:func:`._cohort.cohort_pairs`)
         keep &= _cohort.cohort_pairs(ctx, s_pos, d_pos, p)
-        s_pos, d_pos = s_pos[keep], d_pos[keep]
-        pairs = pairs.filter(pa.array(keep))
-        np.add.at(partners, s_pos, 1)
-        np.add.at(partners, d_pos, 1)
+        for k, count in partners.items():
+            mine = keep & (kinds == k)
+            np.add.at(count, s_pos[mine], 1)
+            np.add.at(count, d_pos[mine], 1)
         ctx.cache["sync_pairs"] = pa.table(
             {
-                "src": ctx.accounts[s_pos].tolist(),
-                "dst": ctx.accounts[d_pos].tolist(),
-                "shared": pairs["shared"],
-                "lift": pairs["lift"],
+                "src": ctx.accounts[s_pos[keep]].tolist(),
+                "dst": ctx.accounts[d_pos[keep]].tolist(),
+                "kind": pa.array(kinds[keep].tolist(), pa.string()),
+                "evidence": pa.array([e for e, k in zip(evidence, keep, strict=True) if k], pa.string()),
             }
         )
-    return signal_rows(
-        ctx.accounts,
-        FAMILY,
-        "synchronized",
-        ramp(partners, p.sync_min_partners, p.sync_full_partners),
-        partners,
-        p.sync_min_partners,
-        ("active in lockstep with {:.0f} accounts far beyond chance", [partners]),
-    )
+    texts = {
+        "synchronized": "active in lockstep with {:.0f} accounts far beyond chance",
+        "lockstep_timeline": "requests in step with {:.0f} accounts' beyond chance (one stream dealt out)",
+    }
+    return [
+        signal_rows(
+            ctx.accounts,
+            FAMILY,
+            k,
+            ramp(partners[k], p.sync_min_partners, p.sync_full_partners),
+            partners[k],
+            p.sync_min_partners,
+            (texts[k], [partners[k]]),
+        )
+        for k in SYNC_KINDS
+    ]

@@ -263,6 +263,15 @@ def hosting_ips(ctx: Any, min_payments: int) -> None:
     )
 
 
+def timeline_buckets(ctx: Any, bucket_s: int) -> None:
+    """``tlb``: requests per (account, time bucket), with the bucket's interval: each account's
+    request timeline for the lockstep test (:mod:`._lockstep`). Buckets divide the hour, so a
+    bucket lies inside one interval."""
+    ev = table(ctx, "")
+    e = ev.mutate(b=ev.t // (bucket_s * 1000))
+    _put(ctx, "tlb", e.group_by(["aid", "b"]).aggregate(cp=e.cp.min(), n=e.count()))
+
+
 def sync_key(ev: ir.Table) -> ir.StringValue:
     """SynchroTrap action key: the template family when prompts exist (specific keys keep
     cells small), else the model. A tagged string, so a family id never meets a model name."""
