@@ -10,8 +10,7 @@ import pyarrow.compute as pc
 
 from distillguard import _engine
 from distillguard.detectors.base import DetectionContext, ramp, signal_rows, timed
-from distillguard.detectors.coordination import _cohort, _partials, _queries
-from distillguard.detectors.coordination import _lockstep as _lockstep_test
+from distillguard.detectors.coordination import _cohort, _lockstep, _partials, _queries
 
 FAMILY = "coordination"
 
@@ -152,11 +151,11 @@ def _cooccurring(ctx: DetectionContext, p: Any) -> tuple[np.ndarray, np.ndarray,
     return pairs["src"].to_numpy(), pairs["dst"].to_numpy(), ev
 
 
-def _lockstep(ctx: DetectionContext, p: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def _lockstep_pairs(ctx: DetectionContext, p: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Pairs whose request timelines are one stream dealt between them (:mod:`._lockstep`)."""
     with timed(ctx, "coordination.sync.lockstep"):
         _partials.ensure(ctx, "timeline_buckets", _partials.timeline_buckets, bucket_s=p.lockstep_bucket_s)
-        t = _lockstep_test.pairs(ctx, p)
+        t = _lockstep.pairs(ctx, p)
     x, chance = t["x"].to_numpy(zero_copy_only=False), t["p"].to_numpy(zero_copy_only=False)
     ev = [
         f"request timelines in lockstep: x {a:.3f}, chance < {c:.0e}" for a, c in zip(x, chance, strict=True)
@@ -175,7 +174,8 @@ def sync(ctx: DetectionContext, p: Any) -> list[pa.Table]:
     the campaign graph and the own-card rule (:func:`._meta_fleet.own_customer`).
     """
     found: dict[tuple[int, int], tuple[str, str]] = {}
-    for kind, (s, d, e) in (("synchronized", _cooccurring(ctx, p)), ("lockstep_timeline", _lockstep(ctx, p))):
+    found_by = {"synchronized": _cooccurring(ctx, p), "lockstep_timeline": _lockstep_pairs(ctx, p)}
+    for kind, (s, d, e) in found_by.items():
         for pair, why in zip(zip(s.tolist(), d.tolist(), strict=True), e, strict=True):
             found.setdefault(pair, (kind, why))
     src = np.fromiter((a for a, _ in found), np.int64, len(found))
@@ -209,7 +209,7 @@ def sync(ctx: DetectionContext, p: Any) -> list[pa.Table]:
         )
     texts = {
         "synchronized": "active in lockstep with {:.0f} accounts far beyond chance",
-        "lockstep_timeline": "requests in step with {:.0f} accounts' beyond chance (one stream dealt out)",
+        "lockstep_timeline": "request timeline in lockstep with {:.0f} accounts (one stream dealt out)",
     }
     return [
         signal_rows(
