@@ -47,14 +47,35 @@ def chance(x: float, shares: np.ndarray | tuple[float, ...] = LEVELS) -> float:
     Markov chaining: given B at the previous grid point, B at the next is normal with
     variance d (1 - u) / (1 - u_prev) (d the step), and a normal lies within [-x, x] with at
     most the chance a centred one does, erf(x / (sd sqrt 2))."""
-    u = np.unique(np.clip(np.asarray(shares, dtype=np.float64), 0.0, 1.0))
-    u = u[(u > 0) & (u < 1)]
-    prev = np.concatenate([[0.0], u[:-1]])
+    return float(chances(np.asarray([x], dtype=np.float64), [shares])[0])
+
+
+_ERF = np.frompyfunc(math.erf, 1, 1)
+
+
+def chances(x: np.ndarray, shares: list[Any]) -> np.ndarray:
+    """:func:`chance` of each ``x`` on its own grid ``shares`` (one row per pair)."""
+    if not len(x):
+        return np.zeros(0)
+    width = max(len(s) for s in shares)
+    u = np.full((len(x), width), np.nan)
+    for i, s in enumerate(shares):
+        u[i, : len(s)] = s
+    u = np.where((u > 0) & (u < 1), u, np.nan)
+    u = np.sort(u, axis=1)  # NaN last
+    dup = np.zeros_like(u, dtype=bool)
+    dup[:, 1:] = u[:, 1:] == u[:, :-1]
+    u[dup] = np.nan  # one grid point per distinct share
+    u = np.sort(u, axis=1)
+    prev = np.concatenate([np.zeros((len(x), 1)), u[:, :-1]], axis=1)
+    prev = np.where(np.isnan(prev), 0.0, prev)
     sd = np.sqrt((u - prev) * (1 - u) / (1 - prev))
-    p = 1.0
-    for s in sd:
-        p *= math.erf(x / (s * math.sqrt(2)))
-    return p
+    ok = np.isfinite(sd) & (sd > 0)
+    z = np.where(
+        ok, np.asarray(x, dtype=np.float64)[:, None] / (np.where(ok, sd, 1.0) * math.sqrt(2)), np.inf
+    )
+    factors = _ERF(z).astype(np.float64)  # erf(inf) = 1: no step, no factor
+    return np.prod(factors, axis=1)
 
 
 def max_scaled_distance(max_p: float) -> float:
@@ -155,9 +176,7 @@ def pairs(ctx: Any, p: Any, max_p: float | None = None) -> pa.Table:
     b = t["pair_b"].to_numpy(zero_copy_only=False)
     x = t["x"].to_numpy(zero_copy_only=False)
     # the grid's own steps (the smaller account's shares at its quantile buckets), not nominal
-    ch = np.asarray(
-        [chance(float(v), np.asarray(u)) for v, u in zip(x, t["shares"].to_pylist(), strict=True)]
-    )
+    ch = chances(x, t["shares"].to_pylist())
     keep = ch <= max_p
     src, dst = np.minimum(s, b)[keep], np.maximum(s, b)[keep]
     order = np.lexsort((dst, src))
