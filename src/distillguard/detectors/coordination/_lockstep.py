@@ -15,9 +15,10 @@ at the buckets where ``s`` reaches 5%, 10%, ..., 95% of its requests; ``x`` = sq
 their largest difference, n_e = n_s n_b / (n_s + n_b). For independent accounts
 sqrt(n_e) (F_s - F_b) is a Brownian bridge, so the chance of ``x`` that small is at most the
 product, over the grid's steps, of the chance that the bridge's next value (given the last)
-stays within +-x (:func:`chance`, a bound that holds for any grid and any bucketing). A pair
-counts when that chance is below ``lockstep_max_p`` (Bonferroni-sized: many pairs are
-tested).
+stays within +-x (:func:`chance`: a bound for any grid, so bucketing, which only decides where
+the grid points fall, cannot make it optimistic; in the Gaussian limit, which the 100 requests
+``lockstep_min_requests`` asks for keep near: 5 per step). A pair counts when that chance is
+below ``lockstep_max_p`` (Bonferroni-sized: many pairs are tested).
 
 Strangers on one fixed schedule (an hourly heartbeat of a popular tool) also share a
 timeline: the synchronized-pairs rules downstream (NAT sites, signup cohorts) judge these
@@ -94,7 +95,8 @@ def _accounts(t: Any, p: Any, x_max: float) -> Any:
     """Per eligible account: requests (``tot``), buckets (``nb``), ``nn`` = min of the two (an
     account counts at most one observation per bucket), and per grid level its quantile bucket
     ``q<k>`` and the buckets where it reaches the level -+ ``x_max`` sqrt(2 / nn) (``lo<k>``,
-    ``hi<k>``): the widest gap a passing pair can have, with this account the smaller."""
+    ``hi<k>``): the widest gap a passing pair can have at a grid point, with this account the
+    smaller (n_e >= nn / 2)."""
     w = ibis.cumulative_window(group_by=t.aid, order_by=t.b)
     c = t.mutate(cum=t.n.sum().over(w), tot=t.n.sum().over(group_by=t.aid), nb=t.count().over(group_by=t.aid))
     c = c.mutate(dl=x_max * (2.0 / ibis.least(c.tot, c.nb)).sqrt())
@@ -119,7 +121,9 @@ def pairs(ctx: Any, p: Any, max_p: float | None = None) -> pa.Table:
 
     Candidates first (testing every pair of busy accounts would be quadratic): at every
     level of :data:`PREFILTER` the larger account's quantile lies between the smaller's at
-    the level -+ the widest gap a passing pair can have (an interval join on DuckDB). Then
+    the level -+ the widest gap a passing pair can have (an interval join on DuckDB). A pair
+    whose shares stay within that gap at *every* bucket meets it; one within it only at the
+    grid points may be missed (a heuristic cut, not part of the test). Then
     both accounts' cumulative shares at the smaller's grid buckets: each probe is put into
     its account's timeline after that bucket's requests, so one running sum reads them all.
     """
