@@ -12,15 +12,6 @@ import pytest
 from distillguard import scan as scan_mod
 
 
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from distillguard.simulate import simulate
-
-    out = tmp_path_factory.mktemp("tiny")
-    simulate("tiny", out, seed=0)
-    return out
-
-
 @pytest.mark.slow
 def test_spilling_scan_matches_in_memory(
     tiny_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

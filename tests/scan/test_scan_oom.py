@@ -11,15 +11,6 @@ from distillguard import scan as scan_mod
 from distillguard.errors import DistillguardError
 
 
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from distillguard.simulate import simulate
-
-    out = tmp_path_factory.mktemp("tiny")
-    simulate("tiny", out, seed=0)
-    return out
-
-
 def test_api_out_of_memory_names_stage_and_budget(tiny_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(DistillguardError, match=r"0\.01 GB memory budget during features.*--memory-gb"):
         scan_mod.scan(

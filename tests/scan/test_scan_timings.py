@@ -5,18 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from distillguard.scan import scan
-
-
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from distillguard.simulate import simulate
-
-    out = tmp_path_factory.mktemp("tiny")
-    simulate("tiny", out, seed=0, progress=False)
-    return out
 
 
 def _meta(out: Path) -> dict:

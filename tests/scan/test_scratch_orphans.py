@@ -17,15 +17,6 @@ from distillguard import _scratch
 from distillguard.scan import SPILL_PREFIX, scan
 
 
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from distillguard.simulate import simulate
-
-    out = tmp_path_factory.mktemp("tiny")
-    simulate("tiny", out, seed=0)
-    return out
-
-
 @pytest.fixture
 def temp_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The system temp directory, for this process and its children, is a fresh one."""

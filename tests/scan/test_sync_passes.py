@@ -12,16 +12,6 @@ import pytest
 from distillguard.detectors.coordination import _partials
 from distillguard.scan import scan
 
-
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from distillguard.simulate import simulate
-
-    out = tmp_path_factory.mktemp("tiny")
-    simulate("tiny", out, seed=0)
-    return out
-
-
 PAIR_ORDER = [(c, "ascending") for c in ("src", "dst", "key", "cp")]
 
 
