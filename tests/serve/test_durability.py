@@ -117,3 +117,45 @@ def test_torn_tail_of_a_killed_append_is_cut_on_restart(tmp_path):
     closed = next((tmp_path / "wal").glob("seg-*.closed"))
     assert closed.stat().st_size == whole
     assert read_segment(closed).events[0]["event_id"].to_pylist() == ["x", "y"]
+
+
+def _descendants(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (read from /proc)."""
+    out = []
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit():
+            continue
+        try:
+            stat = (p / "stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            out.append(int(p.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+        state = next(ln for ln in lines if ln.startswith("State:"))
+    except (OSError, StopIteration):
+        return False
+    return "zombie" not in state
+
+
+@pytest.mark.parametrize("how", ["kill9", "terminate"])
+def test_decode_workers_end_with_their_server(tmp_path, how):
+    """A server's validation worker processes (``--decode-workers``) do not outlive it, whether
+    it is stopped or killed with SIGKILL (no shutdown code runs then)."""
+    state = tmp_path / "state"
+    tok = make_tokens(state)["all"]
+    srv = Server(state, extra=["--decode-workers", "1"])
+    status, _ = srv.call("POST", "/v1/events", tok, ndjson(make_events(5)))
+    assert status == 200
+    workers = _descendants(srv.proc.pid)
+    assert workers, "the server started no worker process"
+    srv.kill9() if how == "kill9" else srv.stop()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(_alive(w) for w in workers):
+        time.sleep(0.2)
+    assert not [w for w in workers if _alive(w)]

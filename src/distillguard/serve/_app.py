@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import time
 import uuid
@@ -153,7 +154,9 @@ def build_runtime(
         from concurrent.futures import ProcessPoolExecutor
 
         ctx = multiprocessing.get_context("spawn")  # no fork of a process with running threads
-        rt.decode_pool = ProcessPoolExecutor(params.decode_workers, mp_context=ctx)
+        rt.decode_pool = ProcessPoolExecutor(
+            params.decode_workers, mp_context=ctx, initializer=_exit_with_parent, initargs=(os.getpid(),)
+        )
         # import the validator in each before the port opens (spawned workers start cold)
         for fut in [rt.decode_pool.submit(_warm_up) for _ in range(params.decode_workers)]:
             fut.result()
@@ -165,6 +168,23 @@ def build_runtime(
 
 def _warm_up() -> None:
     import distillguard.ingest._run  # noqa: F401
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Make a decode worker end when its server does, however the server ended.
+
+    Why: a spawned pool worker holds both ends of its task queue, so it never sees the server
+    go; a server killed with SIGKILL (or one whose shutdown did not wait) left its workers
+    blocked on the queue for good (found after ``bench/serve.py --decode-workers 1``).
+    """
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="dg-decode-parent-watch", daemon=True).start()
 
 
 def denial(tokens: TokenStore, authorization: str, scope: str) -> tuple[int, str] | None:

@@ -48,4 +48,4 @@ def run_server(
         rt.webhooks.stop()
         rt.wal.close()
         if rt.decode_pool is not None:
-            rt.decode_pool.shutdown(wait=False, cancel_futures=True)
+            rt.decode_pool.shutdown(wait=True, cancel_futures=True)
