@@ -29,15 +29,18 @@ import json, resource, sys, time
 from distillguard.scan import scan
 t = time.perf_counter()
 infra = [sys.argv[4]] if len(sys.argv) > 4 and sys.argv[4] else None
-r = scan([sys.argv[1]], sys.argv[2], progress=False, metadata_only=sys.argv[3] == "1", infra=infra)
+replay = len(sys.argv) <= 5 or sys.argv[5] == "1"
+r = scan([sys.argv[1]], sys.argv[2], progress=False, metadata_only=sys.argv[3] == "1", infra=infra,
+         replay=replay)
 print(json.dumps({"seconds": time.perf_counter() - t, "events": r.meta["events"],
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 
-def _scan(logs: Path, out: Path, metadata_only: bool, infra: Path | None = None) -> dict:
+def _scan(logs: Path, out: Path, metadata_only: bool, infra: Path | None = None, replay: bool = True) -> dict:
+    args = [str(logs), str(out), "1" if metadata_only else "0", str(infra or ""), "1" if replay else "0"]
     res = subprocess.run(
-        [sys.executable, "-c", _SCAN, str(logs), str(out), "1" if metadata_only else "0", str(infra or "")],
+        [sys.executable, "-c", _SCAN, *args],
         capture_output=True,
         text=True,
         check=True,
