@@ -21,19 +21,26 @@ from dg_serve_world import START, Server, make_events, make_tokens, ndjson, stor
 from distillguard.serve._wal import WriteAheadLog, read_segment
 
 
-def _children_of(state: Path) -> list[int]:
-    """Live increment subprocesses working on ``state`` (read from /proc)."""
-    pids = []
+def _processes(entry: str) -> list[tuple[int, bytes]]:
+    """(pid, contents of /proc/PID/<entry>) of every process still readable."""
+    out = []
     for p in Path("/proc").iterdir():
-        if not p.name.isdigit():
-            continue
-        try:
-            cmd = (p / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
+        if p.name.isdigit():
+            try:
+                out.append((int(p.name), (p / entry).read_bytes()))
+            except OSError:
+                continue
+    return out
+
+
+def _children_of(state: Path) -> list[int]:
+    """Live increment subprocesses working on ``state``."""
+    found = []
+    for pid, raw in _processes("cmdline"):
+        cmd = raw.split(b"\0")
         if b"distillguard.serve._increment_main" in cmd and str(state).encode() in cmd:
-            pids.append(int(p.name))
-    return pids
+            found.append(pid)
+    return found
 
 
 def _call_quietly(srv: Server, tok: str) -> None:
@@ -120,18 +127,8 @@ def test_torn_tail_of_a_killed_append_is_cut_on_restart(tmp_path):
 
 
 def _descendants(pid: int) -> list[int]:
-    """Processes whose parent is ``pid`` (read from /proc)."""
-    out = []
-    for p in Path("/proc").iterdir():
-        if not p.name.isdigit():
-            continue
-        try:
-            stat = (p / "stat").read_text()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            out.append(int(p.name))
-    return out
+    """Processes whose parent is ``pid`` (the fourth field of /proc/PID/stat)."""
+    return [p for p, stat in _processes("stat") if int(stat.rsplit(b")", 1)[1].split()[1]) == pid]
 
 
 def _alive(pid: int) -> bool:
