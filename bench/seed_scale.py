@@ -128,16 +128,19 @@ def _campaign_times(batch_dir: Path, state_out: Path, logs: Path, replayed: bool
 
 def _benign_ever_attack(state: Path, logs: Path) -> dict:
     """Benign accounts some increment called ``attack``, how many got a ``flagged_at`` (with
-    ``confirm_increments`` > 1 a one-increment flicker does not), and how many still are
-    ``attack`` at the last increment."""
+    ``confirm_increments`` > 1 a one-increment flicker does not), how many still are
+    ``attack`` at the last increment, and how long they were: per persona, accounts and the
+    longest spell in hours of the increments' watermarks (a spell still open at the last
+    increment ends there). Also used by ``bench/serve.py`` on its live state."""
     import duckdb
 
     con = duckdb.connect()
     con.execute(f"ATTACH '{state / 'state.duckdb'}' AS s (READ_ONLY)")
+    benign = f"""benign AS (SELECT account_id, persona FROM read_parquet('{logs / "labels.parquet"}')
+                            WHERE NOT is_attack)"""
     ever, flagged, still, personas = con.execute(
         f"""
-        WITH benign AS (SELECT account_id, persona FROM read_parquet('{logs / "labels.parquet"}')
-                        WHERE NOT is_attack),
+        WITH {benign},
              ever AS (SELECT DISTINCT account_id FROM s.verdict_changes WHERE new_verdict = 'attack')
         SELECT count(*), count(*) FILTER (WHERE v.flagged_at IS NOT NULL),
                count(*) FILTER (WHERE v.verdict = 'attack'),
@@ -145,11 +148,26 @@ def _benign_ever_attack(state: Path, logs: Path) -> dict:
         FROM ever JOIN benign b USING (account_id) LEFT JOIN s.verdicts v USING (account_id)
         """
     ).fetchone()
+    spells = con.execute(
+        f"""
+        WITH {benign},
+             changes AS (
+                SELECT c.account_id, c.new_verdict, i.watermark AS t,
+                       lead(i.watermark) OVER (PARTITION BY c.account_id ORDER BY c.increment_id) AS t_next
+                FROM s.verdict_changes c JOIN s.increments i ON i.id = c.increment_id),
+             last AS (SELECT max(watermark) AS t_end FROM s.increments WHERE scored_at IS NOT NULL)
+        SELECT b.persona, count(DISTINCT c.account_id),
+               round(max(epoch(coalesce(c.t_next, last.t_end)) - epoch(c.t)) / 3600, 1)
+        FROM changes c JOIN benign b USING (account_id), last
+        WHERE c.new_verdict = 'attack' GROUP BY 1 ORDER BY 1
+        """
+    ).fetchall()
     return {
         "ever_attack": ever,
         "with_flagged_at": flagged,
         "attack_at_last_increment": still,
         "personas": personas or [],
+        "accounts_and_longest_h_by_persona": {p: [n, h] for p, n, h in spells},
     }
 
 

@@ -43,6 +43,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "serve"))
 from dg_serve_world import Server, make_tokens
 
+from seed_scale import _benign_ever_attack
+
 
 def _encode(events) -> tuple[list[bytes], list[float]]:
     """NDJSON lines (event schema v1) and their epoch seconds, in time order."""
@@ -453,6 +455,13 @@ def main() -> int:
     print(
         f"campaigns flagged before 5% of their exchanges: {ok_live}/{n} by the replay clock when the live"
         f" verdict was first seen (includes increment lag x speedup), {ok_data}/{n} by flagged_at"
+    )
+    # the live verdicts' false attacks, which the last increment's FPR does not show
+    benign = _benign_ever_attack(state, sim)
+    print(
+        f"benign accounts attack in some increment: {benign['ever_attack']}, still at the last:"
+        f" {benign['attack_at_last_increment']}; per persona [accounts, longest spell in replayed hours]:"
+        f" {benign['accounts_and_longest_h_by_persona']}"
     )
     return 0
 
