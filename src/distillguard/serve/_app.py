@@ -46,7 +46,7 @@ from distillguard.serve._params import ServeParams
 from distillguard.serve._risk import RiskIndex
 from distillguard.serve._wal import WriteAheadLog
 from distillguard.serve._webhooks import Webhooks, events_for, load_or_create_secret
-from distillguard.serve._worker import IncrementWorker, notable_changes
+from distillguard.serve._worker import IncrementWorker, die_with_parent, notable_changes
 
 SERVE_DIR = "serve"
 
@@ -154,8 +154,11 @@ def build_runtime(
         from concurrent.futures import ProcessPoolExecutor
 
         ctx = multiprocessing.get_context("spawn")  # no fork of a process with running threads
+        # a pool worker never sees its server go (it holds both ends of its task queue): it is
+        # killed with it (PR_SET_PDEATHSIG, as the increment child). A spawn-context pool starts
+        # all its workers at the first submit below, from this thread, whose end that watches.
         rt.decode_pool = ProcessPoolExecutor(
-            params.decode_workers, mp_context=ctx, initializer=_exit_with_parent, initargs=(os.getpid(),)
+            params.decode_workers, mp_context=ctx, initializer=die_with_parent, initargs=(os.getpid(),)
         )
         # import the validator in each before the port opens (spawned workers start cold)
         for fut in [rt.decode_pool.submit(_warm_up) for _ in range(params.decode_workers)]:
@@ -168,23 +171,6 @@ def build_runtime(
 
 def _warm_up() -> None:
     import distillguard.ingest._run  # noqa: F401
-
-
-def _exit_with_parent(parent: int) -> None:
-    """Make a decode worker end when its server does, however the server ended.
-
-    Why: a spawned pool worker holds both ends of its task queue, so it never sees the server
-    go; a server killed with SIGKILL (or one whose shutdown did not wait) left its workers
-    blocked on the queue for good (found after ``bench/serve.py --decode-workers 1``).
-    """
-    import threading
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="dg-decode-parent-watch", daemon=True).start()
 
 
 def denial(tokens: TokenStore, authorization: str, scope: str) -> tuple[int, str] | None:

@@ -279,11 +279,14 @@ def _child_setup(nice: int) -> None:
     """In the increment child before exec: lower its priority, tie its life to the server's."""
     if nice:
         os.nice(nice)
-    _die_with_parent()
+    die_with_parent()
 
 
-def _die_with_parent() -> None:
-    """Linux: the child gets SIGKILL when the server dies (no orphan keeps the state locked)."""
+def die_with_parent(parent: int | None = None) -> None:
+    """Linux: this child process gets SIGKILL when the server dies, however it died (no orphan
+    keeps the state locked or a decode worker waiting on its queue). ``parent``, the server's
+    pid when known, also catches a server gone before this ran under a subreaper (the parent
+    is then not pid 1)."""
     if not sys.platform.startswith("linux"):
         return
     try:
@@ -292,5 +295,5 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except OSError:
         pass
-    if os.getppid() == 1:  # the parent is already gone
+    if os.getppid() == 1 or (parent is not None and os.getppid() != parent):  # already gone
         os._exit(1)
