@@ -20,3 +20,14 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data not present")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The packaged ``tiny`` scenario (seed 0), simulated once per test process and shared by
+    every stage's tests: read only (each test writes under its own ``tmp_path``)."""
+    from distillguard.simulate import simulate
+
+    out = tmp_path_factory.mktemp("sim") / "tiny"
+    simulate("tiny", out, seed=0, progress=False)
+    return out

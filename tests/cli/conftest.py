@@ -34,22 +34,12 @@ def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
 
 
 @pytest.fixture(scope="session")
-def tiny_sim(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The packaged ``tiny`` scenario, simulated once."""
-    from distillguard.simulate import simulate
-
-    out = tmp_path_factory.mktemp("cli-sim") / "tiny"
-    simulate("tiny", out, seed=0, progress=False)
-    return out
-
-
-@pytest.fixture(scope="session")
-def tiny_scan(tiny_sim: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A scan of ``tiny_sim`` (no replay, to stay fast)."""
+def tiny_scan(tiny_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A scan of ``tiny_dir`` (no replay, to stay fast)."""
     from distillguard.scan import scan
 
     out = tmp_path_factory.mktemp("cli-scan") / "scan"
-    scan([tiny_sim], out, replay=False, progress=False)
+    scan([tiny_dir], out, replay=False, progress=False)
     return out
 
 

@@ -28,8 +28,8 @@ def test_fail_on_exit_status(monkeypatch, fake_scan, tmp_path, counts, fail_on, 
     assert result.exit_code == status, result.output
 
 
-def test_fail_on_attack_on_a_real_scan_exits_1_quietly(cli, tiny_sim: Path, tmp_path: Path) -> None:
-    proc = cli("scan", tiny_sim, "--out", tmp_path / "s", "--no-replay", "--fail-on", "attack", "--quiet")
+def test_fail_on_attack_on_a_real_scan_exits_1_quietly(cli, tiny_dir: Path, tmp_path: Path) -> None:
+    proc = cli("scan", tiny_dir, "--out", tmp_path / "s", "--no-replay", "--fail-on", "attack", "--quiet")
     assert proc.returncode == 1, proc.stderr
     assert (proc.stdout, proc.stderr) == ("", "")
     assert (tmp_path / "s" / "accounts.parquet").is_file()  # the scan is written before the exit

@@ -17,9 +17,9 @@ def _sigint_default() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # a background runner may have it ignored
 
 
-def test_ctrl_c_in_the_middle_of_a_scan_exits_130(tiny_sim: Path, tmp_path: Path) -> None:
+def test_ctrl_c_in_the_middle_of_a_scan_exits_130(tiny_dir: Path, tmp_path: Path) -> None:
     proc = subprocess.Popen(
-        [str(DISTILLGUARD), "scan", str(tiny_sim), "--out", str(tmp_path / "s")],
+        [str(DISTILLGUARD), "scan", str(tiny_dir), "--out", str(tmp_path / "s")],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -24,20 +24,20 @@ def _only_json(proc) -> dict:
     ],
     ids=lambda c: " ".join(c[:2]),
 )
-def test_quiet_prints_nothing(cli, tiny_sim: Path, tiny_scan: Path, tmp_path: Path, command) -> None:
-    args = [a.format(sim=tiny_sim, scan=tiny_scan, tmp=tmp_path) for a in command]
+def test_quiet_prints_nothing(cli, tiny_dir: Path, tiny_scan: Path, tmp_path: Path, command) -> None:
+    args = [a.format(sim=tiny_dir, scan=tiny_scan, tmp=tmp_path) for a in command]
     proc = cli(*args, "--quiet")
     assert proc.returncode == 0, proc.stderr
     assert (proc.stdout, proc.stderr) == ("", "")
 
 
-def test_ingest_evaluate_report_json(cli, tiny_sim: Path, tiny_scan: Path, tmp_path: Path) -> None:
-    ingest = _only_json(cli("ingest", tiny_sim, "--out", tmp_path / "i", "--json"))
-    manifest = json.loads((tiny_sim / "manifest.json").read_text())
+def test_ingest_evaluate_report_json(cli, tiny_dir: Path, tiny_scan: Path, tmp_path: Path) -> None:
+    ingest = _only_json(cli("ingest", tiny_dir, "--out", tmp_path / "i", "--json"))
+    manifest = json.loads((tiny_dir / "manifest.json").read_text())
     assert ingest["accepted"] == ingest["rows_read"] == manifest["events"]
 
     ev = _only_json(
-        cli("evaluate", "--labels", tiny_sim / "labels.parquet", "--scan", tiny_scan,
+        cli("evaluate", "--labels", tiny_dir / "labels.parquet", "--scan", tiny_scan,
             "--out", tmp_path / "e.json", "--json")
     )  # fmt: skip
     assert ev == json.loads((tmp_path / "e.json").read_text()) | {"outputs": ev["outputs"]}
@@ -47,7 +47,7 @@ def test_ingest_evaluate_report_json(cli, tiny_sim: Path, tiny_scan: Path, tmp_p
 
 
 @pytest.mark.slow
-def test_share_keygen_export_match_json(cli, tiny_sim: Path, tiny_scan: Path, tmp_path: Path) -> None:
+def test_share_keygen_export_match_json(cli, tiny_dir: Path, tiny_scan: Path, tmp_path: Path) -> None:
     key = _only_json(cli("share", "keygen", "--out", tmp_path / "k.json", "--json"))
     assert key["key_id"]
     bundle = tmp_path / "b.json"
@@ -58,7 +58,7 @@ def test_share_keygen_export_match_json(cli, tiny_sim: Path, tiny_scan: Path, tm
     objects = json.loads(bundle.read_text())["objects"]
     assert export["objects"] == len(objects) and export["indicators"] > 0
     match = _only_json(
-        cli("share", "match", tiny_sim, "--intel", bundle, "-k", tmp_path / "k.json", "--out", tmp_path / "m",
+        cli("share", "match", tiny_dir, "--intel", bundle, "-k", tmp_path / "k.json", "--out", tmp_path / "m",
             "--identity", "them", "--json")
     )  # fmt: skip
     assert match["matched accounts"] == len(

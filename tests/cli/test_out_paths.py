@@ -20,10 +20,10 @@ def _run(capsys, *args: object) -> tuple[int, str]:
     return status, captured.err
 
 
-def test_scan_into_an_existing_file_fails_before_scanning(cli, tiny_sim: Path, tmp_path: Path) -> None:
+def test_scan_into_an_existing_file_fails_before_scanning(cli, tiny_dir: Path, tmp_path: Path) -> None:
     target = tmp_path / "taken"
     target.write_text("keep me")
-    proc = cli("scan", tiny_sim, "--out", target)
+    proc = cli("scan", tiny_dir, "--out", target)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.count("\n") == 1 and "is a file" in proc.stderr
     assert target.read_text() == "keep me"
@@ -61,13 +61,13 @@ def test_scan_overwrite_clears_only_the_previous_scans_files(
     assert (out / "notes.txt").read_text() == "mine" and (out / "scan_meta.json").read_text() == "{}"
 
 
-def test_ingest_refuses_a_non_empty_directory_unless_overwrite(cli, tiny_sim: Path, tmp_path: Path) -> None:
+def test_ingest_refuses_a_non_empty_directory_unless_overwrite(cli, tiny_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    refused = cli("ingest", tiny_sim, "--out", out, "-q")
+    refused = cli("ingest", tiny_dir, "--out", out, "-q")
     assert refused.returncode == 2 and "not empty" in refused.stderr and not (out / "events").exists()
-    ok = cli("ingest", tiny_sim, "--out", out, "-q", "--overwrite")
+    ok = cli("ingest", tiny_dir, "--out", out, "-q", "--overwrite")
     assert ok.returncode == 0, ok.stderr
     assert (out / "notes.txt").read_text() == "mine" and (out / "ingest_summary.json").is_file()
 

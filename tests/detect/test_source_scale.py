@@ -21,15 +21,6 @@ from distillguard.features._source import load_events
 _TEST_BATCH_ROWS = 4_000
 
 
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from distillguard.simulate import simulate
-
-    out = tmp_path_factory.mktemp("tiny")
-    simulate("tiny", out, seed=0)
-    return out
-
-
 @pytest.fixture(autouse=True)
 def _small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_source, "STREAM_BATCH_ROWS", _TEST_BATCH_ROWS)

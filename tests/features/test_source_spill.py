@@ -21,15 +21,6 @@ from distillguard.scoring import ReplaySchedule
 T0 = dt.datetime(2026, 3, 2, 0, 0, tzinfo=dt.UTC)
 
 
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from distillguard.simulate import simulate
-
-    out = tmp_path_factory.mktemp("tiny")
-    simulate("tiny", out, seed=0)
-    return out
-
-
 def _ev(con, name: str = "ev") -> pa.Table:
     """The event table by event id: rows from spilled batches come in the joins' order."""
     return con.sql(f"SELECT * FROM {name}").to_arrow_table().sort_by("event_id")

@@ -17,15 +17,6 @@ from distillguard.scoring import ReplaySchedule
 
 
 @pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from distillguard.simulate import simulate
-
-    out = tmp_path_factory.mktemp("tiny")
-    simulate("tiny", out, seed=0)
-    return out
-
-
-@pytest.fixture(scope="module")
 def loaded(tiny_dir: Path):
     return load_events([tiny_dir])
 

@@ -1,20 +1,10 @@
-"""Fixtures for simulator tests: one tiny simulation shared by the module tests."""
+"""Fixtures for simulator tests (the tiny simulation itself is ``tiny_dir``, tests/conftest.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
-
-@pytest.fixture(scope="session")
-def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The packaged ``tiny`` scenario simulated once (seed 0, one provider)."""
-    from distillguard.simulate import simulate
-
-    out = tmp_path_factory.mktemp("sim") / "tiny"
-    simulate("tiny", out, seed=0, progress=False)
-    return out
 
 
 @pytest.fixture(scope="session")
